@@ -1,0 +1,117 @@
+# aod: build, run, test. GNU Make.
+#
+#   make            build build/aod
+#   make run        install missing packages, build, run the agent in the foreground
+#   make check      install what tests need, build, run every test
+#   make check-asan unit tests under ASan/UBSan
+#   make bench      benchmarks (figures, no assertions)
+
+VERSION     := 0.1.0
+BUILD       ?= build
+CC          ?= gcc
+CLANG       ?= clang
+BPFTOOL     ?= $(shell command -v bpftool 2>/dev/null || echo /usr/sbin/bpftool)
+ARCH        := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
+PKGS        := libbpf libelf zlib yaml-0.1 libzstd libarchive jansson libsystemd
+PKG_CFLAGS   = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS     = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+CFLAGS      ?= -O2 -g
+CFLAGS      += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter \
+	       -D_GNU_SOURCE -DAOD_VERSION='"$(VERSION)"' \
+	       -Isrc -I$(BUILD) -I$(BUILD)/bpf $(PKG_CFLAGS)
+LDLIBS      += $(PKG_LIBS) -lpthread -lm
+BPF_CFLAGS  := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -I$(BUILD) -Isrc -Isrc/bpf -Wall -Werror
+
+BPF_SRCS    := $(wildcard src/bpf/*.bpf.c)
+BPF_OBJS    := $(patsubst src/bpf/%.bpf.c,$(BUILD)/bpf/%.bpf.o,$(BPF_SRCS))
+BPF_SKELS   := $(patsubst src/bpf/%.bpf.c,$(BUILD)/bpf/%.skel.h,$(BPF_SRCS))
+
+MAIN_SRC    := src/cli/main.c
+LIB_SRCS    := $(filter-out $(MAIN_SRC),$(wildcard src/*/*.c))
+LIB_OBJS    := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(LIB_SRCS)) $(BUILD)/obj/default_config.o
+UNIT_SRCS   := $(wildcard tests/unit/test_*.c)
+UNIT_BINS   := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
+HELPER_SRCS := $(wildcard tests/helpers/*.c)
+HELPER_BINS := $(patsubst tests/helpers/%.c,$(BUILD)/tests/%,$(HELPER_SRCS))
+
+.PHONY: all deps run check check-unit check-asan bench clean format vm-setup
+all: $(BUILD)/aod
+
+deps:
+	@scripts/deps.sh build
+
+$(BUILD)/vmlinux.h:
+	@mkdir -p $(@D)
+	@test -r /sys/kernel/btf/vmlinux || { echo "error: /sys/kernel/btf/vmlinux missing: the kernel needs CONFIG_DEBUG_INFO_BTF" >&2; exit 1; }
+	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/bpf/%.bpf.o: src/bpf/%.bpf.c src/bpf/events.h $(wildcard src/bpf/*.bpf.h) $(BUILD)/vmlinux.h
+	@mkdir -p $(@D)
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+	llvm-strip -g $@ 2>/dev/null || true
+
+$(BUILD)/bpf/%.skel.h: $(BUILD)/bpf/%.bpf.o
+	$(BPFTOOL) gen skeleton $< name aod_$* > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/default_config.c: config/aod.yaml
+	@mkdir -p $(@D)
+	scripts/embed.sh aod_default_config_yaml $< > $@
+
+$(BUILD)/obj/default_config.o: $(BUILD)/default_config.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/obj/%.o: src/%.c $(BPF_SKELS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/libaod.a: $(LIB_OBJS)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/aod: $(BUILD)/obj/cli/main.o $(BUILD)/libaod.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libaod.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -Itests -o $@ $< $(BUILD)/libaod.a $(LDLIBS) -lcmocka
+
+$(BUILD)/tests/%: tests/helpers/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $< $(LDLIBS)
+
+tests-build: $(BUILD)/aod $(UNIT_BINS) $(HELPER_BINS)
+
+run: deps all
+	@scripts/run-agent.sh $(BUILD)/aod
+
+check:
+	@scripts/deps.sh test
+	@$(MAKE) --no-print-directory tests-build
+	@AOD_BUILD=$(BUILD) tests/run-all.sh
+
+check-unit: tests-build
+	@AOD_BUILD=$(BUILD) tests/run-all.sh unit
+
+check-asan:
+	@scripts/deps.sh build
+	@$(MAKE) --no-print-directory BUILD=build-asan \
+		CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
+		LDFLAGS="-fsanitize=address,undefined" tests-build
+	@AOD_BUILD=build-asan tests/run-all.sh unit
+
+bench:
+	@scripts/deps.sh test
+	@$(MAKE) --no-print-directory tests-build
+	@AOD_BUILD=$(BUILD) bench/run.sh
+
+vm-setup:
+	@tests/vm/setup.sh
+
+format:
+	clang-format -i $(wildcard src/*/*.c src/*/*.h tests/unit/*.c)
+
+clean:
+	rm -rf build build-asan
+
+-include $(wildcard $(BUILD)/obj/*/*.d)

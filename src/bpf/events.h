@@ -1,0 +1,109 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Records shared by the BPF programs and user space. Fixed size, no
+ * pointers: the ring buffer carries them verbatim and the dispatcher
+ * decodes them into struct aod_event (src/detect/event.h).
+ */
+#ifndef AOD_BPF_EVENTS_H
+#define AOD_BPF_EVENTS_H
+
+#define AOD_COMM_LEN 16
+#define AOD_SMB_NCMDS 20   /* SMB2 opcodes 0..19 */
+#define AOD_HIST_SLOTS 32  /* log2(usec) buckets */
+#define AOD_BLK_NOPS 5     /* read, write, flush, discard, other */
+
+enum aod_raw_kind {
+	AOD_RAW_SMB_SLOW = 1,  /* an SMB command at/over its threshold */
+	AOD_RAW_SMB_ERR = 2,   /* an SMB command failed with a tracked status */
+	AOD_RAW_BLK_SLOW = 3,  /* a block request at/over its device threshold */
+	AOD_RAW_BLK_ERR = 4,   /* a block request completed with an error */
+};
+
+enum aod_blk_op {
+	AOD_BLK_READ = 0,
+	AOD_BLK_WRITE = 1,
+	AOD_BLK_FLUSH = 2,
+	AOD_BLK_DISCARD = 3,
+	AOD_BLK_OTHER = 4,
+};
+
+/* Per-probe loss and activity counters (per-CPU array, index = enum). */
+enum aod_counter {
+	AOD_CNT_OPS = 0,           /* completions seen */
+	AOD_CNT_EVENTS = 1,        /* records submitted to the ring */
+	AOD_CNT_RB_DROPS = 2,      /* ring buffer reserve failures */
+	AOD_CNT_INFLIGHT_FULL = 3, /* in-flight map full at issue/enter */
+	AOD_CNT_UNMATCHED = 4,     /* completion without a matching start */
+	AOD_CNT_MAX = 5,
+};
+
+/* Verdicts for SMB error filtering, values of the status/rc maps. */
+enum aod_err_verdict {
+	AOD_ERR_UNSET = 0,
+	AOD_ERR_TRACK = 1,
+	AOD_ERR_IGNORE = 2,
+};
+
+struct aod_raw_hdr {
+	__u32 kind;
+	__u32 pid;      /* thread id of the issuer (at enter/issue) */
+	__u32 tgid;     /* process id of the issuer */
+	__u32 cpu;
+	__u64 ts_ns;    /* bpf_ktime_get_ns() at completion */
+	char comm[AOD_COMM_LEN];
+};
+
+struct aod_raw_smb {
+	__u64 sesid;
+	__u64 mid;
+	__u64 latency_ns;  /* 0 if the enter was not seen */
+	__u32 tid;
+	__u32 status;      /* NTSTATUS, 0 for a slow op */
+	__s32 rc;          /* errno as the cifs client mapped it, <= 0 */
+	__u16 cmd;
+	__u16 pad;
+};
+
+struct aod_raw_blk {
+	__u64 sector;
+	__u64 latency_ns;
+	__u32 dev;         /* kernel dev_t: major << 20 | minor */
+	__u32 bytes;
+	__s32 error;       /* negative errno, 0 for a slow op */
+	__u32 op;          /* enum aod_blk_op */
+};
+
+struct aod_raw_event {
+	struct aod_raw_hdr h;
+	union {
+		struct aod_raw_smb smb;
+		struct aod_raw_blk blk;
+	};
+};
+
+struct aod_hist {
+	__u64 slots[AOD_HIST_SLOTS];
+};
+
+struct aod_blk_hist_key {
+	__u32 dev;
+	__u32 op;
+};
+
+/* Knobs the agent writes at start and on SIGHUP (single-entry arrays). */
+struct aod_smb_knobs {
+	__u32 err_default;  /* enum aod_err_verdict for unlisted status/rc */
+	__u32 enabled_slow; /* a latency rule exists */
+	__u32 enabled_err;  /* an error rule exists */
+	__u32 pad;
+};
+
+struct aod_blk_knobs {
+	__u64 default_threshold_ns; /* ~0ULL: no slow events */
+	__u32 enabled_err;
+	__u32 pad;
+};
+
+#define AOD_THRESH_OFF (~0ULL)
+
+#endif /* AOD_BPF_EVENTS_H */

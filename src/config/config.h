@@ -1,0 +1,188 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The agent's configuration: YAML in, this struct out. Loading expands the
+ * seed's shorthand (mode, track/exclude lists, default thresholds) into
+ * effective per-key tables, so the detector and the BPF knobs never need
+ * to re-interpret the YAML.
+ */
+#ifndef AOD_CONFIG_H
+#define AOD_CONFIG_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "detect/anomaly.h"
+
+#define AOD_MAX_RULES 16
+#define AOD_MAX_DEVICES 32
+#define AOD_MAX_CODES 64
+#define AOD_MAX_ACTIONS 32
+#define AOD_MAX_CUSTOM_ACTIONS 16
+#define AOD_MAX_ARGV 32
+#define AOD_ACTION_NAME_LEN 32
+#define AOD_ARG_LEN 512
+#define AOD_SMB_NCMDS_CFG 20
+#define AOD_CONFIG_ERR_LEN 1024
+
+enum aod_tool {
+	AOD_TOOL_SMBSLOWER = 0,  /* SMB latency (seed name) */
+	AOD_TOOL_SMBIOSNOOP = 1, /* SMB errors (seed name) */
+	AOD_TOOL_BIOLATENCY = 2, /* block I/O latency */
+	AOD_TOOL_BIOERROR = 3,   /* block I/O errors */
+};
+
+enum aod_mode {
+	AOD_MODE_ALL = 0,
+	AOD_MODE_TRACKONLY = 1,
+	AOD_MODE_EXCLUDEONLY = 2,
+};
+
+enum aod_code_kind {
+	AOD_CODE_NTSTATUS = 0, /* matches the NTSTATUS of smb3_cmd_err */
+	AOD_CODE_ERRNO = 1,    /* matches rc == -value (SMB) or error == -value (block) */
+};
+
+struct aod_code {
+	enum aod_code_kind kind;
+	uint32_t value;        /* NTSTATUS, or positive errno */
+	char name[48];         /* canonical name: STATUS_ACCESS_DENIED, EACCES, 0xC0000123 */
+};
+
+struct aod_device {
+	char name[32];         /* "vda" (as in /sys/class/block) */
+	uint64_t threshold_ns; /* effective threshold */
+};
+
+struct aod_rule {
+	char name[AOD_RULE_NAME_LEN];
+	enum aod_rule_type type;
+	enum aod_tool tool;
+	enum aod_source source;
+	enum aod_mode mode;
+	uint32_t acceptable_count;
+	uint64_t default_threshold_ns;   /* latency rules */
+	uint64_t emergency_threshold_ns; /* latency rules; default 1000 ms */
+	uint32_t holdoff_sec;            /* default 60 (used by the collector) */
+
+	/* smbslower: effective per-command thresholds (tracked[] false = never counts) */
+	bool cmd_tracked[AOD_SMB_NCMDS_CFG];
+	uint64_t cmd_threshold_ns[AOD_SMB_NCMDS_CFG];
+
+	/* biolatency: tracked devices (trackonly) or overrides (all);
+	 * excluded devices never count. Devices not listed use the default
+	 * threshold unless mode is trackonly. */
+	uint32_t ndevices;
+	struct aod_device devices[AOD_MAX_DEVICES];
+	uint32_t nexclude_devices;
+	char exclude_devices[AOD_MAX_DEVICES][32];
+
+	/* error rules: effective lists after mode normalisation */
+	uint32_t ntrack_codes;
+	struct aod_code track_codes[AOD_MAX_CODES];
+	uint32_t nexclude_codes;
+	struct aod_code exclude_codes[AOD_MAX_CODES];
+
+	uint32_t nactions;
+	char actions[AOD_MAX_ACTIONS][AOD_ACTION_NAME_LEN];
+};
+
+struct aod_custom_action {
+	char name[AOD_ACTION_NAME_LEN];
+	uint32_t argc;
+	char argv[AOD_MAX_ARGV][AOD_ARG_LEN];
+	uint32_t timeout_sec;  /* default watcher.action_timeout_sec */
+	uint64_t max_bytes;    /* default watcher.action_max_bytes */
+};
+
+struct aod_config {
+	char source_path[PATH_MAX];      /* file it came from, or "<embedded>" */
+	uint64_t hash;                   /* FNV-1a of the file's bytes */
+
+	uint32_t watch_interval_sec;     /* required; default 1 */
+	char output_dir[PATH_MAX];       /* aod_output_dir, absolute after load */
+
+	uint32_t nrules;
+	struct aod_rule rules[AOD_MAX_RULES];
+
+	struct {
+		uint32_t cleanup_interval_sec; /* 60 */
+		double max_log_age_days;       /* 2 */
+		double max_total_log_size_mb;  /* 200 */
+	} cleanup;
+
+	struct {
+		uint32_t nactions;             /* default action list (snapshots, rules without actions) */
+		char actions[AOD_MAX_ACTIONS][AOD_ACTION_NAME_LEN];
+		uint32_t ncustom;
+		struct aod_custom_action custom[AOD_MAX_CUSTOM_ACTIONS];
+		uint32_t max_concurrent_tasks; /* 4 */
+		uint32_t action_timeout_sec;   /* 10 */
+		uint64_t action_max_bytes;     /* 16 MiB */
+		uint32_t lookback_sec;         /* 300 */
+		uint32_t flight_recorder_sec;  /* 60 */
+		uint32_t flight_recorder_max_events; /* 65536 */
+		double max_bundle_mb;          /* 0 = a quarter of cleanup.max_total_log_size_mb */
+		int zstd_level;                /* 3 */
+	} watcher;
+
+	struct {
+		char control_socket[PATH_MAX]; /* /run/aod/aod.sock */
+		uint32_t ringbuf_mb;           /* 8 */
+		uint32_t smb_inflight_timeout_sec; /* 30: enters never completed are expired */
+	} agent;
+
+	bool audit_enabled;
+};
+
+/* Where the error came from: file:line:col and the key path. */
+struct aod_config_error {
+	char msg[AOD_CONFIG_ERR_LEN];
+};
+
+/* Fill every default (the embedded defaults, no rules). */
+void aod_config_defaults(struct aod_config *cfg);
+
+/*
+ * Load and validate. Returns 0, or -EINVAL (bad content) / -errno (I/O)
+ * with err->msg set to one line: "FILE:LINE:COL: KEY.PATH: what was
+ * expected[; did you mean 'x'?]".
+ */
+int aod_config_load_file(struct aod_config *cfg, const char *path,
+			 struct aod_config_error *err);
+int aod_config_load_buffer(struct aod_config *cfg, const char *name,
+			   const char *buf, size_t len,
+			   struct aod_config_error *err);
+
+/* The embedded default config (config/aod.yaml at build time). */
+extern const char aod_default_config_yaml[];
+extern const size_t aod_default_config_yaml_len;
+
+/* Print the effective config as YAML with every default filled. */
+int aod_config_print(const struct aod_config *cfg, FILE *out);
+
+/* Lookup tables shared by config, detector, and decoders. */
+const char *aod_smb_cmd_name(unsigned cmd);          /* "SMB2_READ"; NULL if out of range */
+int aod_smb_cmd_from_name(const char *name);         /* opcode, or -1 */
+const char *aod_ntstatus_name(uint32_t status);      /* "STATUS_ACCESS_DENIED"; NULL if unknown */
+int aod_ntstatus_from_name(const char *name, uint32_t *status);
+const char *aod_errno_name(int err);                 /* positive errno -> "EACCES"; NULL if unknown */
+int aod_errno_from_name(const char *name);           /* "EACCES" -> 13, or -1 */
+bool aod_ntstatus_is_benign(uint32_t status);        /* the default-ignored statuses */
+const char *aod_tool_name(enum aod_tool tool);
+const char *aod_mode_name(enum aod_mode mode);
+
+/*
+ * Does an error event count for this rule? Shared by the detector and the
+ * code that fills the BPF error-verdict maps, so the kernel pre-filter and
+ * the user-space rule can never disagree. For SMB: status and rc (negative
+ * errno); for block: status 0 and rc = error.
+ */
+bool aod_rule_error_tracked(const struct aod_rule *rule, uint32_t status, int32_t rc);
+
+/* Effective latency threshold for a key; false if the key never counts. */
+bool aod_rule_smb_threshold(const struct aod_rule *rule, unsigned cmd, uint64_t *threshold_ns);
+bool aod_rule_blk_threshold(const struct aod_rule *rule, const char *disk, uint64_t *threshold_ns);
+
+#endif /* AOD_CONFIG_H */

@@ -1,0 +1,22 @@
+// SPDX-License-Identifier: MIT
+#include "detect/anomaly.h"
+
+const char *aod_source_name(enum aod_source src)
+{
+	switch (src) {
+	case AOD_SOURCE_SMB: return "smb";
+	case AOD_SOURCE_BLOCK: return "block";
+	case AOD_SOURCE_MANUAL: return "manual";
+	default: return "unknown";
+	}
+}
+
+const char *aod_rule_type_name(enum aod_rule_type type)
+{
+	switch (type) {
+	case AOD_RULE_LATENCY: return "latency";
+	case AOD_RULE_ERROR: return "error";
+	case AOD_RULE_MANUAL: return "manual";
+	default: return "unknown";
+	}
+}

@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A decoded event: what the dispatcher makes of a ring-buffer record,
+ * what `aod record` writes as one JSON line and what `aod replay` reads
+ * back. The detector sees only this type, so live and replayed events
+ * take the same path.
+ */
+#ifndef AOD_DETECT_EVENT_H
+#define AOD_DETECT_EVENT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define AOD_EV_COMM_LEN 16
+#define AOD_DISK_NAME_LEN 32
+
+enum aod_event_kind {
+	AOD_EVENT_SMB_SLOW = 1,
+	AOD_EVENT_SMB_ERR = 2,
+	AOD_EVENT_BLK_SLOW = 3,
+	AOD_EVENT_BLK_ERR = 4,
+};
+
+enum aod_source {
+	AOD_SOURCE_SMB = 0,
+	AOD_SOURCE_BLOCK = 1,
+	AOD_SOURCE_MANUAL = 2, /* snapshot requested by a person */
+	AOD_SOURCE_COUNT = 3,
+};
+
+struct aod_smb_fields {
+	uint16_t cmd;        /* SMB2 opcode 0..19 */
+	uint32_t tid;
+	uint32_t status;     /* NTSTATUS (errors) */
+	int32_t rc;          /* negative errno (errors) */
+	uint64_t sesid;
+	uint64_t mid;
+	uint64_t latency_ns;
+};
+
+struct aod_blk_fields {
+	uint32_t dev;                   /* kernel dev_t (major << 20 | minor) */
+	char disk[AOD_DISK_NAME_LEN];   /* "vda", "nvme0n1"; "" if unknown */
+	uint32_t op;                    /* enum aod_blk_op (src/bpf/events.h) */
+	uint64_t sector;
+	uint32_t bytes;
+	int32_t error;                  /* negative errno (errors) */
+	uint64_t latency_ns;
+};
+
+struct aod_event {
+	enum aod_event_kind kind;
+	uint64_t mono_ns;  /* CLOCK_MONOTONIC (= bpf_ktime_get_ns) at completion */
+	uint64_t wall_ns;  /* CLOCK_REALTIME at completion, derived once */
+	uint32_t pid;
+	uint32_t tgid;
+	char comm[AOD_EV_COMM_LEN];
+	union {
+		struct aod_smb_fields smb;
+		struct aod_blk_fields blk;
+	};
+};
+
+static inline enum aod_source aod_event_source(const struct aod_event *ev)
+{
+	return ev->kind <= AOD_EVENT_SMB_ERR ? AOD_SOURCE_SMB : AOD_SOURCE_BLOCK;
+}
+
+static inline bool aod_event_is_error(const struct aod_event *ev)
+{
+	return ev->kind == AOD_EVENT_SMB_ERR || ev->kind == AOD_EVENT_BLK_ERR;
+}
+
+static inline uint64_t aod_event_latency_ns(const struct aod_event *ev)
+{
+	return aod_event_source(ev) == AOD_SOURCE_SMB ? ev->smb.latency_ns
+						       : ev->blk.latency_ns;
+}
+
+#endif /* AOD_DETECT_EVENT_H */
