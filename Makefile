@@ -28,14 +28,14 @@ BPF_OBJS    := $(patsubst src/bpf/%.bpf.c,$(BUILD)/bpf/%.bpf.o,$(BPF_SRCS))
 BPF_SKELS   := $(patsubst src/bpf/%.bpf.c,$(BUILD)/bpf/%.skel.h,$(BPF_SRCS))
 
 MAIN_SRC    := src/cli/main.c
-LIB_SRCS    := $(filter-out $(MAIN_SRC),$(wildcard src/*/*.c))
+LIB_SRCS    := $(filter-out $(MAIN_SRC) $(BPF_SRCS),$(wildcard src/*/*.c))
 LIB_OBJS    := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(LIB_SRCS)) $(BUILD)/obj/default_config.o
 UNIT_SRCS   := $(wildcard tests/unit/test_*.c)
 UNIT_BINS   := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 HELPER_SRCS := $(wildcard tests/helpers/*.c)
 HELPER_BINS := $(patsubst tests/helpers/%.c,$(BUILD)/tests/%,$(HELPER_SRCS))
 
-.PHONY: all deps run check check-unit check-asan bench clean format vm-setup
+.PHONY: all deps run check check-unit check-asan bench clean format vm-setup install tests-build
 all: $(BUILD)/aod
 
 deps:
@@ -115,3 +115,13 @@ clean:
 	rm -rf build build-asan
 
 -include $(wildcard $(BUILD)/obj/*/*.d)
+
+PREFIX ?= /usr/local
+install: all
+	install -D -m 0755 $(BUILD)/aod $(DESTDIR)$(PREFIX)/bin/aod
+	install -D -m 0644 packaging/aod.service $(DESTDIR)/etc/systemd/system/aod.service
+	install -d -m 0755 $(DESTDIR)/etc/aod
+	test -e $(DESTDIR)/etc/aod/aod.yaml || sed -e 's|^aod_output_dir: var/aod|aod_output_dir: /var/log/aod|' \
+		-e 's|control_socket: var/aod.sock|control_socket: /run/aod/aod.sock|' config/aod.yaml \
+		> $(DESTDIR)/etc/aod/aod.yaml
+	install -D -m 0644 README.md $(DESTDIR)$(PREFIX)/share/doc/aod/README.md

@@ -96,12 +96,15 @@ struct aod_smb_knobs {
 	__u32 enabled_slow; /* a latency rule exists */
 	__u32 enabled_err;  /* an error rule exists */
 	__u32 pad;
+	__u64 emergency_ns; /* an op this slow is sent with a forced wakeup;
+			     * AOD_THRESH_OFF: none */
 };
 
 struct aod_blk_knobs {
 	__u64 default_threshold_ns; /* ~0ULL: no slow events */
 	__u32 enabled_err;
 	__u32 pad;
+	__u64 emergency_ns;         /* as in struct aod_smb_knobs */
 };
 
 #define AOD_THRESH_OFF (~0ULL)

@@ -167,6 +167,7 @@ const char *aod_smb_cmd_name(unsigned cmd);          /* "SMB2_READ"; NULL if out
 int aod_smb_cmd_from_name(const char *name);         /* opcode, or -1 */
 const char *aod_ntstatus_name(uint32_t status);      /* "STATUS_ACCESS_DENIED"; NULL if unknown */
 int aod_ntstatus_from_name(const char *name, uint32_t *status);
+int aod_ntstatus_to_errno(uint32_t status);          /* cifs client's mapping: 13 for 0xC0000022; 0 if unknown */
 const char *aod_errno_name(int err);                 /* positive errno -> "EACCES"; NULL if unknown */
 int aod_errno_from_name(const char *name);           /* "EACCES" -> 13, or -1 */
 bool aod_ntstatus_is_benign(uint32_t status);        /* the default-ignored statuses */

@@ -1,0 +1,126 @@
+#!/bin/bash
+# make bench: figures, no assertions. Each figure is printed with its target.
+#  1. block I/O IOPS without / with the agent, interleaved pairs, median ratio
+#  2. agent CPU seconds and peak RSS over the IOPS runs
+#  3. start -> all available probes attached
+#  4. emergency event -> anomaly delay
+#  5. anomaly -> bundle complete with the default actions; bundle size
+#  6. agent CPU and peak RSS during an anomaly storm
+set -u
+TOP=$(cd "$(dirname "$0")/.." && pwd)
+BUILD=${AOD_BUILD:-build}
+AOD=$TOP/$BUILD/aod
+PAIRS=${BENCH_PAIRS:-5}
+RUNTIME=${BENCH_RUNTIME:-4}
+[ "$(id -u)" = 0 ] || { echo "bench: needs root (BPF)"; exit 1; }
+WORK=$(mktemp -d /var/tmp/aod-bench.XXXXXX)
+AGENT_PID=
+cleanup() { [ -n "$AGENT_PID" ] && kill "$AGENT_PID" 2>/dev/null; wait 2>/dev/null; rm -rf "$WORK"; }
+trap cleanup EXIT
+
+cfg() { # file block-threshold-ms acceptable emergency-ms actions holdoff
+	cat > "$1" <<YAML
+watch_interval_sec: 1
+aod_output_dir: $WORK/out
+guardian:
+  anomalies:
+    blocklat:
+      type: Latency
+      tool: biolatency
+      acceptable_count: $3
+      default_threshold_ms: $2
+      emergency_threshold_ms: $4
+      holdoff_sec: $6
+      actions: $5
+    smblat: {type: Latency, tool: smbslower, acceptable_count: 10, default_threshold_ms: 20}
+cleanup: {max_total_log_size_mb: 500}
+agent: {control_socket: $WORK/aod.sock}
+YAML
+}
+start() {
+	rm -rf "$WORK/out"
+	"$AOD" agent --config "$1" > "$WORK/agent.log" 2>&1 &
+	AGENT_PID=$!
+	for _ in $(seq 1 100); do grep -q 'running: config' "$WORK/agent.log" && return 0; sleep 0.05; done
+	echo "bench: agent did not start: $(tail -n 3 "$WORK/agent.log")"; exit 1
+}
+stop() { kill -TERM "$AGENT_PID"; wait "$AGENT_PID" 2>/dev/null; AGENT_PID=; }
+cpu_s() { awk '{print ($14 + $15) / 100}' "/proc/$1/stat"; }
+hwm_kb() { awk '/VmHWM/ {print $2}' "/proc/$1/status"; }
+median() { sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
+fio_iops() {
+	fio --name=aodbench --filename="$WORK/fio.dat" --size=256M --rw=randrw --bs=4k --direct=1 \
+	    --ioengine=libaio --iodepth=16 --runtime="$RUNTIME" --time_based --output-format=json 2>/dev/null |
+		jq '.jobs[0].read.iops + .jobs[0].write.iops'
+}
+
+echo "== aod bench ($(uname -r), $(nproc) cores) =="
+command -v fio >/dev/null || { echo "bench: fio missing (make deps test installs it)"; exit 1; }
+fio --name=prep --filename="$WORK/fio.dat" --size=256M --rw=write --bs=1M --direct=1 >/dev/null 2>&1
+
+# 1+2: block I/O with the default-like config (threshold 200 ms: aggregation only)
+cfg "$WORK/io.yaml" 200 10 1000 '[mounts]' 60
+ratios=() ; base=() ; withs=()
+cpu=0 hwm=0
+for i in $(seq 1 "$PAIRS"); do
+	b=$(fio_iops)
+	start "$WORK/io.yaml"
+	c0=$(cpu_s "$AGENT_PID")
+	w=$(fio_iops)
+	c1=$(cpu_s "$AGENT_PID"); h=$(hwm_kb "$AGENT_PID")
+	stop
+	cpu=$(echo "$cpu + $c1 - $c0" | bc -l); [ "$h" -gt "$hwm" ] && hwm=$h
+	base+=("$b"); withs+=("$w"); ratios+=("$(echo "$w / $b" | bc -l)")
+	printf 'pair %d: without %.0f IOPS, with %.0f IOPS, ratio %.4f\n' "$i" "$b" "$w" "${ratios[-1]}"
+done
+r=$(printf '%s\n' "${ratios[@]}" | median)
+printf 'block IOPS: median without %.0f, with %.0f; median ratio %.4f -> slowdown %.2f %% (target <= 1 %%)\n' \
+	"$(printf '%s\n' "${base[@]}" | median)" "$(printf '%s\n' "${withs[@]}" | median)" "$r" "$(echo "(1 - $r) * 100" | bc -l)"
+printf 'agent CPU during %d x %d s of fio: %.2f s (%.2f %% of one core); peak RSS %.1f MiB (target <= 16 MiB)\n' \
+	"$PAIRS" "$RUNTIME" "$cpu" "$(echo "$cpu * 100 / ($PAIRS * $RUNTIME)" | bc -l)" "$(echo "$hwm / 1024" | bc -l)"
+
+# 3: attach time (median of 5 starts)
+att=()
+for i in 1 2 3 4 5; do
+	start "$WORK/io.yaml"
+	att+=("$("$AOD" status --socket "$WORK/aod.sock" --json | jq .probes_attach_ms)")
+	stop
+done
+printf 'start -> probes attached: median %.1f ms over 5 starts (target <= 150 ms)\n' "$(printf '%s\n' "${att[@]}" | median)"
+
+# 4: emergency delay: every op >= 0 ms is an emergency; anomaly id - event completion
+cfg "$WORK/em.yaml" 0 1000000 0 '[]' 0
+start "$WORK/em.yaml"
+for i in 1 2 3 4 5 6 7 8 9 10; do "$TOP/$BUILD/tests/odirect_io" "$WORK/em.dat" 1 4096 >/dev/null; sleep 0.3; done
+sleep 1
+stop
+jq -r 'select(.emergency) | ((.id - ([.worst[].wall_ns] | max)) / 1e6)' "$WORK/out/anomalies.jsonl" > "$WORK/delays"
+printf 'emergency event -> anomaly: median %.2f ms, max %.2f ms over %d anomalies (target <= 20 ms)\n' \
+	"$(median < "$WORK/delays")" "$(sort -g "$WORK/delays" | tail -n1)" "$(wc -l < "$WORK/delays")"
+
+# 5: anomaly -> bundle with the default actions
+cfg "$WORK/b.yaml" 0 5 100000 '[dmesg, journalctl, debugdata, stats, mounts, smbinfo, syslogs]' 0
+lat=() sizes=()
+for i in 1 2 3; do
+	start "$WORK/b.yaml"
+	"$TOP/$BUILD/tests/odirect_io" "$WORK/b.dat" 16 4096 >/dev/null
+	for _ in $(seq 1 100); do ls "$WORK/out/batches" 2>/dev/null | grep -q 'tar.zst$' && break; sleep 0.05; done
+	sleep 0.2
+	ms=$("$AOD" status --socket "$WORK/aod.sock" --json | jq .collector.last_bundle_ms)
+	sz=$(stat -c %s "$WORK"/out/batches/aod_*.tar.zst | head -n1)
+	stop; lat+=("$ms"); sizes+=("$sz")
+done
+printf 'anomaly -> bundle complete (default actions): median %s ms (target <= 2000 ms); bundle size median %s bytes\n' \
+	"$(printf '%s\n' "${lat[@]}" | median)" "$(printf '%s\n' "${sizes[@]}" | median)"
+
+# 6: anomaly storm: every window fires for 10 s, holdoff 0, default actions
+start "$WORK/b.yaml"
+c0=$(cpu_s "$AGENT_PID")
+end=$(( $(date +%s) + 10 ))
+while [ "$(date +%s)" -lt "$end" ]; do "$TOP/$BUILD/tests/odirect_io" "$WORK/s.dat" 16 4096 >/dev/null; done
+c1=$(cpu_s "$AGENT_PID"); h=$(hwm_kb "$AGENT_PID")
+st=$("$AOD" status --socket "$WORK/aod.sock" --json)
+stop
+printf 'storm (10 s): %s anomalies, %s bundles, %s coalesced; agent CPU %.2f s, peak RSS %.1f MiB\n' \
+	"$(echo "$st" | jq .anomalies.total)" "$(echo "$st" | jq .collector.bundles_written)" \
+	"$(echo "$st" | jq .collector.coalesced)" "$(echo "$c1 - $c0" | bc -l)" "$(echo "$h / 1024" | bc -l)"

@@ -1,0 +1,119 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The agent context: every piece of mutable state of a running agent lives
+ * here, owned by the controller (main thread) and shared with the workers.
+ *
+ *   dispatcher  ring buffer -> decode -> flight recorder + event queue
+ *   detector    event queue -> windowed rules -> anomaly log + anomaly queue
+ *   collector   anomaly queue -> actions -> bundle        (src/agent/collector.c)
+ *   spacewatch  bundle retention                           (src/agent/spacewatch.c)
+ *   maintenance probe attach retries, in-flight expiry, clock sync
+ *   control     unix socket: status, snapshot
+ */
+#ifndef AOD_AGENT_AGENT_H
+#define AOD_AGENT_AGENT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "agent/decode.h"
+#include "agent/worker.h"
+#include "config/config.h"
+
+struct aod_probes;
+struct aod_event_queue;
+struct aod_anomaly_queue;
+struct aod_flight_recorder;
+struct aod_action_pool;
+struct aod_collector;
+
+enum aod_worker_id {
+	AOD_W_DISPATCHER,
+	AOD_W_DETECTOR,
+	AOD_W_COLLECTOR,
+	AOD_W_SPACEWATCH,
+	AOD_W_MAINTENANCE,
+	AOD_W_CONTROL,
+	AOD_W_COUNT,
+};
+
+struct aod_agent_counters {
+	_Atomic uint64_t events_decoded;
+	_Atomic uint64_t events_bad;          /* records of unknown kind */
+	_Atomic uint64_t anomalies;
+	_Atomic uint64_t anomaly_log_errors;  /* anomalies.jsonl write failures */
+	_Atomic uint64_t reloads_ok;
+	_Atomic uint64_t reloads_failed;
+	_Atomic uint64_t snapshots_requested;
+};
+
+struct aod_agent {
+	/* Config: the controller swaps it under cfg_lock and bumps cfg_gen;
+	 * workers copy it when they see a new generation. */
+	pthread_mutex_t cfg_lock;
+	struct aod_config *cfg;
+	_Atomic uint64_t cfg_gen;
+	char config_path[4096];             /* "" = embedded default */
+
+	struct aod_probes *probes;
+	struct aod_decoder decoder;
+	/* Events decoded during one poll, pushed to the queue as one batch
+	 * (dispatcher thread only). */
+	struct aod_event *batch;
+	size_t batch_len, batch_cap;
+	struct aod_event_queue *events;
+	struct aod_anomaly_queue *anomalies;
+	struct aod_flight_recorder *recorder;
+	struct aod_action_pool *pool;
+	struct aod_collector *collector;
+	struct aod_detector_stats_shared {
+		_Atomic uint64_t events_in, events_counted, events_dropped;
+	} det_stats;
+
+	struct aod_worker workers[AOD_W_COUNT];
+	struct aod_agent_counters counters;
+	atomic_bool stopping;
+	_Atomic int exit_code;               /* set by a fatal worker */
+	int stop_eventfd;                    /* readable once stopping */
+	int listen_fd;                       /* control socket */
+	uint64_t start_wall_ns, start_mono_ns;
+	uint64_t probes_attach_ns;           /* start -> all available probes attached */
+};
+
+struct aod_agent_opts {
+	const char *config_path;    /* NULL: embedded default */
+	bool foreground_notify;     /* sd_notify READY/WATCHDOG when under systemd */
+};
+
+/* Run until SIGTERM/SIGINT; returns the process exit code. */
+int aod_agent_run(const struct aod_agent_opts *opts);
+
+/* Ask every worker to stop (idempotent, async-signal-unsafe: call from threads). */
+void aod_agent_request_stop(struct aod_agent *agent, int exit_code);
+static inline bool aod_agent_stopping(struct aod_agent *agent)
+{
+	return atomic_load(&agent->stopping);
+}
+/* Sleep up to ms, returning early (true) if the agent is stopping. */
+bool aod_agent_sleep(struct aod_agent *agent, unsigned ms);
+
+/* Copy the current config if its generation differs from *gen. Returns true if copied. */
+bool aod_agent_config_refresh(struct aod_agent *agent, struct aod_config *copy, uint64_t *gen);
+
+/* Queue a manual snapshot (SIGUSR1, `aod snapshot`). */
+int aod_agent_request_snapshot(struct aod_agent *agent, const char *why);
+
+/* Worker bodies (each in its own file). */
+int aod_dispatcher_main(struct aod_agent *agent);
+int aod_detector_main(struct aod_agent *agent);
+int aod_maintenance_main(struct aod_agent *agent);
+int aod_control_main(struct aod_agent *agent);
+int aod_collector_main(struct aod_agent *agent);
+int aod_spacewatch_main(struct aod_agent *agent);
+
+/* Status report as JSON text (malloc'd), used by `aod status` and bundles. */
+char *aod_agent_status_json(struct aod_agent *agent);
+
+#endif /* AOD_AGENT_AGENT_H */

@@ -1,0 +1,388 @@
+// SPDX-License-Identifier: MIT
+#include "agent/collector.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include "agent/agent.h"
+#include "agent/anomaly_queue.h"
+#include "agent/flight_recorder.h"
+#include "collect/action.h"
+#include "collect/bundle.h"
+#include "common/log.h"
+#include "common/timeutil.h"
+
+#define MAX_COALESCED 64
+#define MAX_SUPPRESSED_LISTED 32
+#define MAX_HOLDOFF_RULES (AOD_MAX_RULES + 1)
+#define MAX_SPECS (AOD_MAX_ACTIONS + AOD_MAX_CUSTOM_ACTIONS + 16)
+#define POP_TIMEOUT_MS 500
+
+/* One running collection (at most one per source). */
+struct collection {
+	struct aod_collector *owner;
+	pthread_t thread;
+	bool running;   /* thread alive: coalesce into it */
+	bool joinable;
+	struct aod_anomaly primary;
+	struct aod_anomaly coalesced[MAX_COALESCED];
+	size_t ncoalesced;
+	struct aod_anomaly suppressed[MAX_SUPPRESSED_LISTED];
+	size_t nsuppressed;
+	uint64_t suppressed_count;
+	struct aod_config cfg;
+};
+
+/* Holdoff state of one rule. */
+struct holdoff {
+	char rule[AOD_RULE_NAME_LEN];
+	uint64_t until_mono;
+	struct aod_anomaly listed[MAX_SUPPRESSED_LISTED];
+	size_t nlisted;
+	uint64_t count;
+};
+
+struct aod_collector {
+	struct aod_agent *agent;
+	pthread_mutex_t lock;
+	struct collection slots[AOD_SOURCE_COUNT];
+	struct holdoff holdoffs[MAX_HOLDOFF_RULES];
+	size_t nholdoffs;
+	struct {
+		uint64_t bundles_written, bundles_failed, bundles_partial, coalesced, suppressed,
+			actions_run, actions_timed_out, actions_failed, actions_truncated,
+			bytes_written, last_bundle_ms;
+	} stats;
+	char last_bundle[PATH_MAX];
+};
+
+struct aod_collector *aod_collector_new(struct aod_agent *agent)
+{
+	struct aod_collector *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return NULL;
+	c->agent = agent;
+	pthread_mutex_init(&c->lock, NULL);
+	for (int i = 0; i < AOD_SOURCE_COUNT; i++)
+		c->slots[i].owner = c;
+	return c;
+}
+
+void aod_collector_free(struct aod_collector *c)
+{
+	if (!c)
+		return;
+	pthread_mutex_destroy(&c->lock);
+	free(c);
+}
+
+json_t *aod_collector_status_json(struct aod_collector *c)
+{
+	json_t *o;
+
+	pthread_mutex_lock(&c->lock);
+	o = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s, s:i}",
+		      "bundles_written", (json_int_t)c->stats.bundles_written, "bundles_failed",
+		      (json_int_t)c->stats.bundles_failed, "bundles_partial",
+		      (json_int_t)c->stats.bundles_partial, "coalesced",
+		      (json_int_t)c->stats.coalesced, "suppressed", (json_int_t)c->stats.suppressed,
+		      "actions_run", (json_int_t)c->stats.actions_run, "actions_timed_out",
+		      (json_int_t)c->stats.actions_timed_out, "actions_failed",
+		      (json_int_t)c->stats.actions_failed, "actions_truncated",
+		      (json_int_t)c->stats.actions_truncated, "bytes_written",
+		      (json_int_t)c->stats.bytes_written, "last_bundle_ms",
+		      (json_int_t)c->stats.last_bundle_ms, "last_bundle", c->last_bundle,
+		      "max_concurrent_peak", (int)aod_action_pool_peak(c->agent->pool));
+	pthread_mutex_unlock(&c->lock);
+	return o;
+}
+
+static const struct aod_rule *find_rule(const struct aod_config *cfg, const char *name)
+{
+	for (uint32_t i = 0; i < cfg->nrules; i++)
+		if (!strcmp(cfg->rules[i].name, name))
+			return &cfg->rules[i];
+	return NULL;
+}
+
+/* Actions for an anomaly: its rule's list, else watcher.actions; snapshots get everything. */
+static int resolve_actions(const struct aod_config *cfg, const struct aod_anomaly *a,
+			   struct aod_action_spec *specs, size_t max)
+{
+	static const char builtins[][AOD_ACTION_NAME_LEN] = {
+		"dmesg", "journalctl", "debugdata", "stats", "mounts", "smbinfo", "syslogs",
+	};
+	char (*names)[AOD_ACTION_NAME_LEN] = NULL;
+	const struct aod_rule *rule = find_rule(cfg, a->rule);
+	size_t n = 0;
+	int rc;
+
+	names = calloc(AOD_MAX_ACTIONS + AOD_MAX_CUSTOM_ACTIONS + 8, sizeof(*names));
+	if (!names)
+		return -ENOMEM;
+	if (a->source == AOD_SOURCE_MANUAL) {
+		for (size_t i = 0; i < sizeof(builtins) / sizeof(builtins[0]); i++)
+			memcpy(names[n++], builtins[i], AOD_ACTION_NAME_LEN);
+		for (uint32_t i = 0; i < cfg->watcher.ncustom; i++)
+			memcpy(names[n++], cfg->watcher.custom[i].name, AOD_ACTION_NAME_LEN);
+	} else if (rule && rule->nactions) {
+		memcpy(names, rule->actions, rule->nactions * sizeof(*names));
+		n = rule->nactions;
+	} else {
+		memcpy(names, cfg->watcher.actions, cfg->watcher.nactions * sizeof(*names));
+		n = cfg->watcher.nactions;
+	}
+	rc = aod_actions_resolve(cfg, (const char(*)[AOD_ACTION_NAME_LEN])names, n, specs, max);
+	free(names);
+	return rc;
+}
+
+static void count_results(struct aod_collector *c, const struct aod_action_result *r, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		c->stats.actions_run++;
+		c->stats.actions_timed_out += r[i].timed_out;
+		c->stats.actions_truncated += r[i].truncated;
+		c->stats.actions_failed += r[i].error[0] && !r[i].skipped;
+	}
+}
+
+static long copy_events(struct aod_agent *agent, const struct collection *col,
+			struct aod_event **events)
+{
+	uint64_t now_mono = aod_mono_ns(), now_wall = aod_wall_ns();
+	uint64_t span = (uint64_t)col->cfg.watcher.flight_recorder_sec * AOD_NSEC_PER_SEC;
+	uint64_t age = now_wall > col->primary.id ? now_wall - col->primary.id : 0;
+	uint64_t fired_mono = now_mono > age ? now_mono - age : 0;
+
+	return aod_flight_recorder_copy(agent->recorder, fired_mono > span ? fired_mono - span : 0,
+					now_mono, events);
+}
+
+static int write_bundle(struct collection *col, struct aod_action_spec *specs,
+			struct aod_action_result *results, size_t n, const char *staging,
+			bool partial)
+{
+	struct aod_collector *c = col->owner;
+	struct aod_bundle_input in = {
+		.cfg = &col->cfg, .staging_dir = staging, .anomaly = &col->primary,
+		.specs = specs, .results = results, .nresults = n, .partial = partial,
+	};
+	struct aod_bundle_info info;
+	struct aod_event *events = NULL;
+	long nevents = copy_events(c->agent, col, &events);
+	char *status = aod_agent_status_json(c->agent);
+	int err;
+
+	in.events = events;
+	in.nevents = nevents > 0 ? (size_t)nevents : 0;
+	in.status_json = status;
+	/* Coalesced anomalies keep arriving until the bundle is written: freeze them now. */
+	pthread_mutex_lock(&c->lock);
+	in.coalesced = col->coalesced;
+	in.ncoalesced = col->ncoalesced;
+	in.suppressed = col->suppressed;
+	in.nsuppressed = col->nsuppressed;
+	in.suppressed_count = col->suppressed_count;
+	col->running = false; /* from here on a new anomaly starts a new collection */
+	pthread_mutex_unlock(&c->lock);
+
+	err = aod_bundle_write(&in, &info);
+	pthread_mutex_lock(&c->lock);
+	if (err) {
+		c->stats.bundles_failed++;
+	} else {
+		c->stats.bundles_written++;
+		c->stats.bundles_partial += partial;
+		c->stats.bytes_written += info.size;
+		snprintf(c->last_bundle, sizeof(c->last_bundle), "%s", info.path);
+	}
+	pthread_mutex_unlock(&c->lock);
+	if (err)
+		log_err("bundle for anomaly %llu failed: %s", (unsigned long long)col->primary.id,
+			strerror(-err));
+	else
+		log_notice("bundle %s written: %llu bytes%s%s", info.path,
+			   (unsigned long long)info.size, partial ? " (partial: aod stopping)" : "",
+			   info.ncut ? ", outputs cut to fit max_bundle_mb" : "");
+	free(status);
+	free(events);
+	return err;
+}
+
+static void start_holdoff(struct aod_collector *c, const struct collection *col)
+{
+	const struct aod_rule *rule = find_rule(&col->cfg, col->primary.rule);
+	struct holdoff *h = NULL;
+
+	if (col->primary.source == AOD_SOURCE_MANUAL || !rule || !rule->holdoff_sec)
+		return;
+	pthread_mutex_lock(&c->lock);
+	for (size_t i = 0; i < c->nholdoffs && !h; i++)
+		if (!strcmp(c->holdoffs[i].rule, rule->name))
+			h = &c->holdoffs[i];
+	if (!h && c->nholdoffs < MAX_HOLDOFF_RULES) {
+		h = &c->holdoffs[c->nholdoffs++];
+		memset(h, 0, sizeof(*h));
+		snprintf(h->rule, sizeof(h->rule), "%s", rule->name);
+	}
+	if (h)
+		h->until_mono = aod_mono_ns() + (uint64_t)rule->holdoff_sec * AOD_NSEC_PER_SEC;
+	pthread_mutex_unlock(&c->lock);
+}
+
+static void *collection_thread(void *arg)
+{
+	struct collection *col = arg;
+	struct aod_collector *c = col->owner;
+	struct aod_action_spec *specs = calloc(MAX_SPECS, sizeof(*specs));
+	struct aod_action_result *results = calloc(MAX_SPECS, sizeof(*results));
+	uint64_t t0 = aod_mono_ns();
+	char staging[PATH_MAX];
+	int n = -ENOMEM, dirfd = -1, err = 0;
+
+	prctl(PR_SET_NAME, "Collect", 0, 0, 0);
+	if (specs && results)
+		n = resolve_actions(&col->cfg, &col->primary, specs, MAX_SPECS);
+	if (n >= 0)
+		dirfd = aod_bundle_staging_create(col->cfg.output_dir, col->primary.id, staging,
+						  sizeof(staging));
+	if (n < 0 || dirfd < 0) {
+		log_err("collection for anomaly %llu: %s", (unsigned long long)col->primary.id,
+			strerror(n < 0 ? -n : -dirfd));
+		pthread_mutex_lock(&c->lock);
+		c->stats.bundles_failed++;
+		col->running = false;
+		pthread_mutex_unlock(&c->lock);
+		goto out;
+	}
+	err = aod_actions_run(c->agent->pool, specs, (size_t)n, dirfd, results);
+	close(dirfd);
+	pthread_mutex_lock(&c->lock);
+	count_results(c, results, (size_t)n);
+	pthread_mutex_unlock(&c->lock);
+	if (write_bundle(col, specs, results, (size_t)n, staging, err == -ECANCELED))
+		aod_bundle_staging_remove(staging); /* never leave half a bundle behind */
+	start_holdoff(c, col);
+	pthread_mutex_lock(&c->lock);
+	c->stats.last_bundle_ms = (aod_mono_ns() - t0) / AOD_NSEC_PER_MSEC;
+	pthread_mutex_unlock(&c->lock);
+out:
+	free(specs);
+	free(results);
+	return NULL;
+}
+
+/* Under c->lock: is this rule held off? Then count and list the anomaly. */
+static bool held_off(struct aod_collector *c, const struct aod_anomaly *a, uint64_t now)
+{
+	for (size_t i = 0; i < c->nholdoffs; i++) {
+		struct holdoff *h = &c->holdoffs[i];
+
+		if (strcmp(h->rule, a->rule) || now >= h->until_mono)
+			continue;
+		h->count++;
+		if (h->nlisted < MAX_SUPPRESSED_LISTED)
+			h->listed[h->nlisted++] = *a;
+		c->stats.suppressed++;
+		return true;
+	}
+	return false;
+}
+
+/* Under c->lock: hand the rule's suppressed list to the collection that starts now. */
+static void take_suppressed(struct aod_collector *c, struct collection *col)
+{
+	col->nsuppressed = 0;
+	col->suppressed_count = 0;
+	for (size_t i = 0; i < c->nholdoffs; i++) {
+		struct holdoff *h = &c->holdoffs[i];
+
+		if (strcmp(h->rule, col->primary.rule))
+			continue;
+		memcpy(col->suppressed, h->listed, h->nlisted * sizeof(h->listed[0]));
+		col->nsuppressed = h->nlisted;
+		col->suppressed_count = h->count;
+		h->nlisted = 0;
+		h->count = 0;
+	}
+}
+
+static void handle_anomaly(struct aod_collector *c, const struct aod_anomaly *a,
+			   const struct aod_config *cfg)
+{
+	struct collection *col = &c->slots[a->source < AOD_SOURCE_COUNT ? a->source : 0];
+	int err;
+
+	pthread_mutex_lock(&c->lock);
+	if (col->running) {
+		if (col->ncoalesced < MAX_COALESCED)
+			col->coalesced[col->ncoalesced++] = *a;
+		c->stats.coalesced++;
+		pthread_mutex_unlock(&c->lock);
+		log_info("anomaly %llu coalesced into the running %s collection",
+			 (unsigned long long)a->id, aod_source_name(a->source));
+		return;
+	}
+	if (a->source != AOD_SOURCE_MANUAL && held_off(c, a, aod_mono_ns())) {
+		pthread_mutex_unlock(&c->lock);
+		log_info("anomaly %llu of rule %s suppressed (holdoff)", (unsigned long long)a->id,
+			 a->rule);
+		return;
+	}
+	pthread_mutex_unlock(&c->lock);
+	if (col->joinable) { /* the previous collection of this source has finished */
+		pthread_join(col->thread, NULL);
+		col->joinable = false;
+	}
+	pthread_mutex_lock(&c->lock);
+	col->primary = *a;
+	col->ncoalesced = 0;
+	memcpy(&col->cfg, cfg, sizeof(*cfg));
+	take_suppressed(c, col);
+	col->running = true;
+	pthread_mutex_unlock(&c->lock);
+	err = pthread_create(&col->thread, NULL, collection_thread, col);
+	if (err) {
+		log_err("cannot start a collection thread: %s", strerror(err));
+		pthread_mutex_lock(&c->lock);
+		col->running = false;
+		c->stats.bundles_failed++;
+		pthread_mutex_unlock(&c->lock);
+		return;
+	}
+	col->joinable = true;
+}
+
+int aod_collector_main(struct aod_agent *agent)
+{
+	struct aod_collector *c = agent->collector;
+	struct aod_config *cfg = malloc(sizeof(*cfg));
+	uint64_t gen = 0;
+	struct aod_anomaly a;
+
+	if (!cfg)
+		return -ENOMEM;
+	while (!aod_agent_stopping(agent)) {
+		int err = aod_anomaly_queue_pop(agent->anomalies, &a, POP_TIMEOUT_MS);
+
+		aod_agent_config_refresh(agent, cfg, &gen);
+		if (err == -EPIPE)
+			break;
+		if (!err)
+			handle_anomaly(c, &a, cfg);
+	}
+	/* Stopping: actions were cancelled; wait for each bundle to be finished as partial. */
+	for (int i = 0; i < AOD_SOURCE_COUNT; i++)
+		if (c->slots[i].joinable) {
+			pthread_join(c->slots[i].thread, NULL);
+			c->slots[i].joinable = false;
+		}
+	free(cfg);
+	return 0;
+}

@@ -1,0 +1,238 @@
+// SPDX-License-Identifier: MIT
+#include "agent/control.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "agent/agent.h"
+#include "common/log.h"
+
+#define REQUEST_MAX 128
+#define CLIENT_TIMEOUT_MS 2000
+
+static int fill_addr(struct sockaddr_un *addr, const char *path)
+{
+	memset(addr, 0, sizeof(*addr));
+	addr->sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(addr->sun_path))
+		return -ENAMETOOLONG;
+	strcpy(addr->sun_path, path);
+	return 0;
+}
+
+static int make_parent_dir(const char *path)
+{
+	char dir[PATH_MAX];
+	char *slash;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (!slash || slash == dir)
+		return 0;
+	*slash = '\0';
+	if (mkdir(dir, 0700) && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+int aod_control_listen(const char *path)
+{
+	struct sockaddr_un addr;
+	mode_t old_umask;
+	int fd, err;
+
+	err = fill_addr(&addr, path);
+	if (!err)
+		err = make_parent_dir(path);
+	if (err) {
+		log_err("control socket %s: %s", path, strerror(-err));
+		return err;
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0) {
+		err = -errno;
+		log_err("control socket: %s", strerror(errno));
+		return err;
+	}
+	/* A stale socket from a crashed agent: replace it, but only a socket. */
+	struct stat st;
+	if (!lstat(path, &st) && S_ISSOCK(st.st_mode))
+		unlink(path);
+	old_umask = umask(0077); /* the socket is born 0600 */
+	err = bind(fd, (struct sockaddr *)&addr, sizeof(addr)) ? -errno : 0;
+	umask(old_umask);
+	if (!err && chmod(path, 0600))
+		err = -errno;
+	if (!err && listen(fd, 16))
+		err = -errno;
+	if (err) {
+		log_err("control socket %s: %s", path, strerror(-err));
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+static bool peer_allowed(int fd)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len))
+		return false;
+	return cred.uid == 0 || cred.uid == geteuid();
+}
+
+static int read_request(int fd, char *buf, size_t len)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	size_t got = 0;
+
+	while (got < len - 1) {
+		ssize_t n;
+
+		if (poll(&pfd, 1, CLIENT_TIMEOUT_MS) <= 0)
+			return -ETIMEDOUT;
+		n = read(fd, buf + got, len - 1 - got);
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+		if (memchr(buf, '\n', got))
+			break;
+	}
+	buf[got] = '\0';
+	buf[strcspn(buf, "\r\n")] = '\0';
+	return got ? 0 : -EINVAL;
+}
+
+static void write_all(int fd, const char *s)
+{
+	size_t len = strlen(s);
+
+	while (len) {
+		ssize_t n = write(fd, s, len);
+
+		if (n <= 0)
+			return;
+		s += n;
+		len -= (size_t)n;
+	}
+}
+
+static void serve_client(struct aod_agent *agent, int fd)
+{
+	char req[REQUEST_MAX];
+	char *reply = NULL;
+
+	if (!peer_allowed(fd)) {
+		write_all(fd, "error: permission denied\n");
+		return;
+	}
+	if (read_request(fd, req, sizeof(req))) {
+		write_all(fd, "error: expected a request line: status | snapshot\n");
+		return;
+	}
+	if (!strcmp(req, "status")) {
+		reply = aod_agent_status_json(agent);
+		write_all(fd, reply ? reply : "error: out of memory\n");
+	} else if (!strcmp(req, "snapshot")) {
+		int err = aod_agent_request_snapshot(agent, "aod snapshot");
+
+		write_all(fd, err ? "error: snapshot not queued (anomaly queue full)\n"
+				  : "ok: snapshot queued\n");
+	} else {
+		write_all(fd, "error: unknown request; expected status | snapshot\n");
+	}
+	free(reply);
+}
+
+int aod_control_main(struct aod_agent *agent)
+{
+	struct pollfd pfd[2] = {
+		{ .fd = agent->listen_fd, .events = POLLIN },
+		{ .fd = agent->stop_eventfd, .events = POLLIN },
+	};
+
+	while (!aod_agent_stopping(agent)) {
+		int fd;
+
+		if (poll(pfd, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (pfd[1].revents)
+			break;
+		fd = accept4(agent->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+		if (fd < 0)
+			continue;
+		/* Blocking I/O with a poll timeout inside: one slow client cannot hang us long. */
+		serve_client(agent, fd);
+		close(fd);
+	}
+	return 0;
+}
+
+int aod_control_request(const char *path, const char *request, char **reply, char *errbuf,
+			size_t errlen)
+{
+	struct sockaddr_un addr;
+	size_t cap = 4096, len = 0;
+	char *buf = NULL;
+	int fd, err;
+
+	*reply = NULL;
+	err = fill_addr(&addr, path);
+	if (err) {
+		snprintf(errbuf, errlen, "socket path too long: %s", path);
+		return err;
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&addr, sizeof(addr))) {
+		err = -errno;
+		snprintf(errbuf, errlen, "cannot connect to %s: %s (is the agent running?)", path,
+			 strerror(errno));
+		goto out;
+	}
+	write_all(fd, request);
+	write_all(fd, "\n");
+	buf = malloc(cap);
+	for (;;) {
+		ssize_t n;
+
+		if (!buf) {
+			err = -ENOMEM;
+			snprintf(errbuf, errlen, "out of memory");
+			goto out;
+		}
+		n = read(fd, buf + len, cap - len - 1);
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+		if (len + 1 == cap) {
+			char *bigger = realloc(buf, cap * 2);
+
+			if (!bigger)
+				free(buf);
+			buf = bigger;
+			cap *= 2;
+		}
+	}
+	buf[len] = '\0';
+	*reply = buf;
+	buf = NULL;
+out:
+	free(buf);
+	if (fd >= 0)
+		close(fd);
+	return err;
+}

@@ -1,0 +1,114 @@
+// SPDX-License-Identifier: MIT
+#include "agent/decode.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "common/timeutil.h"
+
+#define DISK_REREAD_NS AOD_NSEC_PER_SEC
+
+void aod_decoder_sync_clock(struct aod_decoder *d)
+{
+	uint64_t mono = aod_mono_ns();
+	uint64_t wall = aod_wall_ns();
+
+	__atomic_store_n(&d->wall_minus_mono_ns, (int64_t)(wall - mono), __ATOMIC_RELAXED);
+}
+
+static void read_disks(struct aod_decoder *d, uint64_t now_mono)
+{
+	DIR *dir = opendir("/sys/class/block");
+	struct dirent *de;
+
+	d->disks_read_mono_ns = now_mono ? now_mono : 1;
+	d->ndisks = 0;
+	if (!dir)
+		return;
+	while ((de = readdir(dir)) && d->ndisks < AOD_MAX_DISKS) {
+		char path[512];
+		unsigned major, minor;
+		FILE *f;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/sys/class/block/%s/dev", de->d_name);
+		f = fopen(path, "re");
+		if (!f)
+			continue;
+		if (fscanf(f, "%u:%u", &major, &minor) == 2) {
+			d->disks[d->ndisks].dev = major << 20 | minor;
+			size_t len = strnlen(de->d_name, AOD_DISK_NAME_LEN - 1);
+
+			memcpy(d->disks[d->ndisks].name, de->d_name, len);
+			d->disks[d->ndisks].name[len] = '\0';
+			d->ndisks++;
+		}
+		fclose(f);
+	}
+	closedir(dir);
+}
+
+void aod_decoder_init(struct aod_decoder *d)
+{
+	memset(d, 0, sizeof(*d));
+	aod_decoder_sync_clock(d);
+	read_disks(d, aod_mono_ns());
+}
+
+const char *aod_decoder_disk_name(struct aod_decoder *d, uint32_t dev, uint64_t now_mono)
+{
+	for (int pass = 0; pass < 2; pass++) {
+		for (unsigned i = 0; i < d->ndisks; i++)
+			if (d->disks[i].dev == dev)
+				return d->disks[i].name;
+		/* A device that appeared after start: re-read, but not on every event. */
+		if (pass || now_mono - d->disks_read_mono_ns < DISK_REREAD_NS)
+			break;
+		read_disks(d, now_mono);
+	}
+	return "";
+}
+
+int aod_decode_event(struct aod_decoder *d, const struct aod_raw_event *raw, struct aod_event *ev)
+{
+	int64_t offset = __atomic_load_n(&d->wall_minus_mono_ns, __ATOMIC_RELAXED);
+
+	memset(ev, 0, sizeof(*ev));
+	ev->mono_ns = raw->h.ts_ns;
+	ev->wall_ns = (uint64_t)((int64_t)raw->h.ts_ns + offset);
+	ev->pid = raw->h.pid;
+	ev->tgid = raw->h.tgid;
+	memcpy(ev->comm, raw->h.comm, sizeof(ev->comm));
+	ev->comm[sizeof(ev->comm) - 1] = '\0';
+
+	switch (raw->h.kind) {
+	case AOD_RAW_SMB_SLOW:
+	case AOD_RAW_SMB_ERR:
+		ev->kind = raw->h.kind == AOD_RAW_SMB_SLOW ? AOD_EVENT_SMB_SLOW : AOD_EVENT_SMB_ERR;
+		ev->smb.cmd = raw->smb.cmd;
+		ev->smb.tid = raw->smb.tid;
+		ev->smb.status = raw->smb.status;
+		ev->smb.rc = raw->smb.rc;
+		ev->smb.sesid = raw->smb.sesid;
+		ev->smb.mid = raw->smb.mid;
+		ev->smb.latency_ns = raw->smb.latency_ns;
+		return 0;
+	case AOD_RAW_BLK_SLOW:
+	case AOD_RAW_BLK_ERR:
+		ev->kind = raw->h.kind == AOD_RAW_BLK_SLOW ? AOD_EVENT_BLK_SLOW : AOD_EVENT_BLK_ERR;
+		ev->blk.dev = raw->blk.dev;
+		snprintf(ev->blk.disk, sizeof(ev->blk.disk), "%s",
+			 aod_decoder_disk_name(d, raw->blk.dev, raw->h.ts_ns));
+		ev->blk.op = raw->blk.op;
+		ev->blk.sector = raw->blk.sector;
+		ev->blk.bytes = raw->blk.bytes;
+		ev->blk.error = raw->blk.error;
+		ev->blk.latency_ns = raw->blk.latency_ns;
+		return 0;
+	default:
+		return -EINVAL;
+	}
+}

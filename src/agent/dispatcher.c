@@ -1,0 +1,57 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Dispatcher: drains the BPF ring buffers. Wakeups are batched in the
+ * kernel (see src/bpf), so one poll usually returns many records; they are
+ * decoded here, copied to the flight recorder and handed to the detector
+ * as one batch with one wakeup.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "agent/agent.h"
+#include "agent/event_queue.h"
+#include "agent/flight_recorder.h"
+#include "common/log.h"
+#include "probe/probes.h"
+
+#define POLL_TIMEOUT_MS 50
+
+static void flush_batch(struct aod_agent *agent)
+{
+	if (!agent->batch_len)
+		return;
+	aod_event_queue_push(agent->events, agent->batch, agent->batch_len);
+	agent->batch_len = 0;
+}
+
+/* Ring-buffer callback (runs inside aod_probes_poll on the dispatcher thread). */
+void aod_dispatcher_on_raw(void *ctx, const struct aod_raw_event *raw)
+{
+	struct aod_agent *agent = ctx;
+	struct aod_event *ev;
+
+	if (agent->batch_len == agent->batch_cap)
+		flush_batch(agent);
+	ev = &agent->batch[agent->batch_len];
+	if (aod_decode_event(&agent->decoder, raw, ev)) {
+		atomic_fetch_add(&agent->counters.events_bad, 1);
+		return;
+	}
+	agent->batch_len++;
+	atomic_fetch_add(&agent->counters.events_decoded, 1);
+	aod_flight_recorder_add(agent->recorder, ev);
+}
+
+int aod_dispatcher_main(struct aod_agent *agent)
+{
+	while (!aod_agent_stopping(agent)) {
+		int n = aod_probes_poll(agent->probes, POLL_TIMEOUT_MS);
+
+		flush_batch(agent);
+		if (n < 0 && n != -EINTR) {
+			log_err("dispatcher: ring buffer poll failed: %s", strerror(-n));
+			return n;
+		}
+	}
+	return 0;
+}

@@ -1,0 +1,323 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Loading: read the file, parse it with libyaml's document API (every node
+ * keeps its line:col), fill a private copy of the config section by section
+ * and hand it over only when everything validated, so a failed reload never
+ * leaves the caller with half a config.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "config/cfg_internal.h"
+
+#define CONFIG_MAX_BYTES (1 << 20)
+
+void aod_config_defaults(struct aod_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	snprintf(cfg->source_path, sizeof(cfg->source_path), "<defaults>");
+	cfg->watch_interval_sec = 1;
+	snprintf(cfg->output_dir, sizeof(cfg->output_dir), "/var/log/aod");
+	cfg->cleanup.cleanup_interval_sec = 60;
+	cfg->cleanup.max_log_age_days = 2;
+	cfg->cleanup.max_total_log_size_mb = 200;
+	for (size_t i = 0; aod_builtin_actions[i]; i++)
+		snprintf(cfg->watcher.actions[cfg->watcher.nactions++],
+			 AOD_ACTION_NAME_LEN, "%s", aod_builtin_actions[i]);
+	cfg->watcher.max_concurrent_tasks = 4;
+	cfg->watcher.action_timeout_sec = 10;
+	cfg->watcher.action_max_bytes = 16ULL << 20;
+	cfg->watcher.lookback_sec = 300;
+	cfg->watcher.flight_recorder_sec = 60;
+	cfg->watcher.flight_recorder_max_events = 65536;
+	cfg->watcher.max_bundle_mb = 0;
+	cfg->watcher.zstd_level = 3;
+	snprintf(cfg->agent.control_socket, sizeof(cfg->agent.control_socket),
+		 "/run/aod/aod.sock");
+	cfg->agent.ringbuf_mb = 8;
+	cfg->agent.smb_inflight_timeout_sec = 30;
+	cfg->audit_enabled = false;
+}
+
+static uint64_t fnv1a(const char *buf, size_t len)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (size_t i = 0; i < len; i++) {
+		h ^= (unsigned char)buf[i];
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+
+static const char *const cleanup_keys[] = {
+	"cleanup_interval_sec", "max_log_age_days", "max_total_log_size_mb",
+	"aod_output_dir", NULL,
+};
+
+static int parse_cleanup(struct cfg_ctx *c, yaml_node_t *n)
+{
+	struct aod_config *cfg = c->cfg;
+	char legacy[PATH_MAX];
+	yaml_node_t *v;
+	int err = cfg_check_mapping(c, n, "cleanup", cleanup_keys);
+
+	if (!err && (v = cfg_get(c, n, "cleanup_interval_sec", NULL)))
+		err = cfg_u32(c, v, "cleanup.cleanup_interval_sec", 1, 86400,
+			      &cfg->cleanup.cleanup_interval_sec);
+	if (!err && (v = cfg_get(c, n, "max_log_age_days", NULL)))
+		err = cfg_number(c, v, "cleanup.max_log_age_days", "a number of days",
+				 0, true, 36500, &cfg->cleanup.max_log_age_days);
+	if (!err && (v = cfg_get(c, n, "max_total_log_size_mb", NULL)))
+		err = cfg_number(c, v, "cleanup.max_total_log_size_mb", "a number of MiB",
+				 0, true, 1e7, &cfg->cleanup.max_total_log_size_mb);
+	/* AODv2's SpaceWatcher read this one; aod uses the top-level key. */
+	if (!err && (v = cfg_get(c, n, "aod_output_dir", NULL))) {
+		err = cfg_fs_path(c, v, "cleanup.aod_output_dir", legacy, sizeof(legacy));
+		if (!err && strcmp(legacy, cfg->output_dir))
+			cfg_warn(c, v, "cleanup.aod_output_dir",
+				 "differs from the top-level aod_output_dir; '%s' is used",
+				 cfg->output_dir);
+	}
+	return err;
+}
+
+static const char *const agent_keys[] = {
+	"control_socket", "ringbuf_mb", "smb_inflight_timeout_sec", NULL,
+};
+
+static int parse_agent(struct cfg_ctx *c, yaml_node_t *n)
+{
+	struct aod_config *cfg = c->cfg;
+	struct sockaddr_un sun;
+	yaml_node_t *v;
+	int err = cfg_check_mapping(c, n, "agent", agent_keys);
+
+	if (!err && (v = cfg_get(c, n, "control_socket", NULL))) {
+		err = cfg_fs_path(c, v, "agent.control_socket", cfg->agent.control_socket,
+				  sizeof(cfg->agent.control_socket));
+		if (!err && strlen(cfg->agent.control_socket) >= sizeof(sun.sun_path))
+			err = cfg_error(c, v, "agent.control_socket",
+					"expected a socket path of at most %zu characters "
+					"once made absolute, got %zu characters",
+					sizeof(sun.sun_path) - 1,
+					strlen(cfg->agent.control_socket));
+	}
+	if (!err && (v = cfg_get(c, n, "ringbuf_mb", NULL))) {
+		err = cfg_u32(c, v, "agent.ringbuf_mb", 1, 1024, &cfg->agent.ringbuf_mb);
+		if (!err && (cfg->agent.ringbuf_mb & (cfg->agent.ringbuf_mb - 1)))
+			err = cfg_error(c, v, "agent.ringbuf_mb",
+					"expected a power of two (BPF ring buffers are), got %u",
+					cfg->agent.ringbuf_mb);
+	}
+	if (!err && (v = cfg_get(c, n, "smb_inflight_timeout_sec", NULL)))
+		err = cfg_u32(c, v, "agent.smb_inflight_timeout_sec", 1, 3600,
+			      &cfg->agent.smb_inflight_timeout_sec);
+	return err;
+}
+
+static const char *const audit_keys[] = { "enabled", NULL };
+
+static int parse_audit(struct cfg_ctx *c, yaml_node_t *n)
+{
+	yaml_node_t *v;
+	int err = cfg_check_mapping(c, n, "audit", audit_keys);
+
+	if (!err && (v = cfg_get(c, n, "enabled", NULL)))
+		err = cfg_bool(c, v, "audit.enabled", &c->cfg->audit_enabled);
+	return err;
+}
+
+static const char *const top_keys[] = {
+	"watch_interval_sec", "aod_output_dir", "guardian", "cleanup", "watcher",
+	"audit", "agent", NULL,
+};
+
+static int parse_top(struct cfg_ctx *c, yaml_node_t *root)
+{
+	struct aod_config *cfg = c->cfg;
+	yaml_node_t *v;
+	char desc[96];
+	int err;
+
+	if (root->type != YAML_MAPPING_NODE)
+		return cfg_error(c, root, "", "expected a mapping of settings, got %s",
+				 cfg_node_desc(root, desc, sizeof(desc)));
+	err = cfg_check_mapping(c, root, "", top_keys);
+	if (err)
+		return err;
+	v = cfg_get(c, root, "watch_interval_sec", NULL);
+	if (!v)
+		return cfg_error(c, root, "watch_interval_sec",
+				 "required key missing (an integer >= 1: the detection window, seconds)");
+	err = cfg_u32(c, v, "watch_interval_sec", 1, 3600, &cfg->watch_interval_sec);
+	if (err)
+		return err;
+	v = cfg_get(c, root, "aod_output_dir", NULL);
+	if (!v)
+		return cfg_error(c, root, "aod_output_dir",
+				 "required key missing (a directory for bundles, e.g. /var/log/aod)");
+	err = cfg_fs_path(c, v, "aod_output_dir", cfg->output_dir, sizeof(cfg->output_dir));
+	/* order matters: watcher needs cleanup's budget, rules need actions */
+	if (!err)
+		err = parse_agent(c, cfg_get(c, root, "agent", NULL));
+	if (!err)
+		err = parse_audit(c, cfg_get(c, root, "audit", NULL));
+	if (!err)
+		err = parse_cleanup(c, cfg_get(c, root, "cleanup", NULL));
+	if (!err)
+		err = cfg_parse_watcher(c, cfg_get(c, root, "watcher", NULL));
+	if (!err)
+		err = cfg_parse_guardian(c, cfg_get(c, root, "guardian", NULL));
+	return err;
+}
+
+static int syntax_error(struct cfg_ctx *c, const yaml_parser_t *p)
+{
+	const yaml_mark_t *m = p->problem ? &p->problem_mark : &p->context_mark;
+
+	snprintf(c->err->msg, sizeof(c->err->msg), "%s:%zu:%zu: YAML syntax error: %s%s%s",
+		 c->file, m->line + 1, m->column + 1,
+		 p->problem ? p->problem : "unknown problem",
+		 p->context ? " " : "", p->context ? p->context : "");
+	return -EINVAL;
+}
+
+/* One document only: a second one would be silently ignored otherwise. */
+static int check_single_document(struct cfg_ctx *c, yaml_parser_t *p)
+{
+	yaml_document_t next;
+	yaml_node_t *root;
+	int err = 0;
+
+	if (!yaml_parser_load(p, &next))
+		return syntax_error(c, p);
+	root = yaml_document_get_root_node(&next);
+	if (root)
+		err = cfg_error(c, root, "", "expected a single YAML document, found a second one");
+	yaml_document_delete(&next);
+	return err;
+}
+
+static int parse_buffer(struct cfg_ctx *c, const char *buf, size_t len)
+{
+	yaml_parser_t parser;
+	yaml_document_t doc;
+	yaml_node_t *root;
+	int err;
+
+	if (!yaml_parser_initialize(&parser)) {
+		snprintf(c->err->msg, sizeof(c->err->msg), "%s: out of memory", c->file);
+		return -ENOMEM;
+	}
+	yaml_parser_set_input_string(&parser, (const unsigned char *)buf, len);
+	if (!yaml_parser_load(&parser, &doc)) {
+		err = syntax_error(c, &parser);
+		yaml_parser_delete(&parser);
+		return err;
+	}
+	c->doc = &doc;
+	root = yaml_document_get_root_node(&doc);
+	if (!root)
+		err = cfg_error(c, NULL, "", "expected a mapping of settings, got an empty document");
+	else
+		err = parse_top(c, root);
+	if (!err)
+		err = check_single_document(c, &parser);
+	yaml_document_delete(&doc);
+	yaml_parser_delete(&parser);
+	return err;
+}
+
+int aod_config_load_buffer(struct aod_config *cfg, const char *name,
+			   const char *buf, size_t len,
+			   struct aod_config_error *err)
+{
+	struct aod_config *tmp = malloc(sizeof(*tmp));
+	struct cfg_ctx c = { .file = name, .err = err, .cfg = tmp };
+	int ret;
+
+	err->msg[0] = '\0';
+	if (!tmp) {
+		snprintf(err->msg, sizeof(err->msg), "%s: out of memory", name);
+		return -ENOMEM;
+	}
+	aod_config_defaults(tmp);
+	snprintf(tmp->source_path, sizeof(tmp->source_path), "%s", name);
+	tmp->hash = fnv1a(buf, len);
+	ret = parse_buffer(&c, buf, len);
+	if (ret == 0)
+		memcpy(cfg, tmp, sizeof(*cfg));
+	free(tmp);
+	return ret;
+}
+
+static int read_file(const char *path, char **out, size_t *len,
+		     struct aod_config_error *err)
+{
+	struct stat st;
+	char *buf;
+	size_t got = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC), ret;
+
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		ret = -errno;
+		snprintf(err->msg, sizeof(err->msg), "%s: cannot read: %s", path, strerror(-ret));
+		if (fd >= 0)
+			close(fd);
+		return ret;
+	}
+	if (!S_ISREG(st.st_mode) || st.st_size > CONFIG_MAX_BYTES) {
+		snprintf(err->msg, sizeof(err->msg),
+			 "%s: expected a regular file of at most %d bytes", path,
+			 CONFIG_MAX_BYTES);
+		close(fd);
+		return -EINVAL;
+	}
+	buf = malloc((size_t)st.st_size + 1);
+	while (buf && got < (size_t)st.st_size) {
+		ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	ret = !buf ? -ENOMEM : got < (size_t)st.st_size ? -EIO : 0;
+	if (ret) {
+		snprintf(err->msg, sizeof(err->msg), "%s: cannot read: %s", path, strerror(-ret));
+		free(buf);
+	} else {
+		buf[got] = '\0';
+		*out = buf;
+		*len = got;
+	}
+	close(fd);
+	return ret;
+}
+
+int aod_config_load_file(struct aod_config *cfg, const char *path,
+			 struct aod_config_error *err)
+{
+	char *buf = NULL, resolved[PATH_MAX];
+	size_t len = 0;
+	int ret;
+
+	err->msg[0] = '\0';
+	ret = read_file(path, &buf, &len, err);
+	if (ret)
+		return ret;
+	ret = aod_config_load_buffer(cfg, path, buf, len, err);
+	free(buf);
+	/* absolute, so that a reload finds the same file after a chdir */
+	if (ret == 0 && realpath(path, resolved))
+		snprintf(cfg->source_path, sizeof(cfg->source_path), "%s", resolved);
+	return ret;
+}

@@ -1,0 +1,250 @@
+// SPDX-License-Identifier: MIT
+/* Helpers shared by the probe loaders: libbpf logging, program selection
+ * and attach, counters, in-flight sweeps, knob map updates. */
+#include <bpf/bpf.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include "common/log.h"
+#include "probe/probe_int.h"
+
+#define SWEEP_MAX_PER_TICK 16384 /* = the largest in-flight map */
+#define MAX_KEY 64
+#define MAX_VALUE 128
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	aod_vlog(level == LIBBPF_WARN ? AOD_LOG_WARN : AOD_LOG_DEBUG, fmt, ap);
+	return 0;
+}
+
+void probe_libbpf_log_init(void)
+{
+	libbpf_set_print(libbpf_print);
+}
+
+/* Kernels since 5.11 charge BPF memory to the memory cgroup; before that
+ * RLIMIT_MEMLOCK applies. Raising it may be refused (no
+ * CAP_SYS_RESOURCE), which only matters on old kernels. */
+void probe_raise_memlock(void)
+{
+	struct rlimit rl = { RLIM_INFINITY, RLIM_INFINITY };
+
+	if (setrlimit(RLIMIT_MEMLOCK, &rl))
+		log_debug("probe: raising RLIMIT_MEMLOCK: %m (fine on kernels >= 5.11)");
+}
+
+bool probe_mode_valid(const char *mode, const char *const *modes)
+{
+	for (; *modes; modes++)
+		if (!strcmp(mode, *modes))
+			return true;
+	return false;
+}
+
+static bool name_in(const char *name, const char *const *names)
+{
+	for (; *names; names++)
+		if (!strcmp(name, *names))
+			return true;
+	return false;
+}
+
+int probe_select_programs(struct bpf_object *obj, const char *const *names,
+			  char *err, size_t len)
+{
+	struct bpf_program *prog;
+	int found = 0;
+
+	bpf_object__for_each_program(prog, obj) {
+		bool want = name_in(bpf_program__name(prog), names);
+		int e = bpf_program__set_autoload(prog, want);
+
+		if (e) {
+			snprintf(err, len, "set_autoload %s: %s",
+				 bpf_program__name(prog), strerror(-e));
+			return e;
+		}
+		found += want;
+	}
+	for (const char *const *n = names; *n; n++)
+		if (!bpf_object__find_program_by_name(obj, *n)) {
+			snprintf(err, len, "program %s missing from the object", *n);
+			return -ENOENT;
+		}
+	return found;
+}
+
+int probe_attach_named(struct probe_obj *po, const char *const *names,
+		       char *err, size_t len)
+{
+	for (; *names; names++) {
+		struct bpf_program *prog = bpf_object__find_program_by_name(po->obj, *names);
+		struct bpf_link *link;
+
+		if (po->nlinks == PROBE_MAX_LINKS) {
+			snprintf(err, len, "too many programs");
+			return -E2BIG;
+		}
+		link = prog ? bpf_program__attach(prog) : NULL;
+		if (!link) {
+			int e = prog ? -errno : -ENOENT;
+
+			snprintf(err, len, "attach %s (%s): %s", *names,
+				 prog ? bpf_program__section_name(prog) : "?",
+				 strerror(-e));
+			return e;
+		}
+		po->links[po->nlinks++] = link;
+	}
+	return 0;
+}
+
+const char *probe_load_error(int err)
+{
+	/* libbpf's answer when a tp_btf/fentry target is in no kernel BTF */
+	if (err == -ESRCH)
+		return "attach target not found in kernel BTF";
+	return strerror(-err);
+}
+
+void probe_detach(struct probe_obj *po)
+{
+	for (int i = 0; i < po->nlinks; i++)
+		bpf_link__destroy(po->links[i]);
+	po->nlinks = 0;
+}
+
+int probe_sum_counters(int fd, uint64_t out[AOD_CNT_MAX])
+{
+	int ncpu = libbpf_num_possible_cpus();
+	uint64_t *vals;
+	int ret = 0;
+
+	memset(out, 0, sizeof(uint64_t) * AOD_CNT_MAX);
+	if (ncpu <= 0)
+		return ncpu ? ncpu : -EINVAL;
+	vals = calloc((size_t)ncpu, sizeof(*vals));
+	if (!vals)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < AOD_CNT_MAX; i++) {
+		if (bpf_map_lookup_elem(fd, &i, vals)) {
+			ret = -errno;
+			break;
+		}
+		for (int c = 0; c < ncpu; c++)
+			out[i] += vals[c];
+	}
+	free(vals);
+	return ret;
+}
+
+uint64_t probe_recursion_misses(struct bpf_object *obj)
+{
+	struct bpf_program *prog;
+	uint64_t sum = 0;
+
+	bpf_object__for_each_program(prog, obj) {
+		struct bpf_prog_info info;
+		__u32 len = sizeof(info);
+		int fd = bpf_program__fd(prog);
+
+		if (fd < 0)
+			continue;
+		memset(&info, 0, sizeof(info));
+		if (!bpf_obj_get_info_by_fd(fd, &info, &len))
+			sum += info.recursion_misses;
+	}
+	return sum;
+}
+
+static uint64_t value_ts(const unsigned char *v)
+{
+	uint64_t ts;
+
+	memcpy(&ts, v, sizeof(ts));
+	return ts;
+}
+
+int probe_sweep(int fd, size_t key_size, size_t value_size,
+		uint64_t cutoff_ns, uint64_t *expired)
+{
+	unsigned char key[MAX_KEY], next[MAX_KEY], val[MAX_VALUE];
+	unsigned char *stale;
+	uint32_t nstale = 0;
+	int err;
+
+	if (key_size > MAX_KEY || value_size > MAX_VALUE)
+		return -EINVAL;
+	stale = malloc(SWEEP_MAX_PER_TICK * key_size);
+	if (!stale)
+		return -ENOMEM;
+	err = bpf_map_get_next_key(fd, NULL, next);
+	while (!err && nstale < SWEEP_MAX_PER_TICK) {
+		memcpy(key, next, key_size);
+		if (!bpf_map_lookup_elem(fd, key, val) && value_ts(val) < cutoff_ns)
+			memcpy(stale + nstale++ * key_size, key, key_size);
+		err = bpf_map_get_next_key(fd, key, next);
+	}
+	for (uint32_t i = 0; i < nstale; i++) {
+		unsigned char *k = stale + i * key_size;
+
+		/* re-check: the op may have completed and its key been reused */
+		if (!bpf_map_lookup_elem(fd, k, val) && value_ts(val) < cutoff_ns &&
+		    !bpf_map_delete_elem(fd, k))
+			(*expired)++;
+	}
+	free(stale);
+	return 0;
+}
+
+static bool entry_has_key(const unsigned char *entries, size_t entry_size,
+			  size_t key_size, uint32_t n, const void *key)
+{
+	for (uint32_t i = 0; i < n; i++)
+		if (!memcmp(entries + i * entry_size, key, key_size))
+			return true;
+	return false;
+}
+
+int probe_sync_hash(int fd, const void *entries, size_t entry_size, size_t key_size,
+		    size_t value_off, uint32_t n)
+{
+	const unsigned char *e = entries;
+	unsigned char key[MAX_KEY], next[MAX_KEY], *stale = NULL;
+	uint32_t nstale = 0, cap = 0;
+	int err;
+
+	if (key_size > MAX_KEY)
+		return -EINVAL;
+	for (uint32_t i = 0; i < n; i++)
+		if (bpf_map_update_elem(fd, e + i * entry_size,
+					e + i * entry_size + value_off, BPF_ANY))
+			return -errno;
+	err = bpf_map_get_next_key(fd, NULL, next);
+	while (!err) {
+		memcpy(key, next, key_size);
+		if (!entry_has_key(e, entry_size, key_size, n, key)) {
+			if (nstale == cap) {
+				unsigned char *ns;
+
+				cap = cap ? cap * 2 : 32;
+				ns = realloc(stale, cap * key_size);
+				if (!ns) {
+					free(stale);
+					return -ENOMEM;
+				}
+				stale = ns;
+			}
+			memcpy(stale + nstale++ * key_size, key, key_size);
+		}
+		err = bpf_map_get_next_key(fd, key, next);
+	}
+	for (uint32_t i = 0; i < nstale; i++)
+		bpf_map_delete_elem(fd, stale + i * key_size);
+	free(stale);
+	return 0;
+}

@@ -1,0 +1,125 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The kernel probes, as the agent sees them: load and attach what the
+ * configuration needs (each probe optional, with fallbacks), feed the
+ * knob maps from the config, drain the shared event ring, report state,
+ * counters and in-kernel histograms.
+ *
+ * Threads: aod_probes_poll() belongs to one thread (the dispatcher);
+ * aod_probes_tick(), aod_probes_apply_config(), aod_probes_status() and
+ * the histogram readers may be called from any other thread. All probes
+ * write into one ring buffer created by aod_probes_start(), so a probe
+ * that attaches later (the cifs module loaded after start) never changes
+ * what poll waits on. aod_probes_free() must come after the poll thread
+ * stopped.
+ */
+#ifndef AOD_PROBE_PROBES_H
+#define AOD_PROBE_PROBES_H
+
+#include <linux/types.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "bpf/events.h"
+#include "config/config.h"
+
+struct aod_probes;
+
+enum aod_probe_id {
+	AOD_PROBE_SMB = 0,
+	AOD_PROBE_BLOCK = 1,
+	AOD_PROBE_COUNT = 2,
+};
+
+enum aod_probe_state {
+	AOD_PROBE_DISABLED = 0, /* no rule needs it: not loaded */
+	AOD_PROBE_WAITING = 1,  /* needed, not attached yet (e.g. no cifs module) */
+	AOD_PROBE_ATTACHED = 2,
+	AOD_PROBE_FAILED = 3,   /* could not attach; reason says why */
+};
+
+struct aod_probe_status {
+	enum aod_probe_state state;
+	char mode[16];          /* "raw_tp", "tp_btf", "fentry", "kprobe"; "" if none */
+	char reason[256];       /* why waiting/failed/disabled; "" when attached */
+	uint64_t counters[AOD_CNT_MAX]; /* enum aod_counter, summed over CPUs */
+	uint64_t inflight_expired;      /* starts never completed, swept by tick */
+	uint64_t recursion_misses;      /* bpf_prog_info, summed over the programs */
+	uint64_t attach_ns;             /* time the last (successful) attach took */
+};
+
+/* Called for each record drained from the ring, in the poll thread. */
+typedef void (*aod_raw_event_fn)(void *ctx, const struct aod_raw_event *ev);
+
+struct aod_probes_opts {
+	uint32_t ringbuf_mb;          /* 0: config agent.ringbuf_mb; rounded up to 2^n */
+	bool record_all;              /* thresholds 0, every error tracked (aod record) */
+	uint64_t inflight_timeout_ns; /* 0: config agent.smb_inflight_timeout_sec */
+};
+
+/*
+ * Nothing is loaded yet. cfg is copied. opts may be NULL. Environment,
+ * for tests: AOD_SMB_ATTACH=raw_tp|tp_btf|fentry|kprobe and
+ * AOD_BLK_ATTACH=tp_btf|raw_tp force one attach mode (no fallback).
+ * Returns NULL on allocation failure (errno set).
+ */
+struct aod_probes *aod_probes_new(const struct aod_config *cfg,
+				  const struct aod_probes_opts *opts,
+				  aod_raw_event_fn fn, void *ctx);
+
+/*
+ * Creates the ring, then loads and attaches every needed probe it can.
+ * A probe that cannot attach is recorded (state + reason) and does not
+ * make this fail. Returns 0, or -errno if the ring itself cannot be made
+ * (nothing can work then).
+ */
+int aod_probes_start(struct aod_probes *p);
+
+/*
+ * Waits up to timeout_ms for a wakeup, then drains every record pending
+ * (records are submitted mostly without wakeups, so a short timeout, e.g.
+ * 50 ms, bounds their delay). Returns records consumed, or -errno.
+ */
+int aod_probes_poll(struct aod_probes *p, int timeout_ms);
+
+/* SIGHUP: rewrite the knob maps of attached probes from cfg (programs are
+ * not reloaded). A probe the new config needs that is not loaded becomes
+ * WAITING and is attached by the next tick. Returns 0 or -errno. */
+int aod_probes_apply_config(struct aod_probes *p, const struct aod_config *cfg);
+
+/*
+ * About once a second, not from the poll thread: attaches waiting probes
+ * whose kernel side appeared (cifs module: /sys/module/cifs,
+ * /sys/kernel/btf/cifs or its tracefs events), re-resolves block device
+ * names, and deletes in-flight entries older than the in-flight timeout
+ * (counted in inflight_expired). Returns 0 or -errno of the first error.
+ */
+int aod_probes_tick(struct aod_probes *p, uint64_t now_mono_ns);
+
+/* Thread-safe snapshot of one probe. */
+void aod_probes_status(struct aod_probes *p, enum aod_probe_id id,
+		       struct aod_probe_status *out);
+
+/* Per-command SMB latency histogram (usec log2 slots). -ENOENT if the SMB
+ * probe is not loaded, -EINVAL for cmd >= AOD_SMB_NCMDS. */
+int aod_probes_smb_hist(struct aod_probes *p, unsigned cmd, struct aod_hist *out);
+
+/*
+ * Calls fn for each (device, op) block histogram, from a copy taken under
+ * the lock (fn may call other aod_probes functions). fn returning non-zero
+ * stops the walk. Returns the number of histograms visited, or -ENOENT if
+ * the block probe is not loaded, or -errno.
+ */
+typedef int (*aod_blk_hist_fn)(void *ctx, uint32_t dev, enum aod_blk_op op,
+			       const struct aod_hist *h);
+int aod_probes_blk_hist_foreach(struct aod_probes *p, aod_blk_hist_fn fn, void *ctx);
+
+/* Destroys every link and map; after it returns nothing of aod is
+ * attached. NULL is a no-op. */
+void aod_probes_free(struct aod_probes *p);
+
+const char *aod_probe_name(enum aod_probe_id id);            /* "smb", "block" */
+const char *aod_probe_state_name(enum aod_probe_state state); /* "disabled", ... */
+const char *aod_blk_op_name(enum aod_blk_op op);             /* "read", "write", ... */
+
+#endif /* AOD_PROBE_PROBES_H */

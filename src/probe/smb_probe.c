@@ -1,0 +1,176 @@
+// SPDX-License-Identifier: MIT
+/* Loading the SMB probe (src/bpf/smb.bpf.c) in one attach mode. */
+#include <bpf/bpf.h>
+#include <errno.h>
+#include <stddef.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bpf/inflight.bpf.h"
+#include "common/log.h"
+#include "common/timeutil.h"
+#include "probe/probe_int.h"
+#include "smb.skel.h"
+
+const char *const aod_smb_modes[] = { "raw_tp", "tp_btf", "fentry", "kprobe", NULL };
+
+static const char *const raw_tp_progs[] = {
+	"aod_smb_ent_rt", "aod_smb_done_rt", "aod_smb_err_rt", NULL,
+};
+static const char *const tp_btf_progs[] = {
+	"aod_smb_ent_bt", "aod_smb_done_bt", "aod_smb_err_bt", NULL,
+};
+static const char *const fentry_progs[] = {
+	"aod_smb_ent_fx", "aod_smb_end_fx", NULL,
+};
+static const char *const kprobe_progs[] = {
+	"aod_smb_ent_kp", "aod_smb_end_kp", "aod_smb_end_krp", NULL,
+};
+
+static const char *const *mode_programs(const char *mode)
+{
+	if (!strcmp(mode, "raw_tp"))
+		return raw_tp_progs;
+	if (!strcmp(mode, "tp_btf"))
+		return tp_btf_progs;
+	if (!strcmp(mode, "fentry"))
+		return fentry_progs;
+	if (!strcmp(mode, "kprobe"))
+		return kprobe_progs;
+	return NULL;
+}
+
+/* Any of these means cifs is in the kernel (module loaded or built in). */
+bool smb_kernel_side_present(char *why, size_t len)
+{
+	static const char *const paths[] = {
+		"/sys/module/cifs",
+		"/sys/kernel/btf/cifs",
+		"/sys/kernel/tracing/events/cifs",
+		"/sys/kernel/debug/tracing/events/cifs",
+		NULL,
+	};
+
+	for (const char *const *p = paths; *p; p++)
+		if (!access(*p, F_OK)) {
+			snprintf(why, len, "found %s", *p);
+			return true;
+		}
+	snprintf(why, len, "cifs module not loaded (no /sys/module/cifs); "
+		 "attaching when it appears");
+	return false;
+}
+
+int smb_probe_write_knobs(struct probe_obj *po, const struct aod_smb_knob_set *k)
+{
+	struct aod_smb *skel = po->skel;
+	int fd = bpf_map__fd(skel->maps.smb_thresh);
+	__u32 zero = 0;
+	int err;
+
+	for (__u32 c = 0; c < AOD_SMB_NCMDS; c++)
+		if (bpf_map_update_elem(fd, &c, &k->thresh_ns[c], BPF_ANY))
+			return -errno;
+	err = probe_sync_hash(bpf_map__fd(skel->maps.smb_pair_verdict), k->pair,
+			      sizeof(k->pair[0]), sizeof(k->pair[0].key),
+			      offsetof(struct aod_knob_pair, verdict), k->npair);
+	if (!err)
+		err = probe_sync_hash(bpf_map__fd(skel->maps.smb_status_verdict),
+				      k->status, sizeof(k->status[0]), sizeof(__u32),
+				      offsetof(struct aod_knob_status, verdict), k->nstatus);
+	if (!err)
+		err = probe_sync_hash(bpf_map__fd(skel->maps.smb_rc_verdict),
+				      k->rc, sizeof(k->rc[0]), sizeof(__s32),
+				      offsetof(struct aod_knob_rc, verdict), k->nrc);
+	if (err)
+		return err;
+	if (bpf_map_update_elem(bpf_map__fd(skel->maps.smb_knobs), &zero, &k->k, BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+int smb_probe_prepare(struct probe_obj *po, const char *mode,
+		      const struct probe_load_env *env,
+		      const struct aod_smb_knob_set *k, char *err, size_t len)
+{
+	const char *const *progs = mode_programs(mode);
+	struct aod_smb *skel;
+	uint64_t t0 = aod_mono_ns();
+	int e;
+
+	memset(po, 0, sizeof(*po));
+	if (!progs) {
+		snprintf(err, len, "unknown mode");
+		return -EINVAL;
+	}
+	skel = aod_smb__open();
+	if (!skel) {
+		e = -errno;
+		snprintf(err, len, "open: %s", strerror(-e));
+		return e;
+	}
+	po->skel = skel;
+	po->obj = skel->obj;
+	e = probe_select_programs(skel->obj, progs, err, len);
+	if (e < 0)
+		goto fail;
+	/* the per-thread stash is only used by the kprobe pair */
+	if (strcmp(mode, "kprobe"))
+		bpf_map__set_max_entries(skel->maps.smb_kp_stash, 1);
+	e = bpf_map__reuse_fd(skel->maps.events, env->ring_fd);
+	if (e) {
+		snprintf(err, len, "reuse ring fd: %s", strerror(-e));
+		goto fail;
+	}
+	skel->rodata->wakeup_bytes = env->wakeup_bytes;
+	e = aod_smb__load(skel);
+	if (e) {
+		snprintf(err, len, "load: %s", probe_load_error(e));
+		goto fail;
+	}
+	po->counters_fd = bpf_map__fd(skel->maps.counters);
+	po->inflight_fd = bpf_map__fd(skel->maps.smb_inflight);
+	po->inflight_key_size = sizeof(struct aod_smb_key);
+	po->inflight_value_size = sizeof(struct aod_smb_start);
+	e = smb_probe_write_knobs(po, k);
+	if (e) {
+		snprintf(err, len, "writing knobs: %s", strerror(-e));
+		goto fail;
+	}
+	log_debug("probe smb (%s): open+load %.1f ms", mode, (double)(aod_mono_ns() - t0) / 1e6);
+	return 0;
+fail:
+	smb_probe_destroy(po);
+	return e;
+}
+
+int smb_probe_load(struct probe_obj *po, const char *mode,
+		   const struct probe_load_env *env,
+		   const struct aod_smb_knob_set *k, char *err, size_t len)
+{
+	int e = smb_probe_prepare(po, mode, env, k, err, len);
+
+	if (e)
+		return e;
+	e = probe_attach_named(po, mode_programs(mode), err, len);
+	if (e)
+		smb_probe_destroy(po);
+	return e;
+}
+
+int smb_probe_hist(struct probe_obj *po, unsigned cmd, struct aod_hist *out)
+{
+	struct aod_smb *skel = po->skel;
+	__u32 key = cmd;
+
+	if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.smb_hist), &key, out))
+		return -errno;
+	return 0;
+}
+
+void smb_probe_destroy(struct probe_obj *po)
+{
+	probe_detach(po);
+	aod_smb__destroy(po->skel);
+	memset(po, 0, sizeof(*po));
+}

@@ -1,0 +1,119 @@
+#!/bin/bash
+# The agent on the real kernel of this host: block latency anomaly from real
+# O_DIRECT I/O, SMB probe waiting (no cifs module here), SIGHUP with a good and
+# a bad config, SIGTERM releasing every BPF link.
+set -u
+. "$(dirname "$0")/lib.sh"
+need_root_bpf agent || exit 0
+make_workdir
+W=2   # watch_interval_sec
+
+block_config() { # file threshold_ms acceptable_count
+	cat > "$1" <<YAML
+watch_interval_sec: $W
+aod_output_dir: $WORK/out
+guardian:
+  anomalies:
+    blocklat:
+      type: Latency
+      tool: biolatency
+      acceptable_count: $3
+      default_threshold_ms: $2
+      holdoff_sec: 1
+      actions: [mounts]
+    smblat:
+      type: Latency
+      tool: smbslower
+      acceptable_count: 5
+      default_threshold_ms: 20
+      actions: [stats]
+cleanup:
+  max_total_log_size_mb: 50
+watcher:
+  actions: [mounts]
+agent:
+  control_socket: $WORK/aod.sock
+YAML
+}
+
+links_before=$(aod_link_count)
+block_config "$WORK/aod.yaml" 0 5
+if ! start_agent "$WORK/aod.yaml"; then
+	fail agent-start "agent did not start: $(tail -n 5 "$WORK/agent.log" | tr '\n' ' ')"
+	exit 0
+fi
+pass agent-start
+
+# aod status: block attached, SMB waiting for the cifs module
+"$AOD_BIN" status --socket "$WORK/aod.sock" > "$WORK/status.txt" 2>&1
+if grep -Eq '^block +attached' "$WORK/status.txt"; then pass status-block-attached
+else fail status-block-attached "$(cat "$WORK/status.txt")"; fi
+if lsmod 2>/dev/null | grep -q '^cifs '; then
+	skip status-smb-waiting "the cifs module is loaded on this host"
+elif grep -Eq '^smb +waiting .*cifs' "$WORK/status.txt"; then pass status-smb-waiting
+else fail status-smb-waiting "$(grep '^smb' "$WORK/status.txt")"; fi
+"$AOD_BIN" status --socket "$WORK/aod.sock" --json | jq -e '.probes | length == 2' >/dev/null
+check status-json "status --json is not the expected JSON" test $? = 0
+links_running=$(aod_link_count)
+check links-attached "no BPF link while running ($links_before -> $links_running)" \
+	test "$links_running" -gt "$links_before"
+
+# Real O_DIRECT I/O on the disk behind $WORK: every op is over 0 ms.
+io_end=0
+"$HELPERS/odirect_io" "$WORK/io.dat" 64 4096 >/dev/null && io_end=$(date +%s%N)
+found() { [ -s "$WORK/out/anomalies.jsonl" ] && jq -e 'select(.source=="block" and .type=="latency")' "$WORK/out/anomalies.jsonl" >/dev/null 2>&1; }
+if wait_for $((2 * W)) found; then
+	pass block-latency-anomaly
+	took=$(( ($(date +%s%N) - io_end) / 1000000 ))
+	echo "block anomaly seen ${took} ms after the I/O ended (limit $((2 * W * 1000)) ms)"
+else
+	fail block-latency-anomaly "no block latency anomaly within $((2 * W)) s: $(tail -n 3 "$WORK/agent.log" | tr '\n' ' ')"
+fi
+a=$(jq -c 'select(.source=="block")' "$WORK/out/anomalies.jsonl" 2>/dev/null | head -n1)
+if echo "$a" | jq -e '.keys | length > 0 and (.[0].count >= 5)' >/dev/null 2>&1 &&
+   echo "$a" | jq -e '.worst | length > 0 and (.[0].latency_ns > 0) and (.[0].comm | length > 0)' >/dev/null 2>&1; then
+	pass block-anomaly-content
+else
+	fail block-anomaly-content "keys/worst missing: $a"
+fi
+grep -q 'anomaly id=.* source=block type=latency' "$WORK/agent.log"
+check anomaly-log-line "no one-line anomaly log" test $? = 0
+
+# SIGHUP with a bad config: logged, agent keeps running on the old config.
+hash_before=$("$AOD_BIN" status --socket "$WORK/aod.sock" --json | jq -r .config.hash)
+cp "$WORK/aod.yaml" "$WORK/good.yaml"
+printf 'watch_interval_sec: 1\nguardian:\n  anomalies:\n    x:\n      type: Latency\n      tool: biolatency\n      acceptable_cont: 3\n' >> "$WORK/aod.yaml"
+kill -HUP "$AGENT_PID"; sleep 1
+if kill -0 "$AGENT_PID" 2>/dev/null && grep -q 'config reload failed' "$WORK/agent.log" &&
+   [ "$("$AOD_BIN" status --socket "$WORK/aod.sock" --json | jq -r .config.hash)" = "$hash_before" ]; then
+	pass sighup-bad-config-kept
+else
+	fail sighup-bad-config-kept "$(grep -i reload "$WORK/agent.log" | tail -n 2 | tr '\n' ' ')"
+fi
+# SIGHUP with a good config: a 1 s threshold stops further anomalies.
+block_config "$WORK/aod.yaml" 1000 5
+n_before=$(wc -l < "$WORK/out/anomalies.jsonl")
+kill -HUP "$AGENT_PID"; sleep 1
+"$HELPERS/odirect_io" "$WORK/io.dat" 64 4096 >/dev/null; sleep $((2 * W))
+n_after=$(wc -l < "$WORK/out/anomalies.jsonl")
+if grep -q 'config reloaded' "$WORK/agent.log" &&
+   [ "$("$AOD_BIN" status --socket "$WORK/aod.sock" --json | jq '.config_reloads.ok')" = 1 ] &&
+   [ "$n_after" = "$n_before" ]; then
+	pass sighup-reload-thresholds
+else
+	fail sighup-reload-thresholds "anomalies $n_before -> $n_after after raising the threshold"
+fi
+
+# SIGTERM: stops within 2 s, every link released.
+t0=$(date +%s%N)
+kill -TERM "$AGENT_PID"
+stopped=no
+for _ in $(seq 1 40); do kill -0 "$AGENT_PID" 2>/dev/null || { stopped=yes; break; }; sleep 0.05; done
+t_ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+wait "$AGENT_PID"; rc=$?
+AGENT_PID=
+if [ $stopped = yes ] && [ $rc = 0 ]; then pass "sigterm-stop (${t_ms} ms)"
+else fail sigterm-stop "still running after 2 s or exit $rc"; fi
+links_after=$(aod_link_count)
+check links-released "BPF links before $links_before, after stop $links_after" test "$links_after" = "$links_before"
+check socket-removed "control socket left behind" test ! -e "$WORK/aod.sock"

@@ -1,0 +1,917 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Quick actions against real processes and files: timeouts that kill the
+ * whole process group, caps that keep the tail, missing tools and files
+ * recorded, the global concurrency limit observed from inside the running
+ * programs, quick-first scheduling, cancel, and every built-in action on
+ * this host. Helpers: $(BUILD)/tests/act_chatty and act_forker, found next
+ * to this binary.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "collect/action.h"
+#include "collect/action_internal.h"
+#include "collect/exec.h"
+#include "common/timeutil.h"
+#include "config/config.h"
+
+static char helper_dir[256];
+
+struct tmp {
+	char path[64];
+	int dirfd;
+};
+
+static void tmp_open(struct tmp *t)
+{
+	snprintf(t->path, sizeof(t->path), "/tmp/aod-test-actions-XXXXXX");
+	assert_non_null(mkdtemp(t->path));
+	t->dirfd = open(t->path, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+	assert_true(t->dirfd >= 0);
+}
+
+static void tmp_close(struct tmp *t)
+{
+	DIR *d = fdopendir(dup(t->dirfd));
+	struct dirent *e;
+
+	while (d && (e = readdir(d)))
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+			unlinkat(t->dirfd, e->d_name, 0);
+	if (d)
+		closedir(d);
+	close(t->dirfd);
+	rmdir(t->path);
+}
+
+/* Whole output file, NUL-terminated (caller frees). */
+static char *slurp(int dirfd, const char *file, size_t *len)
+{
+	int fd = openat(dirfd, file, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	char *buf;
+	ssize_t n;
+
+	assert_true(fd >= 0);
+	assert_int_equal(fstat(fd, &st), 0);
+	buf = malloc((size_t)st.st_size + 1);
+	assert_non_null(buf);
+	n = pread(fd, buf, (size_t)st.st_size, 0);
+	assert_int_equal(n, st.st_size);
+	buf[n] = '\0';
+	close(fd);
+	if (len)
+		*len = (size_t)n;
+	return buf;
+}
+
+static void helper(char *out, const char *name)
+{
+	snprintf(out, AOD_ARG_LEN, "%s/%s", helper_dir, name);
+}
+
+/* An EXEC spec; argv given as a NULL-terminated list after the helper name. */
+static void exec_spec(struct aod_action_spec *s, const char *name, bool quick, uint32_t timeout,
+		      uint64_t max, const char *prog, ...)
+{
+	va_list ap;
+	const char *arg;
+
+	memset(s, 0, sizeof(*s));
+	snprintf(s->name, sizeof(s->name), "%s", name);
+	snprintf(s->file, sizeof(s->file), "%s.log", name);
+	s->kind = AOD_ACTION_EXEC;
+	s->quick = quick;
+	s->timeout_sec = timeout;
+	s->max_bytes = max;
+	if (prog[0] == '/')
+		snprintf(s->argv[s->argc++], AOD_ARG_LEN, "%s", prog);
+	else
+		helper(s->argv[s->argc++], prog);
+	va_start(ap, prog);
+	while ((arg = va_arg(ap, const char *)))
+		snprintf(s->argv[s->argc++], AOD_ARG_LEN, "%s", arg);
+	va_end(ap);
+}
+
+static double secs(uint64_t ns)
+{
+	return (double)ns / 1e9;
+}
+
+/* A process is gone, or a zombie nobody reaped yet: either way not running. */
+static bool process_dead(int pid)
+{
+	char path[64], buf[512], *p;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	f = fopen(path, "r");
+	if (!f)
+		return true;
+	p = fgets(buf, sizeof(buf), f);
+	fclose(f);
+	p = p ? strrchr(buf, ')') : NULL;
+	return p && (p[2] == 'Z' || p[2] == 'X');
+}
+
+/* ---- the runner ---- */
+
+static void test_timeout_keeps_partial_output(void **state)
+{
+	struct aod_action_pool *pool = aod_action_pool_new(4);
+	struct aod_action_spec s;
+	struct aod_action_result r;
+	struct tmp t;
+	char *out;
+
+	tmp_open(&t);
+	exec_spec(&s, "chatty", false, 1, 1 << 20, "act_chatty", "-n", "3", "-s", "30000", NULL);
+	assert_int_equal(aod_actions_run(pool, &s, 1, t.dirfd, &r), 0);
+	printf("# timeout: %.3f s, error '%s', signal %d, %llu bytes\n", secs(r.duration_ns), r.error,
+	       r.term_signal, (unsigned long long)r.bytes);
+	assert_true(r.timed_out);
+	assert_true(r.duration_ns < 3 * AOD_NSEC_PER_SEC);
+	assert_true(r.duration_ns >= 1 * AOD_NSEC_PER_SEC);
+	assert_int_equal(r.term_signal, SIGTERM);
+	assert_int_equal(r.exit_code, -1);
+	assert_non_null(strstr(r.error, "timed out"));
+	assert_int_equal(r.bytes, 3 * 64);
+	assert_true(r.start_wall_ns > 0);
+	out = slurp(t.dirfd, "chatty.log", NULL);
+	assert_non_null(strstr(out, "line 00000003"));
+	free(out);
+	tmp_close(&t);
+	aod_action_pool_free(pool);
+}
+
+static void test_cap_keeps_tail(void **state)
+{
+	const uint64_t total = 16384 * 64; /* 1 MiB */
+	struct aod_action_pool *pool = aod_action_pool_new(4);
+	struct aod_action_spec s;
+	struct aod_action_result r;
+	struct tmp t;
+	size_t len;
+	char *out;
+
+	tmp_open(&t);
+	exec_spec(&s, "big", true, 10, 4096, "act_chatty", "-n", "16384", NULL);
+	assert_int_equal(aod_actions_run(pool, &s, 1, t.dirfd, &r), 0);
+	assert_int_equal(r.exit_code, 0);
+	assert_true(r.truncated);
+	assert_int_equal(r.bytes, 4096);
+	assert_int_equal(r.bytes_dropped, total - 4096);
+	out = slurp(t.dirfd, "big.log", &len);
+	assert_int_equal(len, 4096);
+	/* 4096 = 64 whole lines: exactly lines 16321..16384 */
+	assert_non_null(strstr(out, "line 00016384"));
+	assert_memory_equal(out, "line 00016321 ", 14);
+	assert_null(strstr(out, "line 00000001"));
+	assert_null(strstr(out, "line 00016320"));
+	free(out);
+	tmp_close(&t);
+	aod_action_pool_free(pool);
+}
+
+/* The sink on its own: odd-sized writes, the tail must be exact. */
+static void test_sink_exact_tail(void **state)
+{
+	struct aod_action_result r = { 0 };
+	struct aod_sink sink;
+	char chunk[1000], expect[1000];
+	uint64_t written = 0;
+	struct tmp t;
+	size_t len;
+	char *out;
+	int fd;
+
+	tmp_open(&t);
+	fd = openat(t.dirfd, "sink.log", O_RDWR | O_CREAT | O_TRUNC, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "HEAD", 4), 4); /* the sink starts at the fd's offset */
+	aod_sink_init(&sink, fd, 777);
+	for (unsigned i = 0; i < 3000; i++) {
+		size_t n = 1 + (i * 37) % sizeof(chunk);
+
+		for (size_t k = 0; k < n; k++)
+			chunk[k] = (char)('a' + (written + k) % 23);
+		aod_sink_write(&sink, chunk, n);
+		written += n;
+	}
+	assert_int_equal(aod_sink_finish(&sink, &r), 0);
+	close(fd);
+	assert_int_equal(r.bytes, 777);
+	assert_int_equal(r.bytes_dropped, written - 777);
+	assert_true(r.truncated);
+	for (size_t k = 0; k < 777; k++)
+		expect[k] = (char)('a' + (written - 777 + k) % 23);
+	out = slurp(t.dirfd, "sink.log", &len);
+	assert_int_equal(len, 4 + 777);
+	assert_memory_equal(out, "HEAD", 4);
+	assert_memory_equal(out + 4, expect, 777);
+	free(out);
+	tmp_close(&t);
+}
+
+static void test_copy_cap_and_missing(void **state)
+{
+	struct aod_action_pool *pool = aod_action_pool_new(4);
+	struct aod_action_spec s[2] = { 0 };
+	struct aod_action_result r[2];
+	char src[128];
+	struct tmp t;
+	char *out;
+	FILE *f;
+
+	tmp_open(&t);
+	snprintf(src, sizeof(src), "%s/source", t.path);
+	f = fopen(src, "w");
+	assert_non_null(f);
+	for (int i = 1; i <= 20000; i++)
+		fprintf(f, "row %06d\n", i); /* 11 bytes a row */
+	fclose(f);
+	snprintf(s[0].name, sizeof(s[0].name), "copy");
+	snprintf(s[0].file, sizeof(s[0].file), "copy.log");
+	snprintf(s[0].path, sizeof(s[0].path), "%s", src);
+	s[0].kind = AOD_ACTION_COPY;
+	s[0].max_bytes = 110;
+	snprintf(s[1].name, sizeof(s[1].name), "gone");
+	snprintf(s[1].file, sizeof(s[1].file), "gone.log");
+	snprintf(s[1].path, sizeof(s[1].path), "/nonexistent/aod/DebugData");
+	s[1].kind = AOD_ACTION_COPY;
+	s[1].max_bytes = 1000;
+	assert_int_equal(aod_actions_run(pool, s, 2, t.dirfd, r), 0);
+	assert_true(r[0].truncated);
+	assert_int_equal(r[0].bytes, 110);
+	assert_int_equal(r[0].bytes_dropped, 20000 * 11 - 110);
+	assert_string_equal(r[0].error, "");
+	assert_string_equal(r[0].desc, src);
+	out = slurp(t.dirfd, "copy.log", NULL);
+	assert_string_equal(out, "row 019991\nrow 019992\nrow 019993\nrow 019994\nrow 019995\n"
+				 "row 019996\nrow 019997\nrow 019998\nrow 019999\nrow 020000\n");
+	free(out);
+	assert_string_equal(r[1].error, "missing: /nonexistent/aod/DebugData");
+	assert_false(r[1].skipped);
+	out = slurp(t.dirfd, "gone.log", NULL); /* says why it is empty */
+	assert_string_equal(out, "aod: missing: /nonexistent/aod/DebugData\n");
+	free(out);
+	unlink(src);
+	tmp_close(&t);
+	aod_action_pool_free(pool);
+}
+
+static int big_func(const struct aod_action_spec *spec, int fd)
+{
+	char line[32];
+
+	for (int i = 0; i < 10000; i++) {
+		int n = snprintf(line, sizeof(line), "%09d\n", i); /* 10 bytes */
+
+		if (write(fd, line, (size_t)n) != n)
+			return -errno;
+	}
+	return 0;
+}
+
+static int failing_func(const struct aod_action_spec *spec, int fd)
+{
+	aod_func_error("could not look at %s", "the thing");
+	return -EIO;
+}
+
+static void test_func_cap_and_error(void **state)
+{
+	struct aod_action_pool *pool = aod_action_pool_new(4);
+	struct aod_action_spec s[2] = { 0 };
+	struct aod_action_result r[2];
+	struct tmp t;
+	char *out;
+
+	tmp_open(&t);
+	snprintf(s[0].name, sizeof(s[0].name), "bigfunc");
+	snprintf(s[0].file, sizeof(s[0].file), "bigfunc.txt");
+	s[0].kind = AOD_ACTION_FUNC;
+	s[0].fn = big_func;
+	s[0].max_bytes = 30;
+	snprintf(s[1].name, sizeof(s[1].name), "failing");
+	snprintf(s[1].file, sizeof(s[1].file), "failing.txt");
+	s[1].kind = AOD_ACTION_FUNC;
+	s[1].fn = failing_func;
+	assert_int_equal(aod_actions_run(pool, s, 2, t.dirfd, r), 0);
+	assert_int_equal(r[0].bytes, 30);
+	assert_int_equal(r[0].bytes_dropped, 100000 - 30);
+	assert_true(r[0].truncated);
+	out = slurp(t.dirfd, "bigfunc.txt", NULL);
+	assert_string_equal(out, "000009997\n000009998\n000009999\n");
+	free(out);
+	assert_string_equal(r[1].error, "could not look at the thing");
+	tmp_close(&t);
+	aod_action_pool_free(pool);
+}
+
+static void test_missing_binary(void **state)
+{
+	struct aod_action_pool *pool = aod_action_pool_new(4);
+	struct aod_action_spec s[2];
+	struct aod_action_result r[2];
+	struct tmp t;
+	char *out;
+
+	tmp_open(&t);
+	exec_spec(&s[0], "nosuch", true, 5, 1000, "/usr/bin/aod-no-such-tool", "-x", NULL);
+	exec_spec(&s[1], "nosuchname", true, 5, 1000, "/usr/bin/true", NULL);
+	snprintf(s[1].argv[0], AOD_ARG_LEN, "aod-no-such-tool-either"); /* PATH lookup */
+	assert_int_equal(aod_actions_run(pool, s, 2, t.dirfd, r), 0);
+	assert_string_equal(r[0].error, "not found: /usr/bin/aod-no-such-tool");
+	assert_string_equal(r[0].desc, "/usr/bin/aod-no-such-tool -x");
+	assert_int_equal(r[0].exit_code, -1);
+	assert_false(r[0].timed_out);
+	assert_string_equal(r[1].error, "not found: aod-no-such-tool-either");
+	out = slurp(t.dirfd, "nosuch.log", NULL);
+	assert_string_equal(out, "aod: not found: /usr/bin/aod-no-such-tool\n");
+	free(out);
+	tmp_close(&t);
+	aod_action_pool_free(pool);
+}
+
+static void test_exit_code_signal_stderr(void **state)
+{
+	struct aod_action_pool *pool = aod_action_pool_new(4);
+	struct aod_action_spec s[3];
+	struct aod_action_result r[3];
+	struct tmp t;
+	char *out;
+
+	tmp_open(&t);
+	exec_spec(&s[0], "exit3", true, 5, 1000, "act_chatty", "-n", "1", "-e", "3", NULL);
+	exec_spec(&s[1], "killed", true, 5, 1000, "act_chatty", "-k", "9", NULL);
+	exec_spec(&s[2], "stderr", true, 5, 1000, "act_chatty", "-E", "-n", "1", NULL);
+	assert_int_equal(aod_actions_run(pool, s, 3, t.dirfd, r), 0);
+	assert_int_equal(r[0].exit_code, 3);
+	assert_int_equal(r[0].term_signal, 0);
+	assert_string_equal(r[0].error, "");
+	assert_int_equal(r[1].exit_code, -1);
+	assert_int_equal(r[1].term_signal, SIGKILL);
+	assert_false(r[1].timed_out);
+	assert_int_equal(r[2].exit_code, 0);
+	out = slurp(t.dirfd, "stderr.log", NULL);
+	assert_non_null(strstr(out, "stderr line from act_chatty\n"));
+	assert_non_null(strstr(out, "line 00000001"));
+	free(out);
+	tmp_close(&t);
+	aod_action_pool_free(pool);
+}
+
+/* The child sees only stdin (/dev/null), stdout and stderr, and a fixed environment. */
+static void test_child_environment(void **state)
+{
+	struct aod_action_pool *pool = aod_action_pool_new(4);
+	struct aod_action_spec s;
+	struct aod_action_result r;
+	int leak = open("/dev/null", O_RDONLY); /* not close-on-exec: must not leak */
+	struct tmp t;
+	char *out;
+
+	assert_true(leak > 2);
+	setenv("AOD_TEST_SECRET", "must-not-pass", 1);
+	tmp_open(&t);
+	exec_spec(&s, "env", true, 5, 4096, "act_chatty", "-f", NULL);
+	assert_int_equal(aod_actions_run(pool, &s, 1, t.dirfd, &r), 0);
+	out = slurp(t.dirfd, "env.log", NULL);
+	printf("# %s", out);
+	assert_non_null(strstr(out, "fds: 0 1 2\n"));
+	assert_non_null(strstr(out, "stdin: /dev/null\n"));
+	assert_non_null(strstr(out, "env: PATH=" AOD_EXEC_PATH " LC_ALL=C\n"));
+	free(out);
+	close(leak);
+	unsetenv("AOD_TEST_SECRET");
+	tmp_close(&t);
+	aod_action_pool_free(pool);
+}
+
+static int grandchild_of(int dirfd, const char *file)
+{
+	char *out = slurp(dirfd, file, NULL);
+	char *p = strstr(out, "grandchild ");
+	int pid = p ? atoi(p + 11) : 0;
+
+	free(out);
+	return pid;
+}
+
+static void wait_dead(int pid)
+{
+	for (int i = 0; i < 100 && !process_dead(pid); i++)
+		usleep(10000);
+	assert_true(process_dead(pid));
+}
+
+static void test_process_group_killed(void **state)
+{
+	struct aod_action_pool *pool = aod_action_pool_new(4);
+	struct aod_action_spec s[2];
+	struct aod_action_result r[2];
+	uint64_t t0 = aod_mono_ns();
+	struct tmp t;
+	int pid;
+
+	tmp_open(&t);
+	exec_spec(&s[0], "forkwait", false, 1, 1000, "act_forker", "wait", NULL);
+	/* the leader exits at once; its grandchild keeps the pipe open */
+	exec_spec(&s[1], "forkexit", false, 1, 1000, "act_forker", "exit", NULL);
+	assert_int_equal(aod_actions_run(pool, s, 2, t.dirfd, r), 0);
+	assert_true(aod_mono_ns() - t0 < 3 * AOD_NSEC_PER_SEC);
+	for (int i = 0; i < 2; i++) {
+		printf("# %s: timed_out %d exit %d signal %d %.3f s\n", r[i].name, r[i].timed_out,
+		       r[i].exit_code, r[i].term_signal, secs(r[i].duration_ns));
+		assert_true(r[i].timed_out);
+		pid = grandchild_of(t.dirfd, r[i].file);
+		assert_true(pid > 0);
+		wait_dead(pid);
+	}
+	assert_int_equal(r[0].term_signal, SIGTERM);
+	assert_int_equal(r[1].exit_code, 0);
+	tmp_close(&t);
+	aod_action_pool_free(pool);
+}
+
+/* ---- the pool ---- */
+
+struct run_arg {
+	struct aod_action_pool *pool;
+	struct aod_action_spec *specs;
+	struct aod_action_result *results;
+	size_t n;
+	int dirfd;
+	unsigned delay_ms;
+	int rc;
+};
+
+static void *run_thread(void *p)
+{
+	struct run_arg *a = p;
+
+	usleep(a->delay_ms * 1000);
+	a->rc = aod_actions_run(a->pool, a->specs, a->n, a->dirfd, a->results);
+	return NULL;
+}
+
+static void test_concurrency_limit_observed(void **state)
+{
+	enum { CALLS = 3, PER_CALL = 10 };
+	struct aod_action_pool *pool = aod_action_pool_new(4);
+	static struct aod_action_spec specs[CALLS][PER_CALL];
+	static struct aod_action_result results[CALLS][PER_CALL];
+	struct run_arg args[CALLS];
+	pthread_t th[CALLS];
+	char live[AOD_ARG_LEN];
+	int max_seen = 0;
+	struct tmp t;
+
+	tmp_open(&t);
+	snprintf(live, sizeof(live), "%s/live", t.path);
+	assert_int_equal(mkdir(live, 0700), 0);
+	for (int c = 0; c < CALLS; c++) {
+		for (int i = 0; i < PER_CALL; i++) {
+			char name[32];
+
+			snprintf(name, sizeof(name), "slow%d_%d", c, i);
+			exec_spec(&specs[c][i], name, false, 10, 1000, "act_chatty", "-c", live, "-s", "250",
+				  NULL);
+		}
+		args[c] = (struct run_arg){ pool, specs[c], results[c], PER_CALL, t.dirfd, 0, 0 };
+		assert_int_equal(pthread_create(&th[c], NULL, run_thread, &args[c]), 0);
+	}
+	for (int c = 0; c < CALLS; c++) {
+		pthread_join(th[c], NULL);
+		assert_int_equal(args[c].rc, 0);
+	}
+	/* What the programs themselves saw: live instances at their start. */
+	for (int c = 0; c < CALLS; c++) {
+		for (int i = 0; i < PER_CALL; i++) {
+			char *out = slurp(t.dirfd, results[c][i].file, NULL);
+			int n = 0;
+
+			assert_int_equal(results[c][i].exit_code, 0);
+			assert_int_equal(sscanf(out, "concurrent %d", &n), 1);
+			if (n > max_seen)
+				max_seen = n;
+			free(out);
+		}
+	}
+	printf("# pool peak %u, most live helpers seen %d (limit 4)\n", aod_action_pool_peak(pool), max_seen);
+	assert_int_equal(aod_action_pool_peak(pool), 4);
+	assert_true(max_seen <= 4);
+	assert_int_equal(max_seen, 4);
+	rmdir(live);
+	tmp_close(&t);
+	aod_action_pool_free(pool);
+}
+
+static void test_quick_first_within_call(void **state)
+{
+	struct aod_action_pool *pool = aod_action_pool_new(1);
+	struct aod_action_spec s[4];
+	struct aod_action_result r[4];
+	struct tmp t;
+
+	tmp_open(&t);
+	exec_spec(&s[0], "slowA", false, 5, 1000, "act_chatty", "-s", "20", NULL);
+	exec_spec(&s[1], "quickB", true, 5, 1000, "act_chatty", "-s", "20", NULL);
+	exec_spec(&s[2], "slowC", false, 5, 1000, "act_chatty", "-s", "20", NULL);
+	exec_spec(&s[3], "quickD", true, 5, 1000, "act_chatty", "-s", "20", NULL);
+	assert_int_equal(aod_actions_run(pool, s, 4, t.dirfd, r), 0);
+	assert_true(r[1].start_wall_ns < r[3].start_wall_ns);
+	assert_true(r[3].start_wall_ns < r[0].start_wall_ns);
+	assert_true(r[0].start_wall_ns < r[2].start_wall_ns);
+	assert_int_equal(aod_action_pool_peak(pool), 1);
+	tmp_close(&t);
+	aod_action_pool_free(pool);
+}
+
+/* Two collections wait for the one slot: the quick action of the later
+ * one runs before the slow action of the earlier one. */
+static void test_quick_first_across_calls(void **state)
+{
+	struct aod_action_pool *pool = aod_action_pool_new(1);
+	struct aod_action_spec blocker, slow, quick;
+	struct aod_action_result rb, rs, rq;
+	struct run_arg a[3];
+	pthread_t th[3];
+	struct tmp t;
+
+	tmp_open(&t);
+	exec_spec(&blocker, "blocker", false, 5, 1000, "act_chatty", "-s", "600", NULL);
+	exec_spec(&slow, "slow", false, 5, 1000, "act_chatty", "-s", "10", NULL);
+	exec_spec(&quick, "quick", true, 5, 1000, "act_chatty", "-s", "10", NULL);
+	a[0] = (struct run_arg){ pool, &blocker, &rb, 1, t.dirfd, 0, 0 };
+	a[1] = (struct run_arg){ pool, &slow, &rs, 1, t.dirfd, 150, 0 };
+	a[2] = (struct run_arg){ pool, &quick, &rq, 1, t.dirfd, 300, 0 };
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(pthread_create(&th[i], NULL, run_thread, &a[i]), 0);
+	for (int i = 0; i < 3; i++) {
+		pthread_join(th[i], NULL);
+		assert_int_equal(a[i].rc, 0);
+	}
+	assert_true(rb.start_wall_ns < rq.start_wall_ns);
+	assert_true(rq.start_wall_ns < rs.start_wall_ns);
+	tmp_close(&t);
+	aod_action_pool_free(pool);
+}
+
+static void test_cancel(void **state)
+{
+	struct aod_action_pool *pool = aod_action_pool_new(1);
+	struct aod_action_spec s[2];
+	struct aod_action_result r[2];
+	struct run_arg a;
+	pthread_t th;
+	uint64_t t0;
+	struct tmp t;
+
+	tmp_open(&t);
+	exec_spec(&s[0], "long1", false, 30, 1000, "act_chatty", "-n", "1", "-s", "30000", NULL);
+	exec_spec(&s[1], "long2", false, 30, 1000, "act_chatty", "-s", "30000", NULL);
+	a = (struct run_arg){ pool, s, r, 2, t.dirfd, 0, 0 };
+	t0 = aod_mono_ns();
+	assert_int_equal(pthread_create(&th, NULL, run_thread, &a), 0);
+	usleep(300000);
+	aod_action_pool_cancel(pool);
+	pthread_join(th, NULL);
+	printf("# cancel: returned after %.3f s: '%s' / '%s'\n", secs(aod_mono_ns() - t0), r[0].error,
+	       r[1].error);
+	assert_int_equal(a.rc, -ECANCELED);
+	assert_true(aod_mono_ns() - t0 < 2 * AOD_NSEC_PER_SEC);
+	assert_string_equal(r[0].error, "cancelled");
+	assert_int_equal(r[0].term_signal, SIGTERM);
+	assert_int_equal(r[0].bytes, 64); /* its partial output is kept */
+	assert_string_equal(r[1].error, "cancelled before it started");
+	assert_int_equal(r[1].exit_code, -1);
+	/* A cancelled pool refuses new work at once. */
+	t0 = aod_mono_ns();
+	assert_int_equal(aod_actions_run(pool, s, 1, t.dirfd, r), -ECANCELED);
+	assert_true(aod_mono_ns() - t0 < AOD_NSEC_PER_SEC / 2);
+	tmp_close(&t);
+	aod_action_pool_free(pool);
+}
+
+/* ---- names, built-ins and the host ---- */
+
+static struct aod_config *defaults(void)
+{
+	struct aod_config *cfg = calloc(1, sizeof(*cfg));
+
+	assert_non_null(cfg);
+	aod_config_defaults(cfg);
+	return cfg;
+}
+
+static void test_resolve(void **state)
+{
+	struct aod_config *cfg = defaults();
+	const char names[][AOD_ACTION_NAME_LEN] = { "dmesg", "slowcmd", "dmesg", "meminfo" };
+	const char unknown[][AOD_ACTION_NAME_LEN] = { "dmesg", "nosuchaction" };
+	struct aod_action_spec specs[32];
+	struct aod_custom_action *c = &cfg->watcher.custom[0];
+	int n;
+
+	cfg->watcher.ncustom = 1;
+	snprintf(c->name, sizeof(c->name), "slowcmd");
+	c->argc = 2;
+	snprintf(c->argv[0], AOD_ARG_LEN, "/bin/sleep");
+	snprintf(c->argv[1], AOD_ARG_LEN, "30");
+	c->timeout_sec = 2;
+	c->max_bytes = 1048576;
+	n = aod_actions_resolve(cfg, names, 4, specs, 32);
+	/* dmesg, slowcmd, meminfo + the 5 other host-context actions */
+	assert_int_equal(n, 2 + (int)aod_hostctx_count);
+	assert_string_equal(specs[0].name, "dmesg");
+	assert_true(specs[0].quick);
+	assert_int_equal(specs[0].timeout_sec, cfg->watcher.action_timeout_sec);
+	assert_int_equal(specs[0].lookback_sec, cfg->watcher.lookback_sec);
+	assert_string_equal(specs[1].name, "slowcmd");
+	assert_string_equal(specs[1].file, "slowcmd.log");
+	assert_int_equal(specs[1].kind, AOD_ACTION_EXEC);
+	assert_int_equal(specs[1].argc, 2);
+	assert_string_equal(specs[1].argv[0], "/bin/sleep");
+	assert_int_equal(specs[1].timeout_sec, 2);
+	assert_int_equal(specs[1].max_bytes, 1048576);
+	assert_false(specs[1].quick);
+	assert_string_equal(specs[2].name, "meminfo");
+	for (int i = 2; i < n; i++)
+		assert_true(specs[i].quick);
+
+	assert_int_equal(aod_actions_resolve(cfg, unknown, 2, specs, 32), -ENOENT);
+	assert_int_equal(aod_actions_resolve(cfg, names, 4, specs, 3), -ENOSPC);
+	assert_true(aod_action_is_builtin("smbinfo"));
+	assert_true(aod_action_is_builtin("syslogs"));
+	assert_true(aod_action_is_builtin("processes"));
+	assert_false(aod_action_is_builtin("slowcmd"));
+	assert_false(aod_action_is_builtin(""));
+	free(cfg);
+}
+
+/* The example: a custom action that sleeps past its timeout. */
+static void test_custom_action_times_out(void **state)
+{
+	struct aod_config *cfg = defaults();
+	const char names[][AOD_ACTION_NAME_LEN] = { "slowcmd" };
+	struct aod_action_pool *pool = aod_action_pool_new(cfg->watcher.max_concurrent_tasks);
+	struct aod_action_spec specs[16];
+	struct aod_action_result r[16];
+	struct aod_custom_action *c = &cfg->watcher.custom[0];
+	struct tmp t;
+	int n;
+
+	tmp_open(&t);
+	cfg->watcher.ncustom = 1;
+	snprintf(c->name, sizeof(c->name), "slowcmd");
+	c->argc = 2;
+	snprintf(c->argv[0], AOD_ARG_LEN, "/bin/sleep");
+	snprintf(c->argv[1], AOD_ARG_LEN, "30");
+	c->timeout_sec = 2;
+	n = aod_actions_resolve(cfg, names, 1, specs, 16);
+	assert_true(n > 1);
+	assert_int_equal(aod_actions_run(pool, specs, (size_t)n, t.dirfd, r), 0);
+	assert_string_equal(r[0].name, "slowcmd");
+	assert_true(r[0].timed_out);
+	assert_int_equal(r[0].term_signal, SIGTERM);
+	assert_true(r[0].duration_ns < 4 * AOD_NSEC_PER_SEC);
+	assert_string_equal(r[0].desc, "/bin/sleep 30");
+	tmp_close(&t);
+	aod_action_pool_free(pool);
+	free(cfg);
+}
+
+static void test_cifs_mounts_parse(void **state)
+{
+	char mounts[4][AOD_ARG_LEN];
+	struct tmp t;
+	char path[128];
+	FILE *f;
+
+	tmp_open(&t);
+	snprintf(path, sizeof(path), "%s/mountinfo", t.path);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("22 1 254:1 / / rw,relatime shared:1 - ext4 /dev/vda1 rw\n"
+	      "40 22 0:35 / /mnt/my\\040share rw,relatime shared:20 - cifs //srv/share rw,vers=3.1.1\n"
+	      "41 22 0:36 / /mnt/b rw,relatime - smb3 //srv/b rw\n"
+	      "42 22 0:37 / /mnt/nfs rw - nfs4 srv:/x rw\n", f);
+	fclose(f);
+	assert_int_equal(aod_cifs_mounts(path, mounts, 4), 2);
+	assert_string_equal(mounts[0], "/mnt/my share");
+	assert_string_equal(mounts[1], "/mnt/b");
+	assert_int_equal(aod_cifs_mounts(path, mounts, 1), 1);
+	assert_int_equal(aod_cifs_mounts("/nonexistent/mountinfo", mounts, 4), -ENOENT);
+	unlink(path);
+	tmp_close(&t);
+}
+
+static bool file_has(int dirfd, const char *file, const char *needle)
+{
+	char *out = slurp(dirfd, file, NULL);
+	bool has = strstr(out, needle) != NULL;
+
+	free(out);
+	return has;
+}
+
+/* Every built-in and host-context action, for real, on this machine. */
+static void test_builtins_on_this_host(void **state)
+{
+	struct aod_config *cfg = defaults();
+	struct aod_action_pool *pool = aod_action_pool_new(cfg->watcher.max_concurrent_tasks);
+	struct aod_action_spec specs[AOD_MAX_ACTIONS + 8];
+	struct aod_action_result r[AOD_MAX_ACTIONS + 8];
+	char self[32];
+	struct tmp t;
+	int n;
+
+	tmp_open(&t);
+	assert_true(cfg->watcher.nactions >= 7);
+	n = aod_actions_resolve(cfg, (const char (*)[AOD_ACTION_NAME_LEN])cfg->watcher.actions,
+				cfg->watcher.nactions, specs, AOD_MAX_ACTIONS + 8);
+	assert_int_equal(n, (int)(cfg->watcher.nactions + aod_hostctx_count));
+	assert_int_equal(aod_actions_run(pool, specs, (size_t)n, t.dirfd, r), 0);
+	for (int i = 0; i < n; i++) {
+		printf("# %-10s %-14s %7llu B %6.3f s exit %2d%s%s  [%s]%s%s\n", r[i].name, r[i].file,
+		       (unsigned long long)r[i].bytes, secs(r[i].duration_ns), r[i].exit_code,
+		       r[i].timed_out ? " TIMEOUT" : "", r[i].skipped ? " SKIPPED" : "", r[i].desc,
+		       r[i].error[0] ? " : " : "", r[i].error);
+		/* output, or a recorded reason */
+		assert_true(r[i].bytes > 0 && (r[i].error[0] || !r[i].skipped));
+		assert_false(r[i].timed_out);
+	}
+	for (int i = 0; i < n; i++) {
+		const char *name = r[i].name;
+
+		if (!strcmp(name, "dmesg")) {
+			assert_true(file_has(t.dirfd, r[i].file, "# /dev/kmsg") ||
+				    file_has(t.dirfd, r[i].file, "journalctl"));
+		} else if (!strcmp(name, "journalctl")) {
+			assert_true(aod_journal_present() != r[i].skipped);
+		} else if (!strcmp(name, "mounts")) {
+			assert_true(file_has(t.dirfd, r[i].file, " - "));
+			assert_string_equal(r[i].error, "");
+		} else if (!strcmp(name, "meminfo")) {
+			assert_true(file_has(t.dirfd, r[i].file, "MemTotal:"));
+		} else if (!strcmp(name, "loadavg") || !strcmp(name, "diskstats")) {
+			assert_string_equal(r[i].error, "");
+		} else if (!strcmp(name, "pressure")) {
+			if (access("/proc/pressure/cpu", R_OK) == 0)
+				assert_true(file_has(t.dirfd, r[i].file, "some avg10="));
+			else
+				printf("SKIP: pressure content: no PSI on this kernel\n");
+		} else if (!strcmp(name, "processes")) {
+			snprintf(self, sizeof(self), " %d ", (int)getpid());
+			assert_true(file_has(t.dirfd, r[i].file, "RSS_KIB"));
+			assert_true(file_has(t.dirfd, r[i].file, self));
+			assert_true(file_has(t.dirfd, r[i].file, "test_actions"));
+		} else if (!strcmp(name, "sockets")) {
+			assert_true(file_has(t.dirfd, r[i].file, "== TCP"));
+			assert_true(file_has(t.dirfd, r[i].file, "== UNIX"));
+			assert_true(file_has(t.dirfd, r[i].file, "port 445"));
+		} else if (!strcmp(name, "smbinfo")) {
+			char m[1][AOD_ARG_LEN];
+
+			if (aod_cifs_mounts("/proc/self/mountinfo", m, 1) == 0) {
+				assert_true(r[i].skipped);
+				assert_true(file_has(t.dirfd, r[i].file, "no cifs mount"));
+			} else {
+				assert_true(file_has(t.dirfd, r[i].file, "fileallinfo"));
+			}
+		} else if (!strcmp(name, "debugdata") || !strcmp(name, "stats")) {
+			if (access("/proc/fs/cifs", F_OK))
+				assert_non_null(strstr(r[i].error, "missing: /proc/fs/cifs/"));
+		} else if (!strcmp(name, "syslogs")) {
+			if (access("/var/log/syslog", F_OK) && access("/var/log/messages", F_OK))
+				assert_string_equal(r[i].error, "missing: /var/log/syslog, /var/log/messages");
+			else
+				assert_non_null(strstr(r[i].desc, "last 1000 lines of /var/log/"));
+		}
+	}
+	tmp_close(&t);
+	aod_action_pool_free(pool);
+	free(cfg);
+}
+
+/*
+ * dmesg where /dev/kmsg is closed to us (ProtectKernelLogs, containers):
+ * as an unprivileged user with dmesg_restrict=1, it falls back to the
+ * journal, or says why there is no kernel log.
+ */
+static void test_dmesg_without_kmsg(void **state)
+{
+	struct tmp t;
+	pid_t pid;
+	int status;
+	FILE *f = fopen("/proc/sys/kernel/dmesg_restrict", "r");
+	int restrict_ = f && fgetc(f) == '1';
+
+	if (f)
+		fclose(f);
+	if (geteuid() != 0 || !restrict_) {
+		printf("SKIP: dmesg without /dev/kmsg: needs root and kernel.dmesg_restrict=1\n");
+		skip();
+	}
+	tmp_open(&t);
+	assert_int_equal(chmod(t.path, 0777), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct aod_action_pool *pool;
+		struct aod_action_spec spec;
+		struct aod_action_result r;
+		bool journal = aod_journal_present();
+
+		if (setgid(65534) || setuid(65534))
+			_exit(10);
+		pool = aod_action_pool_new(1);
+		if (aod_builtin_spec(NULL, "dmesg", &spec) || aod_actions_run(pool, &spec, 1, t.dirfd, &r))
+			_exit(11);
+		printf("# as nobody: desc '%s', error '%s'\n", r.desc, r.error);
+		fflush(stdout);
+		if (journal)
+			_exit(strstr(r.desc, "journalctl -k") ? 0 : 12);
+		_exit(strstr(r.error, "cannot read /dev/kmsg (Operation not permitted) and there is no journal")
+			      ? 0 : 13);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	tmp_close(&t);
+}
+
+/* The journal path of journalctl runs where a journal exists. */
+static void test_journalctl_with_journal(void **state)
+{
+	struct aod_action_spec spec;
+	struct aod_action_result r;
+	struct aod_action_pool *pool;
+	struct tmp t;
+
+	if (!aod_journal_present()) {
+		printf("SKIP: journalctl with a journal: no systemd journal on this host\n");
+		skip();
+	}
+	pool = aod_action_pool_new(1);
+	tmp_open(&t);
+	assert_int_equal(aod_builtin_spec(NULL, "journalctl", &spec), 0);
+	assert_int_equal(aod_actions_run(pool, &spec, 1, t.dirfd, &r), 0);
+	assert_false(r.skipped);
+	assert_int_equal(r.exit_code, 0);
+	tmp_close(&t);
+	aod_action_pool_free(pool);
+}
+
+int main(int argc, char **argv)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_timeout_keeps_partial_output),
+		cmocka_unit_test(test_cap_keeps_tail),
+		cmocka_unit_test(test_sink_exact_tail),
+		cmocka_unit_test(test_copy_cap_and_missing),
+		cmocka_unit_test(test_func_cap_and_error),
+		cmocka_unit_test(test_missing_binary),
+		cmocka_unit_test(test_exit_code_signal_stderr),
+		cmocka_unit_test(test_child_environment),
+		cmocka_unit_test(test_process_group_killed),
+		cmocka_unit_test(test_concurrency_limit_observed),
+		cmocka_unit_test(test_quick_first_within_call),
+		cmocka_unit_test(test_quick_first_across_calls),
+		cmocka_unit_test(test_cancel),
+		cmocka_unit_test(test_resolve),
+		cmocka_unit_test(test_custom_action_times_out),
+		cmocka_unit_test(test_cifs_mounts_parse),
+		cmocka_unit_test(test_builtins_on_this_host),
+		cmocka_unit_test(test_dmesg_without_kmsg),
+		cmocka_unit_test(test_journalctl_with_journal),
+	};
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+
+	if (n <= 0)
+		return 1;
+	exe[n] = '\0';
+	snprintf(helper_dir, sizeof(helper_dir), "%s", dirname(exe));
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,906 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The probes on the running kernel, through the public API: the block
+ * probe attaches, real O_DIRECT I/O produces slow-op events, histograms
+ * and counters; reloads change what is sent; the emergency path wakes the
+ * consumer at once; the SMB probe waits for cifs; freeing leaves no aod
+ * BPF link. Skipped (visibly) without root or kernel BTF.
+ */
+#include <bpf/bpf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "bpf/inflight.bpf.h"
+#include "common/timeutil.h"
+#include "config/config.h"
+#include "probe/blkdev.h"
+#include "bpf/hist.bpf.h"
+#include "probe/hist.h"
+#include "probe/knobs.h"
+#include "probe/probe_int.h"
+#include "probe/probes.h"
+
+#define MS 1000000ULL
+#define IO_COUNT 32
+#define IO_BS 4096
+#define MAX_EVENTS 8192
+#define TMPFS_MAGIC_NR 0x01021994
+
+struct seen {
+	pthread_mutex_t lock;
+	unsigned n, dropped;
+	struct aod_raw_event ev[MAX_EVENTS];
+};
+
+static void on_event(void *ctx, const struct aod_raw_event *ev)
+{
+	struct seen *s = ctx;
+
+	pthread_mutex_lock(&s->lock);
+	if (s->n < MAX_EVENTS)
+		s->ev[s->n++] = *ev;
+	else
+		s->dropped++;
+	pthread_mutex_unlock(&s->lock);
+}
+
+static struct seen *seen_new(void)
+{
+	struct seen *s = calloc(1, sizeof(*s));
+
+	assert_non_null(s);
+	pthread_mutex_init(&s->lock, NULL);
+	return s;
+}
+
+static void seen_reset(struct seen *s)
+{
+	pthread_mutex_lock(&s->lock);
+	s->n = s->dropped = 0;
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* ---- environment ---- */
+
+static char io_path[256];
+static uint32_t io_disk;   /* kernel dev_t of the disk under io_path */
+static char skip_reason[512];
+
+/* The whole disk a file lives on (requests carry the disk, not the partition). */
+static int disk_of(dev_t st_dev, uint32_t *out)
+{
+	char path[128];
+	unsigned maj = major(st_dev), min = minor(st_dev);
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/dev/block/%u:%u/partition", maj, min);
+	if (!access(path, F_OK)) {
+		snprintf(path, sizeof(path), "/sys/dev/block/%u:%u/../dev", maj, min);
+		f = fopen(path, "r");
+		if (!f || fscanf(f, "%u:%u", &maj, &min) != 2) {
+			if (f)
+				fclose(f);
+			return -1;
+		}
+		fclose(f);
+	}
+	snprintf(path, sizeof(path), "/sys/dev/block/%u:%u", maj, min);
+	if (access(path, F_OK))
+		return -1;  /* not a block device (overlay, 9p, ...) */
+	*out = aod_mkdev(maj, min);
+	return 0;
+}
+
+static int group_setup(void **state)
+{
+	struct statfs sfs;
+	struct stat st;
+	int fd;
+
+	(void)state;
+	if (geteuid() != 0) {
+		snprintf(skip_reason, sizeof(skip_reason), "needs root (BPF)");
+		return 0;
+	}
+	if (access("/sys/kernel/btf/vmlinux", R_OK)) {
+		snprintf(skip_reason, sizeof(skip_reason), "kernel has no BTF");
+		return 0;
+	}
+	snprintf(io_path, sizeof(io_path), "/var/tmp/aod-probes-live.%d", (int)getpid());
+	fd = open(io_path, O_CREAT | O_RDWR, 0600);
+	if (fd < 0 || fstat(fd, &st) || fstatfs(fd, &sfs)) {
+		snprintf(skip_reason, sizeof(skip_reason), "%s: %s", io_path, strerror(errno));
+		return 0;
+	}
+	close(fd);
+	if (sfs.f_type == TMPFS_MAGIC_NR || disk_of(st.st_dev, &io_disk)) {
+		snprintf(skip_reason, sizeof(skip_reason),
+			 "/var/tmp is not on a block device: no block I/O to observe");
+		return 0;
+	}
+	return 0;
+}
+
+static int group_teardown(void **state)
+{
+	(void)state;
+	if (io_path[0])
+		unlink(io_path);
+	return 0;
+}
+
+#define NEED_KERNEL()                                                   \
+	do {                                                            \
+		if (skip_reason[0]) {                                   \
+			printf("SKIP: %s: %s\n", __func__, skip_reason); \
+			skip();                                         \
+		}                                                       \
+	} while (0)
+
+/* O_DIRECT writes, fsync, O_DIRECT reads: every block a request. */
+static void do_io(unsigned count)
+{
+	void *buf = NULL;
+	int fd = open(io_path, O_RDWR | O_DIRECT);
+
+	assert_true(fd >= 0);
+	assert_int_equal(posix_memalign(&buf, 4096, IO_BS), 0);
+	memset(buf, 0x5a, IO_BS);
+	for (unsigned i = 0; i < count; i++)
+		assert_int_equal(pwrite(fd, buf, IO_BS, (off_t)i * IO_BS), IO_BS);
+	assert_int_equal(fsync(fd), 0);
+	for (unsigned i = 0; i < count; i++)
+		assert_int_equal(pread(fd, buf, IO_BS, (off_t)i * IO_BS), IO_BS);
+	free(buf);
+	close(fd);
+}
+
+/* ---- configs ---- */
+
+static struct aod_config *make_cfg(const char *rules_yaml)
+{
+	struct aod_config *cfg = malloc(sizeof(*cfg));
+	struct aod_config_error err;
+	char yaml[4096];
+
+	assert_non_null(cfg);
+	snprintf(yaml, sizeof(yaml),
+		 "watch_interval_sec: 1\n"
+		 "aod_output_dir: /var/tmp/aod-probes-live-out\n"
+		 "guardian:\n  anomalies:\n%s", rules_yaml);
+	if (aod_config_load_buffer(cfg, "live.yaml", yaml, strlen(yaml), &err)) {
+		fprintf(stderr, "config: %s\n", err.msg);
+		fail();
+	}
+	return cfg;
+}
+
+static struct aod_config *block_cfg(unsigned threshold_ms, unsigned emergency_ms, bool smb)
+{
+	char rules[2048];
+
+	snprintf(rules, sizeof(rules),
+		 "    blk:\n"
+		 "      type: Latency\n"
+		 "      tool: biolatency\n"
+		 "      acceptable_count: 1000\n"
+		 "      default_threshold_ms: %u\n"
+		 "      emergency_threshold_ms: %u\n"
+		 "    blkerr: {type: Error, tool: bioerror, acceptable_count: 1}\n"
+		 "%s",
+		 threshold_ms, emergency_ms,
+		 smb ? "    smb: {type: Latency, tool: smbslower, acceptable_count: 5, "
+		       "default_threshold_ms: 20}\n" : "");
+	return make_cfg(rules);
+}
+
+/* ---- helpers ---- */
+
+static void prctl_comm(char comm[16])
+{
+	FILE *f = fopen("/proc/thread-self/comm", "r");
+
+	assert_non_null(f);
+	assert_non_null(fgets(comm, 16, f));
+	fclose(f);
+	comm[strcspn(comm, "\n")] = '\0';
+}
+
+static struct aod_probe_status status_of(struct aod_probes *p, enum aod_probe_id id)
+{
+	struct aod_probe_status st;
+
+	aod_probes_status(p, id, &st);
+	printf("# %s: %s mode=%s reason='%s' attach=%.2f ms ops=%llu events=%llu "
+	       "drops=%llu full=%llu unmatched=%llu expired=%llu recursion_misses=%llu\n",
+	       aod_probe_name(id), aod_probe_state_name(st.state), st.mode, st.reason,
+	       (double)st.attach_ns / 1e6, (unsigned long long)st.counters[AOD_CNT_OPS],
+	       (unsigned long long)st.counters[AOD_CNT_EVENTS],
+	       (unsigned long long)st.counters[AOD_CNT_RB_DROPS],
+	       (unsigned long long)st.counters[AOD_CNT_INFLIGHT_FULL],
+	       (unsigned long long)st.counters[AOD_CNT_UNMATCHED],
+	       (unsigned long long)st.inflight_expired,
+	       (unsigned long long)st.recursion_misses);
+	return st;
+}
+
+struct io_count {
+	unsigned reads, writes, ours, other_kinds;
+};
+
+static struct io_count count_disk_events(struct seen *s)
+{
+	struct io_count c = { 0 };
+
+	pthread_mutex_lock(&s->lock);
+	for (unsigned i = 0; i < s->n; i++) {
+		const struct aod_raw_event *e = &s->ev[i];
+
+		if (e->h.kind != AOD_RAW_BLK_SLOW) {
+			c.other_kinds++;
+			continue;
+		}
+		if (e->blk.dev != io_disk)
+			continue;
+		assert_true(e->blk.latency_ns > 0);
+		assert_true(e->h.ts_ns > 0);
+		c.reads += e->blk.op == AOD_BLK_READ;
+		c.writes += e->blk.op == AOD_BLK_WRITE;
+		c.ours += e->h.tgid == (uint32_t)getpid();
+	}
+	pthread_mutex_unlock(&s->lock);
+	return c;
+}
+
+/* Polls until cond holds or timeout_ms passes. */
+static void poll_until(struct aod_probes *p, struct seen *s, unsigned min_reads,
+		       unsigned min_writes, unsigned timeout_ms)
+{
+	uint64_t end = aod_mono_ns() + timeout_ms * MS;
+
+	while (aod_mono_ns() < end) {
+		struct io_count c;
+
+		assert_true(aod_probes_poll(p, 50) >= 0);
+		c = count_disk_events(s);
+		if (c.reads >= min_reads && c.writes >= min_writes)
+			return;
+	}
+}
+
+static void drain(struct aod_probes *p, unsigned ms)
+{
+	uint64_t end = aod_mono_ns() + ms * MS;
+
+	while (aod_mono_ns() < end)
+		assert_true(aod_probes_poll(p, 20) >= 0);
+}
+
+/* BPF links whose program is one of ours (named aod_*). */
+static int aod_link_count(void)
+{
+	__u32 id = 0;
+	int n = 0;
+
+	while (!bpf_link_get_next_id(id, &id)) {
+		struct bpf_link_info li;
+		struct bpf_prog_info pi;
+		__u32 len = sizeof(li);
+		int lfd = bpf_link_get_fd_by_id(id), pfd;
+
+		if (lfd < 0)
+			continue;
+		memset(&li, 0, sizeof(li));
+		if (!bpf_obj_get_info_by_fd(lfd, &li, &len)) {
+			pfd = bpf_prog_get_fd_by_id(li.prog_id);
+			if (pfd >= 0) {
+				len = sizeof(pi);
+				memset(&pi, 0, sizeof(pi));
+				if (!bpf_obj_get_info_by_fd(pfd, &pi, &len) &&
+				    !strncmp(pi.name, "aod_", 4))
+					n++;
+				close(pfd);
+			}
+		}
+		close(lfd);
+	}
+	return n;
+}
+
+struct hist_find {
+	uint64_t reads, writes;
+};
+
+static int on_hist(void *ctx, uint32_t dev, enum aod_blk_op op, const struct aod_hist *h)
+{
+	struct hist_find *f = ctx;
+
+	if (dev != io_disk)
+		return 0;
+	if (op == AOD_BLK_READ)
+		f->reads += aod_hist_total(h);
+	if (op == AOD_BLK_WRITE)
+		f->writes += aod_hist_total(h);
+	if (op == AOD_BLK_WRITE && aod_hist_total(h)) {
+		char name[32];
+
+		aod_blk_dev_name(dev, name, sizeof(name));
+		printf("# %s writes: p50 %.0f us, p99 %.0f us\n", name,
+		       aod_hist_percentile_us(h, 50), aod_hist_percentile_us(h, 99));
+		aod_hist_print(h, "usecs", stdout);
+	}
+	return 0;
+}
+
+/* ---- tests ---- */
+
+static void test_block_events_hist_counters(void **state)
+{
+	struct aod_config *cfg;
+	struct seen *s = seen_new();
+	struct aod_probes *p;
+	struct aod_probe_status st;
+	struct io_count c;
+	struct hist_find hf = { 0 };
+	struct aod_hist h;
+	int links_before;
+
+	(void)state;
+	NEED_KERNEL();
+	unsetenv("AOD_BLK_ATTACH");
+	unsetenv("AOD_SMB_ATTACH");
+	links_before = aod_link_count();
+	cfg = block_cfg(0, 1000, true);
+	p = aod_probes_new(cfg, NULL, on_event, s);
+	assert_non_null(p);
+	assert_int_equal(aod_probes_start(p), 0);
+	assert_int_equal(aod_probes_start(p), -EALREADY);
+
+	st = status_of(p, AOD_PROBE_BLOCK);
+	assert_int_equal(st.state, AOD_PROBE_ATTACHED);
+	assert_string_equal(st.mode, "tp_btf");
+	assert_true(st.attach_ns > 0);
+	printf("# block attach: %.2f ms\n", (double)st.attach_ns / 1e6);
+	assert_int_equal(aod_link_count(), links_before + 2);
+
+	st = status_of(p, AOD_PROBE_SMB);
+	if (access("/sys/module/cifs", F_OK)) {
+		assert_int_equal(st.state, AOD_PROBE_WAITING);
+		assert_non_null(strstr(st.reason, "cifs"));
+		assert_int_equal(aod_probes_smb_hist(p, 8, &h), -ENOENT);
+		assert_int_equal(aod_probes_tick(p, aod_mono_ns()), 0);
+		assert_int_equal(status_of(p, AOD_PROBE_SMB).state, AOD_PROBE_WAITING);
+	}
+	assert_int_equal(aod_probes_smb_hist(p, AOD_SMB_NCMDS, &h), -EINVAL);
+
+	drain(p, 100);
+	seen_reset(s);
+	do_io(IO_COUNT);
+	poll_until(p, s, IO_COUNT, IO_COUNT, 5000);
+	c = count_disk_events(s);
+	printf("# events for the disk: %u reads, %u writes, %u from this process\n",
+	       c.reads, c.writes, c.ours);
+	assert_true(c.writes >= IO_COUNT);
+	assert_true(c.reads >= IO_COUNT);
+	assert_true(c.ours >= 1);
+	assert_int_equal(s->dropped, 0);
+
+	assert_true(aod_probes_blk_hist_foreach(p, on_hist, &hf) > 0);
+	assert_true(hf.writes >= IO_COUNT);
+	assert_true(hf.reads >= IO_COUNT);
+
+	st = status_of(p, AOD_PROBE_BLOCK);
+	assert_true(st.counters[AOD_CNT_OPS] >= 2 * IO_COUNT);
+	assert_true(st.counters[AOD_CNT_EVENTS] >= 2 * IO_COUNT);
+	assert_true(st.counters[AOD_CNT_RB_DROPS] == 0);
+	assert_int_equal(aod_probes_tick(p, aod_mono_ns()), 0);
+
+	aod_probes_free(p);
+	assert_int_equal(aod_link_count(), links_before);
+	free(cfg);
+	free(s);
+}
+
+static void test_reload_changes_thresholds(void **state)
+{
+	struct aod_config *cfg0, *cfg_high;
+	struct seen *s = seen_new();
+	struct aod_probes *p;
+	struct io_count c;
+
+	(void)state;
+	NEED_KERNEL();
+	cfg0 = block_cfg(0, 1000, false);
+	cfg_high = block_cfg(600000, 600000, false);
+	p = aod_probes_new(cfg_high, NULL, on_event, s);
+	assert_non_null(p);
+	assert_int_equal(aod_probes_start(p), 0);
+	assert_int_equal(status_of(p, AOD_PROBE_SMB).state, AOD_PROBE_DISABLED);
+
+	/* threshold 10 min: nothing for our I/O */
+	do_io(8);
+	drain(p, 300);
+	c = count_disk_events(s);
+	assert_int_equal(c.reads + c.writes, 0);
+
+	/* reload to 0: every request is sent, same programs */
+	assert_int_equal(aod_probes_apply_config(p, cfg0), 0);
+	assert_string_equal(status_of(p, AOD_PROBE_BLOCK).mode, "tp_btf");
+	seen_reset(s);
+	do_io(8);
+	poll_until(p, s, 8, 8, 5000);
+	c = count_disk_events(s);
+	assert_true(c.reads >= 8 && c.writes >= 8);
+
+	/* and back */
+	assert_int_equal(aod_probes_apply_config(p, cfg_high), 0);
+	drain(p, 100);
+	seen_reset(s);
+	do_io(8);
+	drain(p, 300);
+	c = count_disk_events(s);
+	assert_int_equal(c.reads + c.writes, 0);
+
+	aod_probes_free(p);
+	free(cfg0);
+	free(cfg_high);
+	free(s);
+}
+
+struct io_thread {
+	uint64_t done_ns;
+};
+
+static void *one_write(void *arg)
+{
+	struct io_thread *t = arg;
+	void *buf;
+	int fd = open(io_path, O_RDWR | O_DIRECT);
+
+	usleep(200 * 1000);
+	if (fd >= 0 && !posix_memalign(&buf, 4096, IO_BS)) {
+		memset(buf, 1, IO_BS);
+		if (pwrite(fd, buf, IO_BS, 0) == IO_BS)
+			t->done_ns = aod_mono_ns();
+		free(buf);
+	}
+	if (fd >= 0)
+		close(fd);
+	return NULL;
+}
+
+/* Time from a write's completion to poll returning with its event. */
+static double wakeup_delay_ms(struct aod_probes *p, struct seen *s, int timeout_ms)
+{
+	struct io_thread t = { 0 };
+	pthread_t th;
+	uint64_t ret_ns = 0, end;
+
+	drain(p, 100);
+	seen_reset(s);
+	assert_int_equal(pthread_create(&th, NULL, one_write, &t), 0);
+	end = aod_mono_ns() + 3000 * MS;
+	while (aod_mono_ns() < end) {
+		int n = aod_probes_poll(p, timeout_ms);
+
+		assert_true(n >= 0);
+		if (count_disk_events(s).writes) {
+			ret_ns = aod_mono_ns();
+			break;
+		}
+	}
+	pthread_join(th, NULL);
+	assert_true(t.done_ns && ret_ns);
+	return ret_ns > t.done_ns ? (double)(ret_ns - t.done_ns) / 1e6 : 0.0;
+}
+
+static void test_emergency_wakes_at_once(void **state)
+{
+	struct aod_config *cfg_em, *cfg_batched;
+	struct seen *s = seen_new();
+	struct aod_probes *p;
+	double em, batched;
+
+	(void)state;
+	NEED_KERNEL();
+	cfg_em = block_cfg(0, 1000, false);
+	cfg_em->rules[0].emergency_threshold_ns = 1; /* every op is an emergency */
+	cfg_batched = block_cfg(0, 600000, false);   /* none is */
+	p = aod_probes_new(cfg_em, NULL, on_event, s);
+	assert_non_null(p);
+	assert_int_equal(aod_probes_start(p), 0);
+	em = wakeup_delay_ms(p, s, 1500);
+	assert_int_equal(aod_probes_apply_config(p, cfg_batched), 0);
+	batched = wakeup_delay_ms(p, s, 1500);
+	printf("# emergency record -> poll return: %.2f ms; batched record: %.2f ms "
+	       "(poll timeout 1500 ms)\n", em, batched);
+	assert_true(em < 100.0);
+	assert_true(batched > 200.0);  /* waited for the poll timeout, no wakeup */
+	aod_probes_free(p);
+	free(cfg_em);
+	free(cfg_batched);
+	free(s);
+}
+
+static void test_raw_tp_fallback(void **state)
+{
+	struct aod_config *cfg;
+	struct seen *s = seen_new();
+	struct aod_probes *p;
+	struct io_count c;
+
+	(void)state;
+	NEED_KERNEL();
+	cfg = block_cfg(0, 1000, false);
+	setenv("AOD_BLK_ATTACH", "raw_tp", 1);
+	p = aod_probes_new(cfg, NULL, on_event, s);
+	unsetenv("AOD_BLK_ATTACH");
+	assert_non_null(p);
+	assert_int_equal(aod_probes_start(p), 0);
+	assert_string_equal(status_of(p, AOD_PROBE_BLOCK).mode, "raw_tp");
+	do_io(8);
+	poll_until(p, s, 8, 8, 5000);
+	c = count_disk_events(s);
+	assert_true(c.reads >= 8 && c.writes >= 8);
+	aod_probes_free(p);
+	free(cfg);
+	free(s);
+}
+
+static void test_bad_mode_fails_visibly(void **state)
+{
+	struct aod_config *cfg;
+	struct aod_probes *p;
+	struct aod_probe_status st;
+
+	(void)state;
+	NEED_KERNEL();
+	cfg = block_cfg(0, 1000, false);
+	setenv("AOD_BLK_ATTACH", "bogus", 1);
+	p = aod_probes_new(cfg, NULL, on_event, NULL);
+	unsetenv("AOD_BLK_ATTACH");
+	assert_int_equal(aod_probes_start(p), 0); /* one probe failing is not fatal */
+	st = status_of(p, AOD_PROBE_BLOCK);
+	assert_int_equal(st.state, AOD_PROBE_FAILED);
+	assert_non_null(strstr(st.reason, "bogus"));
+	assert_int_equal(aod_probes_blk_hist_foreach(p, on_hist, NULL), -ENOENT);
+	aod_probes_free(p);
+	free(cfg);
+}
+
+static void test_enable_on_reload_and_record_all(void **state)
+{
+	struct aod_config *smb_only, *with_block;
+	struct aod_probes_opts ro = { .record_all = true, .ringbuf_mb = 3 };
+	struct seen *s = seen_new();
+	struct aod_probes *p;
+	struct io_count c;
+
+	(void)state;
+	NEED_KERNEL();
+	smb_only = make_cfg("    smb: {type: Latency, tool: smbslower, acceptable_count: 5, "
+			    "default_threshold_ms: 20}\n");
+	with_block = block_cfg(0, 1000, true);
+	p = aod_probes_new(smb_only, NULL, on_event, s);
+	assert_int_equal(aod_probes_start(p), 0);
+	assert_int_equal(status_of(p, AOD_PROBE_BLOCK).state, AOD_PROBE_DISABLED);
+	assert_int_equal(aod_probes_apply_config(p, with_block), 0);
+	assert_int_equal(status_of(p, AOD_PROBE_BLOCK).state, AOD_PROBE_WAITING);
+	assert_int_equal(aod_probes_tick(p, aod_mono_ns()), 0);
+	assert_int_equal(status_of(p, AOD_PROBE_BLOCK).state, AOD_PROBE_ATTACHED);
+	do_io(4);
+	poll_until(p, s, 4, 4, 5000);
+	c = count_disk_events(s);
+	assert_true(c.reads >= 4 && c.writes >= 4);
+	aod_probes_free(p);
+
+	/* record_all: no rule at all, everything on, thresholds 0 */
+	smb_only->nrules = 0;
+	seen_reset(s);
+	p = aod_probes_new(smb_only, &ro, on_event, s);
+	assert_int_equal(aod_probes_start(p), 0);
+	assert_int_equal(status_of(p, AOD_PROBE_BLOCK).state, AOD_PROBE_ATTACHED);
+	assert_true(status_of(p, AOD_PROBE_SMB).state != AOD_PROBE_DISABLED);
+	do_io(4);
+	poll_until(p, s, 4, 4, 5000);
+	c = count_disk_events(s);
+	assert_true(c.reads >= 4 && c.writes >= 4);
+	aod_probes_free(p);
+	free(smb_only);
+	free(with_block);
+	free(s);
+}
+
+static void test_sweep_expires_old_entries(void **state)
+{
+	struct aod_blk_start v = { 0 };
+	uint64_t expired = 0, key, next;
+	int fd, left = 0;
+
+	(void)state;
+	NEED_KERNEL();
+	fd = bpf_map_create(BPF_MAP_TYPE_HASH, "aod_test_sweep", sizeof(key), sizeof(v), 16, NULL);
+	assert_true(fd >= 0);
+	for (key = 1; key <= 3; key++) {
+		v.ts_ns = key * 100;
+		assert_int_equal(bpf_map_update_elem(fd, &key, &v, BPF_ANY), 0);
+	}
+	assert_int_equal(probe_sweep(fd, sizeof(key), sizeof(v), 250, &expired), 0);
+	assert_int_equal(expired, 2);
+	for (int err = bpf_map_get_next_key(fd, NULL, &next); !err;
+	     err = bpf_map_get_next_key(fd, &key, &next)) {
+		key = next;
+		assert_int_equal(key, 3);
+		left++;
+	}
+	assert_int_equal(left, 1);
+	close(fd);
+}
+
+/* ---- the SMB programs, driven with BPF_PROG_TEST_RUN (no cifs needed) ---- */
+
+struct smb_rig {
+	struct probe_obj po;
+	int ring_fd;
+	struct ring_buffer *rb;
+	struct seen *s;
+	int enter_fd, done_fd, err_fd;
+};
+
+static int rig_sample(void *ctx, void *data, size_t size)
+{
+	assert_true(size >= sizeof(struct aod_raw_event));
+	on_event(ctx, data);
+	return 0;
+}
+
+static struct aod_smb_knob_set *smb_knobs_for(const char *rules_yaml)
+{
+	struct aod_config *cfg = make_cfg(rules_yaml);
+	struct aod_smb_knob_set *k = malloc(sizeof(*k));
+
+	assert_non_null(k);
+	aod_knobs_smb(cfg, false, k);
+	free(cfg);
+	return k;
+}
+
+static int prog_fd(struct probe_obj *po, const char *name)
+{
+	struct bpf_program *prog = bpf_object__find_program_by_name(po->obj, name);
+
+	assert_non_null(prog);
+	return bpf_program__fd(prog);
+}
+
+static void rig_init(struct smb_rig *r, const struct aod_smb_knob_set *k)
+{
+	struct probe_load_env env = { .wakeup_bytes = 65536 };
+	char err[PROBE_ERR_LEN];
+
+	memset(r, 0, sizeof(*r));
+	r->s = seen_new();
+	r->ring_fd = bpf_map_create(BPF_MAP_TYPE_RINGBUF, "aod_test_rb", 0, 0, 1 << 20, NULL);
+	assert_true(r->ring_fd >= 0);
+	r->rb = ring_buffer__new(r->ring_fd, rig_sample, r->s, NULL);
+	assert_non_null(r->rb);
+	env.ring_fd = r->ring_fd;
+	if (smb_probe_prepare(&r->po, "raw_tp", &env, k, err, sizeof(err)))
+		fail_msg("smb raw_tp load: %s", err);
+	r->enter_fd = prog_fd(&r->po, "aod_smb_ent_rt");
+	r->done_fd = prog_fd(&r->po, "aod_smb_done_rt");
+	r->err_fd = prog_fd(&r->po, "aod_smb_err_rt");
+}
+
+static void rig_free(struct smb_rig *r)
+{
+	smb_probe_destroy(&r->po);
+	ring_buffer__free(r->rb);
+	close(r->ring_fd);
+	free(r->s);
+}
+
+static void run(int fd, __u64 a0, __u64 a1, __u64 a2, __u64 a3, __u64 a4, __u64 a5)
+{
+	__u64 args[6] = { a0, a1, a2, a3, a4, a5 };
+	LIBBPF_OPTS(bpf_test_run_opts, o, .ctx_in = args, .ctx_size_in = sizeof(args));
+
+	assert_int_equal(bpf_prog_test_run_opts(fd, &o), 0);
+}
+
+/* TP_PROTO(u32 tid, u64 sesid, u16 cmd, u64 mid[, u32 status, int rc]) */
+#define ENTER(r, tid, ses, cmd, mid) run((r)->enter_fd, tid, ses, cmd, mid, 0, 0)
+#define DONE(r, tid, ses, cmd, mid) run((r)->done_fd, tid, ses, cmd, mid, 0, 0)
+#define ERR(r, tid, ses, cmd, mid, st, rc) \
+	run((r)->err_fd, tid, ses, cmd, mid, st, (__u64)(__u32)(int32_t)(rc))
+
+static unsigned rig_collect(struct smb_rig *r)
+{
+	assert_true(ring_buffer__consume(r->rb) >= 0);
+	return r->s->n;
+}
+
+static const char smb_rules[] =
+	"    lat:\n"
+	"      type: Latency\n"
+	"      tool: smbslower\n"
+	"      acceptable_count: 1\n"
+	"      default_threshold_ms: 2\n"
+	"      exclude_commands: [SMB2_WRITE]\n"
+	"    err: {type: Error, tool: smbiosnoop, acceptable_count: 1}\n";
+
+static void test_smb_programs(void **state)
+{
+	struct aod_smb_knob_set *k, *quiet;
+	struct smb_rig r;
+	const struct aod_raw_event *e;
+	struct aod_hist h;
+	uint64_t cnt[AOD_CNT_MAX];
+	char comm[16] = "";
+
+	(void)state;
+	NEED_KERNEL();
+	k = smb_knobs_for(smb_rules);
+	rig_init(&r, k);
+	prctl_comm(comm);
+
+	/* slow READ: reported with the enter's tid, pid and comm */
+	ENTER(&r, 5, 0x1234, 8, 42);
+	usleep(3000);
+	DONE(&r, 0, 0x1234, 8, 42);
+	assert_int_equal(rig_collect(&r), 1);
+	e = &r.s->ev[0];
+	assert_int_equal(e->h.kind, AOD_RAW_SMB_SLOW);
+	assert_int_equal(e->smb.cmd, 8);
+	assert_int_equal(e->smb.tid, 5);
+	assert_true(e->smb.sesid == 0x1234 && e->smb.mid == 42);
+	assert_true(e->smb.latency_ns >= 3 * MS);
+	assert_int_equal(e->smb.status, 0);
+	assert_int_equal(e->h.tgid, (uint32_t)getpid());
+	assert_int_equal(e->h.pid, (uint32_t)gettid());
+	assert_string_equal(e->h.comm, comm);
+
+	/* slow WRITE: excluded; fast READ: under threshold. Both in the histograms */
+	ENTER(&r, 5, 0x1234, 9, 43);
+	usleep(3000);
+	DONE(&r, 5, 0x1234, 9, 43);
+	ENTER(&r, 5, 0x1234, 8, 44);
+	DONE(&r, 5, 0x1234, 8, 44);
+	assert_int_equal(rig_collect(&r), 1);
+	assert_int_equal(smb_probe_hist(&r.po, 8, &h), 0);
+	assert_int_equal(aod_hist_total(&h), 2);
+	assert_true(h.slots[aod_hist_slot(3000)] + h.slots[aod_hist_slot(3000) + 1] >= 1);
+	assert_int_equal(smb_probe_hist(&r.po, 9, &h), 0);
+	assert_int_equal(aod_hist_total(&h), 1);
+
+	/* a real error: reported, and its in-flight entry is gone */
+	ENTER(&r, 7, 0x1234, 5, 45);
+	ERR(&r, 7, 0x1234, 5, 45, 0xC0000022, -13);
+	DONE(&r, 7, 0x1234, 5, 45);                 /* unmatched now */
+	assert_int_equal(rig_collect(&r), 2);
+	e = &r.s->ev[1];
+	assert_int_equal(e->h.kind, AOD_RAW_SMB_ERR);
+	assert_true(e->smb.status == 0xC0000022);
+	assert_int_equal(e->smb.rc, -13);
+	assert_int_equal(e->smb.cmd, 5);
+	assert_true(e->smb.latency_ns > 0);
+
+	/* benign status: filtered in the kernel */
+	ENTER(&r, 7, 0x1234, 5, 46);
+	ERR(&r, 7, 0x1234, 5, 46, 0xC0000034, -2);
+	ENTER(&r, 7, 0x1234, 1, 47);
+	ERR(&r, 7, 0x1234, 1, 47, 0xC0000016, -5);
+	assert_int_equal(rig_collect(&r), 2);
+
+	/* an error whose enter was missed: reported with latency 0 */
+	ERR(&r, 7, 0x1234, 5, 99, 0xC000007F, -28);
+	assert_int_equal(rig_collect(&r), 3);
+	e = &r.s->ev[2];
+	assert_int_equal(e->h.kind, AOD_RAW_SMB_ERR);
+	assert_true(e->smb.latency_ns == 0 && e->smb.status == 0xC000007F);
+
+	assert_int_equal(probe_sum_counters(r.po.counters_fd, cnt), 0);
+	assert_true(cnt[AOD_CNT_OPS] == 7);
+	assert_true(cnt[AOD_CNT_UNMATCHED] == 2);
+	assert_true(cnt[AOD_CNT_EVENTS] == 3);
+	assert_true(cnt[AOD_CNT_RB_DROPS] == 0);
+
+	/* new knobs (a reload): nothing is slow, no error tracked */
+	quiet = smb_knobs_for("    blk: {type: Latency, tool: biolatency, acceptable_count: 1}\n");
+	assert_int_equal(smb_probe_write_knobs(&r.po, quiet), 0);
+	ENTER(&r, 5, 0x1234, 8, 50);
+	usleep(3000);
+	DONE(&r, 5, 0x1234, 8, 50);
+	ENTER(&r, 5, 0x1234, 8, 51);
+	ERR(&r, 5, 0x1234, 8, 51, 0xC0000022, -13);
+	assert_int_equal(rig_collect(&r), 3);
+	assert_int_equal(smb_probe_write_knobs(&r.po, k), 0);
+
+	rig_free(&r);
+	free(k);
+	free(quiet);
+}
+
+static void test_smb_inflight_bounded_and_swept(void **state)
+{
+	struct aod_smb_knob_set *k;
+	struct smb_rig r;
+	uint64_t cnt[AOD_CNT_MAX], expired = 0;
+
+	(void)state;
+	NEED_KERNEL();
+	k = smb_knobs_for(smb_rules);
+	rig_init(&r, k);
+	for (unsigned mid = 1; mid <= AOD_SMB_INFLIGHT_MAX + 3; mid++)
+		ENTER(&r, 1, 0x77, 8, mid);
+	assert_int_equal(probe_sum_counters(r.po.counters_fd, cnt), 0);
+	assert_true(cnt[AOD_CNT_INFLIGHT_FULL] >= 3);
+	assert_int_equal(probe_sweep(r.po.inflight_fd, r.po.inflight_key_size,
+				     r.po.inflight_value_size, aod_mono_ns(), &expired), 0);
+	printf("# %llu in-flight entries expired by one sweep\n", (unsigned long long)expired);
+	assert_true(expired >= AOD_SMB_INFLIGHT_MAX - 64 && expired <= AOD_SMB_INFLIGHT_MAX);
+	expired = 0;
+	assert_int_equal(probe_sweep(r.po.inflight_fd, r.po.inflight_key_size,
+				     r.po.inflight_value_size, aod_mono_ns(), &expired), 0);
+	assert_int_equal(expired, 0); /* the map is empty */
+	rig_free(&r);
+	free(k);
+}
+
+/* Which fallback programs pass this kernel's verifier (attach needs cifs). */
+static void test_smb_fallback_modes_load(void **state)
+{
+	struct aod_smb_knob_set *k;
+	struct probe_load_env env = { .wakeup_bytes = 65536 };
+	struct probe_obj po;
+	char err[PROBE_ERR_LEN];
+	int rc;
+
+	(void)state;
+	NEED_KERNEL();
+	k = smb_knobs_for(smb_rules);
+	env.ring_fd = bpf_map_create(BPF_MAP_TYPE_RINGBUF, "aod_test_rb", 0, 0, 1 << 20, NULL);
+	assert_true(env.ring_fd >= 0);
+	for (const char *const *m = aod_smb_modes; *m; m++) {
+		rc = smb_probe_prepare(&po, *m, &env, k, err, sizeof(err));
+		printf("# smb %s: %s\n", *m, rc ? err : "loads (attach needs the cifs module)");
+		if (!rc)
+			smb_probe_destroy(&po);
+		if (!strcmp(*m, "raw_tp"))
+			assert_int_equal(rc, 0);
+	}
+	close(env.ring_fd);
+	free(k);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_block_events_hist_counters),
+		cmocka_unit_test(test_reload_changes_thresholds),
+		cmocka_unit_test(test_emergency_wakes_at_once),
+		cmocka_unit_test(test_raw_tp_fallback),
+		cmocka_unit_test(test_bad_mode_fails_visibly),
+		cmocka_unit_test(test_enable_on_reload_and_record_all),
+		cmocka_unit_test(test_sweep_expires_old_entries),
+		cmocka_unit_test(test_smb_programs),
+		cmocka_unit_test(test_smb_inflight_bounded_and_swept),
+		cmocka_unit_test(test_smb_fallback_modes_load),
+	};
+
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}

@@ -1,0 +1,290 @@
+#!/bin/bash
+# Runs inside the SMB VM (booted by smb.sh with run.sh -n: smbd up, cifs NOT loaded).
+# Drives every case of smb.sh in one boot and writes what happened to OUT; smb.sh judges
+# on the host afterwards (so the verdicts can be re-computed without a reboot).
+#
+#   _guest-smb.sh OUT AOD_BIN
+#
+# OUT/facts            key=value lines: timings (centiseconds of guest uptime), exit codes
+# OUT/<agent>/         one dir per agent run: aod.yaml, agent.log (stderr), status-*.txt,
+#                      aod/ (its aod_output_dir: anomalies.jsonl, batches/)
+# OUT/*.jsonl          aod record outputs
+#
+# Order (one boot, ~2-3 min under TCG):
+#   main agent started before cifs exists      -> late module: waiting, then attached
+#   modprobe cifs, mount //127.0.0.1/share
+#   netem 50 ms on lo + workload               -> SMB latency anomaly
+#   aod record during a netem workload         -> smb-record.jsonl
+#   writes through //127.0.0.1/ro              -> SMB error anomaly (STATUS_ACCESS_DENIED)
+#   wait for bundles; kill smbd's connection   -> agent stays up, reconnect in events?
+#   SIGTERM; then one agent per attach mode (default, raw_tp, tp_btf, fentry, kprobe)
+set -u
+OUT=$1 AOD=$2
+HERE=$(cd "$(dirname "$0")" && pwd)
+B=/bin/busybox
+BUDGET=${SMBVM_GUEST_BUDGET:-330}   # seconds for all cases; smb.sh's VM timeout is longer
+MODES="raw_tp tp_btf fentry kprobe"
+shopt -s nullglob
+SMB_LINE='(^|[[:space:]])smb([[:space:]:]|$)'   # the smb probe's line(s) of `aod status`
+
+cs() { local u r; read -r u r < /proc/uptime; u=${u/./}; echo $((10#$u)); }  # uptime, 1/100 s
+T0=$(cs)
+FACTS=$OUT/facts
+: > "$FACTS"
+fact() { echo "$1=$2" >> "$FACTS"; }
+say() { local u r; read -r u r < /proc/uptime; echo "guest [$u] $*"; }
+left() { echo $(((T0 + BUDGET * 100 - $(cs)) / 100)); }   # seconds of budget left
+alive() { # pid: running and not a zombie
+	local s
+	{ read -r s < "/proc/$1/stat"; } 2> /dev/null || return 1
+	s=${s##*) }
+	[ "${s%% *}" != Z ]
+}
+nlines() { local n=0 l; [ -f "$1" ] && while IFS= read -r l; do n=$((n + 1)); done < "$1"; echo $n; }
+
+write_config() { # file output_dir
+	cat > "$1" << EOF
+# written by tests/vm/_guest-smb.sh
+watch_interval_sec: 1
+aod_output_dir: $2
+guardian:
+  anomalies:
+    latency:
+      type: "Latency"
+      tool: "smbslower"
+      acceptable_count: 3
+      default_threshold_ms: 20
+    error:
+      type: "Error"
+      tool: "smbiosnoop"
+      acceptable_count: 3
+      track_codes:
+        - STATUS_ACCESS_DENIED
+EOF
+}
+
+AGENT_PID=
+start_agent() { # name [attach mode]
+	local name=$1 mode=${2:-}
+	mkdir -p "$OUT/$name/aod"
+	write_config "$OUT/$name/aod.yaml" "$OUT/$name/aod"
+	(
+		[ -n "$mode" ] && export AOD_SMB_ATTACH=$mode
+		exec "$AOD" agent --config "$OUT/$name/aod.yaml"
+	) > "$OUT/$name/agent.out" 2> "$OUT/$name/agent.log" &
+	AGENT_PID=$!
+	fact "$name.started" "$(cs)"
+	say "$name: agent pid $AGENT_PID${mode:+ AOD_SMB_ATTACH=$mode}"
+}
+
+# Poll `aod status` until the smb line(s) match REGEX. 0 = matched, 1 = timeout, 2 = agent died.
+# The last answer is kept in OUT/NAME/status.txt.
+wait_status() { # name regex timeout_s
+	local name=$1 re=$2 end=$(($(cs) + $3 * 100)) st=$OUT/$1/status.txt
+	while :; do
+		alive "$AGENT_PID" || { fact "$name.died" "$(cs)"; return 2; }
+		if "$AOD" status --config "$OUT/$name/aod.yaml" > "$st" 2>&1; then
+			fact "$name.status_ok" 1
+			grep -Ei "$SMB_LINE" "$st" | grep -Eqi -- "$re" && return 0
+		fi
+		(($(cs) >= end)) && return 1
+		$B sleep 0.3
+	done
+}
+
+# Is there an anomaly of SOURCE/TYPE in FILE after its first FROM lines?
+anomaly_after() { # file from source type
+	local l i=0 re_s="\"source\" *: *\"$3\"" re_t="\"type\" *: *\"$4\""
+	[ -f "$1" ] || return 1
+	while IFS= read -r l; do
+		i=$((i + 1))
+		((i <= $2)) && continue
+		[[ $l =~ $re_s && $l =~ $re_t ]] && return 0
+	done < "$1"
+	return 1
+}
+wait_anomaly() { # name from source type timeout_s -> fact NAME.anomaly_<source>_<type>=cs
+	local f=$OUT/$1/aod/anomalies.jsonl end=$(($(cs) + $5 * 100))
+	while :; do
+		if anomaly_after "$f" "$2" "$3" "$4"; then fact "$1.anomaly_$3_$4" "$(cs)"; return 0; fi
+		alive "$AGENT_PID" || { fact "$1.died" "$(cs)"; return 2; }
+		(($(cs) >= end)) && return 1
+		$B sleep 0.25
+	done
+}
+
+stop_agent() { # name: SIGTERM, wait up to 15 s; facts NAME.exit (rc|timeout) and NAME.stop_cs
+	local name=$1 t0 rc
+	if ! alive "$AGENT_PID"; then
+		wait "$AGENT_PID"; rc=$?
+		fact "$name.exit" "died:$rc"; say "$name: had already exited ($rc)"; return
+	fi
+	t0=$(cs)
+	kill -TERM "$AGENT_PID"
+	while alive "$AGENT_PID" && (($(cs) - t0 < 1500)); do $B sleep 0.1; done
+	if alive "$AGENT_PID"; then
+		kill -KILL "$AGENT_PID"; wait "$AGENT_PID"
+		fact "$name.exit" timeout; say "$name: still running 15 s after SIGTERM, killed"; return
+	fi
+	wait "$AGENT_PID"; rc=$?
+	fact "$name.exit" "$rc"; fact "$name.stop_cs" $(($(cs) - t0))
+	say "$name: exited $rc after SIGTERM"
+}
+
+netem_on() { tc qdisc add dev lo root netem delay 50ms || say "netem: tc qdisc add failed"; }
+netem_off() { tc qdisc del dev lo root 2> /dev/null; }
+
+# Writes with fsync, drop caches, reads back: CREATE, WRITE, FLUSH, CLOSE, READ, QUERY_*.
+# Static busybox on purpose (a dynamic exec costs ~0.2 s under TCG).
+slow_workload() { # dir nfiles
+	local d=$1 n=$2 i
+	for ((i = 1; i <= n; i++)); do
+		$B dd if=/dev/zero of="$d/lat$i" bs=64k count=4 conv=fsync 2> /dev/null
+	done
+	echo 3 > /proc/sys/vm/drop_caches
+	for ((i = 1; i <= n; i++)); do $B cat "$d/lat$i" > /dev/null; done
+	$B ls -l "$d" > /dev/null
+}
+
+# smbd's children named "smbd": one per client connection (notifyd and cleanupd are not)
+conn_children() { # master pid
+	local d c pp l
+	for d in /proc/[0-9]*; do
+		{ read -r c < "$d/comm"; } 2> /dev/null || continue
+		[ "$c" = smbd ] || continue
+		pp=
+		while read -r l; do [[ $l == PPid:* ]] && { pp=${l#PPid:}; pp=${pp//[[:space:]]/}; break; }; done 2> /dev/null < "$d/status"
+		[ "$pp" = "$1" ] && echo "${d#/proc/}"
+	done
+}
+
+skip_rest() { # case... : budget exhausted
+	local c
+	for c in "$@"; do fact "skip.$c" "guest time budget (${BUDGET}s) used up before this case"; done
+}
+
+record_help=$("$AOD" help record 2>&1; "$AOD" record --help 2>&1)
+REC_CFG=()
+[[ $record_help == *--config* ]] && REC_CFG=(--config "$OUT/main/aod.yaml")
+
+# --- main agent: started before cifs exists (case d) ----------------------------------
+say "start (budget ${BUDGET}s), aod: $("$AOD" --version 2>&1 | $B head -n 1)"
+fact aod.version "$("$AOD" --version 2>&1 | $B head -n 1)"
+[ -d /sys/module/cifs ] && fact main.cifs_preloaded 1
+start_agent main
+if wait_status main 'waiting' 40; then
+	fact main.waiting "$(cs)"; cp "$OUT/main/status.txt" "$OUT/main/status-waiting.txt"
+fi
+[ -f "$OUT/main/status.txt" ] && cp "$OUT/main/status.txt" "$OUT/main/status-before-modprobe.txt"
+modprobe cifs || say "modprobe cifs failed"
+fact main.modprobe_done "$(cs)"
+if alive "$AGENT_PID" && wait_status main 'attached' 20; then
+	fact main.attached "$(cs)"; cp "$OUT/main/status.txt" "$OUT/main/status-attached.txt"
+fi
+say "late module: waiting=$(grep -c '^main.waiting=' "$FACTS") attached=$(grep -c '^main.attached=' "$FACTS")"
+bash "$HERE/_mount.sh" share /mnt/smb && fact mount.share "$(cs)"
+echo keep > /mnt/smb/keep   # a file that exists for the read-only share tests
+$B sleep 1.5                # let a window pass: mount-time ops are not the netem case
+fact main.anoms_before_netem "$(nlines "$OUT/main/aod/anomalies.jsonl")"
+
+# --- latency (case b) -------------------------------------------------------------------
+from=$(nlines "$OUT/main/aod/anomalies.jsonl")
+fact main.lat_from "$from"
+netem_on; fact netem.on "$(cs)"
+slow_workload /mnt/smb 4
+fact main.lat_workload_done "$(cs)"
+wait_anomaly main "$from" smb latency 15
+say "latency: anomaly=$(grep -c '^main.anomaly_smb_latency=' "$FACTS")"
+
+# --- record during a netem workload (case e) -------------------------------------------
+"$AOD" record "${REC_CFG[@]}" --duration 5 "$OUT/smb-record.jsonl" > "$OUT/record.log" 2>&1 &
+rp=$!
+t=$(cs)
+while alive $rp && (($(cs) - t < 2500)); do slow_workload /mnt/smb 2; done
+alive $rp && { kill -TERM $rp; fact record.killed 1; }
+wait $rp; fact record.rc $?
+fact record.cs $(($(cs) - t))
+netem_off; fact netem.off "$(cs)"
+say "record: rc=$(grep '^record.rc=' "$FACTS" | cut -d= -f2) lines=$(nlines "$OUT/smb-record.jsonl")"
+
+# --- errors through the read-only share (case c) ---------------------------------------
+bash "$HERE/_mount.sh" ro /mnt/ro && fact mount.ro "$(cs)"
+from=$(nlines "$OUT/main/aod/anomalies.jsonl")
+fact main.err_from "$from"
+denied=0
+for i in $($B seq 1 12); do
+	{ echo x > "/mnt/ro/denied$i"; } 2> /dev/null || denied=$((denied + 1))
+	{ echo x >> /mnt/ro/keep; } 2> /dev/null || denied=$((denied + 1))
+done
+fact error.denied_writes "$denied"
+wait_anomaly main "$from" smb error 15
+say "error: $denied writes denied, anomaly=$(grep -c '^main.anomaly_smb_error=' "$FACTS")"
+
+# --- bundles (case g): wait until both exist, or no batches/ 10 s after the anomalies ----
+t=$(cs)
+while alive "$AGENT_PID" && (($(cs) - t < 4500)); do
+	lat=("$OUT"/main/aod/batches/aod_*_smb_latency.tar.zst)
+	err=("$OUT"/main/aod/batches/aod_*_smb_error.tar.zst)
+	((${#lat[@]} > 0 && ${#err[@]} > 0)) && break
+	[ ! -d "$OUT/main/aod/batches" ] && (($(cs) - t >= 1000)) && break
+	$B sleep 0.5
+done
+fact bundles.wait_cs $(($(cs) - t))
+say "bundles: $(ls "$OUT/main/aod/batches" 2> /dev/null | tr '\n' ' ')"
+
+# --- reconnect (case g): kill smbd's children, I/O must recover, agent must stay up -----
+if (($(left) > 60)); then
+	"$AOD" record "${REC_CFG[@]}" --duration 12 "$OUT/reconnect-record.jsonl" > "$OUT/reconnect-record.log" 2>&1 &
+	rp=$!
+	$B sleep 3   # let the recorder attach
+	master=$(cat /run/smbvm/pid/smbd.pid 2> /dev/null)
+	n=0
+	for p in $(conn_children "${master:-1}"); do kill "$p" && n=$((n + 1)); done
+	fact reconnect.killed "$n"; fact reconnect.t "$(cs)"
+	t=$(cs)
+	until { echo after > /mnt/smb/after-reconnect && $B ls /mnt/smb > /dev/null; } 2> /dev/null; do
+		(($(cs) - t > 2000)) && break
+		$B sleep 0.5
+	done
+	{ echo after > /mnt/smb/after-reconnect2; } 2> /dev/null && fact reconnect.io_ok $(($(cs) - t))
+	$B sleep 2
+	alive "$AGENT_PID" && fact reconnect.agent_alive 1
+	"$AOD" status --config "$OUT/main/aod.yaml" > "$OUT/main/status-after-reconnect.txt" 2>&1 &&
+		fact reconnect.status_ok 1
+	wait $rp; fact reconnect.record_rc $?
+	$B dmesg | grep -i -E 'cifs|smb' > "$OUT/dmesg-cifs.txt" 2> /dev/null
+else
+	skip_rest reconnect
+fi
+"$AOD" status --config "$OUT/main/aod.yaml" > "$OUT/main/status-final.txt" 2>&1
+stop_agent main
+
+# --- attach after mount (case a) and forced attach modes (case f) ----------------------
+if (($(left) > 30)); then
+	start_agent attach-default
+	wait_status attach-default 'attached' 40 && fact attach-default.attached "$(cs)"
+	stop_agent attach-default
+else
+	skip_rest attach-default
+fi
+for mode in $MODES; do
+	name=attach-$mode
+	if (($(left) < 30)); then skip_rest "$name"; continue; fi
+	start_agent "$name" "$mode"
+	if wait_status "$name" 'attached' 40; then
+		fact "$name.attached" "$(cs)"
+		netem_on
+		slow_workload /mnt/smb 2
+		wait_anomaly "$name" 0 smb latency 10
+		netem_off
+	fi
+	stop_agent "$name"
+done
+
+cp /proc/fs/cifs/Stats "$OUT/cifs-Stats.txt" 2> /dev/null
+cp /proc/fs/cifs/DebugData "$OUT/cifs-DebugData.txt" 2> /dev/null
+$B dmesg > "$OUT/dmesg.txt"
+fact guest.done "$(cs)"
+fact guest.t0 "$T0"
+say "done in $((($(cs) - T0) / 100)) s"
+exit 0

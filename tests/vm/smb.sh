@@ -1,0 +1,333 @@
+#!/bin/bash
+# SMB end to end, for real: Debian's 6.1 kernel in QEMU (TCG), a local smbd, the kernel cifs
+# client, and aod's agent running inside the guest from the build tree.
+# ONE boot runs tests/vm/_guest-smb.sh, which drives every case and leaves its facts in the
+# run's out dir; this script then judges on the host and prints PASS/FAIL/SKIP lines.
+#
+#   tests/vm/smb.sh                 set up (idempotent, apt-get), boot, judge
+#   tests/vm/smb.sh --eval RUNDIR   judge a previous run again (no boot)
+#
+# Env: AOD_BIN (default build/aod), SMBVM_DIR (default /var/tmp/aod-smbvm; runs in
+# $SMBVM_DIR/runs/), SMBVM_SAVE_RECORD=1 copies the netem recording to
+# tests/vm/data/smb-netem-record.jsonl.
+# Always exits 0: the verdicts are the lines (see tests/run-all.sh).
+set -u
+HERE=$(cd "$(dirname "$0")" && pwd)
+TOP=${AOD_TOP:-$(cd "$HERE/../.." && pwd)}
+AOD=${AOD_BIN:-$TOP/build/aod}
+export SMBVM_DIR=${SMBVM_DIR:-/var/tmp/aod-smbvm}
+MODES="raw_tp tp_btf fentry kprobe"
+CASES="smb-vm-boot smb-late-module-attach smb-late-module-events smb-latency-anomaly smb-record
+smb-error-anomaly smb-bundle-latency smb-bundle-error smb-reconnect-agent-up smb-reconnect-events
+smb-agent-sigterm smb-probe-attach smb-attach-raw_tp smb-attach-tp_btf smb-attach-fentry smb-attach-kprobe"
+VM_TIMEOUT=420
+LAT_THRESHOLD_NS=20000000   # default_threshold_ms in _guest-smb.sh's config
+NETEM_MIN_NS=90000000       # netem 50 ms on lo delays request and reply: >= ~100 ms per command
+ACCEPTABLE=3
+
+pass() { echo "PASS: $1"; }
+fail() { echo "FAIL: $1: $2"; }
+skip() { echo "SKIP: $1: $2"; }
+info() { echo "INFO: $*"; }
+skip_all() { local c; for c in $CASES; do skip "$c" "$1"; done; exit 0; }
+fail_all() { local c; for c in $CASES; do fail "$c" "$1"; done; exit 0; }
+
+# ---------------------------------------------------------------------------- run the VM --
+boot() { # sets RUN
+	local t0 t1 t2 rc why
+	[ "$(id -u)" = 0 ] || skip_all "needs root (apt-get, qemu, samba state)"
+	[ -x "$AOD" ] || fail_all "no agent binary at $AOD (run make)"
+	mkdir -p "$SMBVM_DIR/runs" || skip_all "cannot create $SMBVM_DIR"
+	RUN=$(mktemp -d "$SMBVM_DIR/runs/$(date +%Y%m%d-%H%M%S).XXXX")
+	# keep the last 5 runs for debugging
+	ls -1d "$SMBVM_DIR"/runs/*/ 2> /dev/null | head -n -5 | while read -r d; do rm -rf "$d"; done
+	info "run dir $RUN"
+	t0=$(date +%s.%N)
+	if ! "$HERE/setup.sh" > "$RUN/setup.log" 2>&1; then
+		why=$(grep '^setup: ' "$RUN/setup.log" | tail -n 1)
+		skip_all "VM setup failed: ${why:-$(tail -n 1 "$RUN/setup.log")} (log: $RUN/setup.log)"
+	fi
+	t1=$(date +%s.%N)
+	mkdir -p "$RUN/out"
+	(cd "$TOP" && "$HERE/run.sh" -n -t "$VM_TIMEOUT" -o "$RUN/out" -- \
+		bash "$HERE/_guest-smb.sh" "$RUN/out" "$AOD") > "$RUN/console.log" 2>&1
+	rc=$?
+	t2=$(date +%s.%N)
+	echo "$rc" > "$RUN/vm.rc"
+	awk -v a="$t0" -v b="$t1" -v c="$t2" 'BEGIN{printf "setup=%.1f\nvm=%.1f\n", b-a, c-b}' > "$RUN/times"
+}
+
+# ------------------------------------------------------------------------------- helpers --
+F() { # fact value (last one wins), empty if absent
+	[ -f "$OUT/facts" ] || return 0
+	awk -v k="$1" 'index($0, k "=") == 1 { v = substr($0, length(k) + 2) } END { if (v != "") print v }' "$OUT/facts"
+}
+has() { [ -n "$(F "$1")" ]; }
+secs() { printf '%d.%02d' $(($1 / 100)) $(($1 % 100)); }   # centiseconds -> "S.CC"
+smb_lines() { grep -Ei '(^|[[:space:]])smb([[:space:]:]|$)' "$1" 2> /dev/null | head -n 3 | tr -s ' \t\n' ' '; }
+agent_why() { # name: why an agent run did not get where it should have
+	local n=$1 d=$OUT/$1
+	if [ ! -f "$d/agent.log" ]; then echo "agent never started (guest did not get this far)"
+	elif has "$n.died"; then echo "agent exited early: $(tail -n 2 "$d/agent.log" | tr '\n' ' ')"
+	elif ! has "$n.status_ok"; then echo "aod status never answered (last: $(tail -n 1 "$d/status.txt" 2> /dev/null))"
+	else echo "status smb line: $(smb_lines "$d/status.txt")"
+	fi
+}
+case_skipped() { # case name: prints SKIP and returns 0 if the guest skipped it
+	local r; r=$(F "skip.$2")
+	[ -n "$r" ] && { skip "$1" "$r"; return 0; }
+	return 1
+}
+# smb anomalies of TYPE in NAME's anomalies.jsonl after its first FROM lines, one per line
+anomalies() { # name type from
+	local f=$OUT/$1/aod/anomalies.jsonl
+	[ -f "$f" ] || return 0
+	tail -n +$(($3 + 1)) "$f" | jq -c --arg t "$2" 'select(.source == "smb" and .type == $t)' 2> /dev/null
+}
+anomalies_valid() { # name: is anomalies.jsonl JSON lines?
+	local f=$OUT/$1/aod/anomalies.jsonl
+	[ ! -f "$f" ] || jq -e . "$f" > /dev/null 2>&1
+}
+
+# --------------------------------------------------------------------------------- cases --
+check_boot() {
+	local rc; rc=$(cat "$RUN/vm.rc" 2> /dev/null)
+	if [ "$rc" = 0 ] && has guest.done; then pass smb-vm-boot; return; fi
+	case $rc in
+	124) fail smb-vm-boot "VM timed out after ${VM_TIMEOUT}s (last guest line: $(grep '^guest ' "$RUN/console.log" | tail -n 1))" ;;
+	125) fail smb-vm-boot "guest setup failed: $(grep '^SMBVM: ' "$RUN/console.log" | tail -n 1)" ;;
+	*) fail smb-vm-boot "run.sh exit $rc, guest script $(has guest.done && echo finished || echo 'did not finish') (see $RUN/console.log)" ;;
+	esac
+}
+
+check_late_module() {
+	local d
+	if has main.cifs_preloaded; then
+		fail smb-late-module-attach "cifs was loaded before the agent started (guest-init ignored smbvm_nocifs?)"
+	elif ! has main.waiting; then
+		fail smb-late-module-attach "before modprobe cifs, status did not show the smb probe waiting: $(agent_why main)"
+	elif ! has main.attached; then
+		fail smb-late-module-attach "smb probe not attached 20 s after modprobe cifs: $(agent_why main)"
+	else
+		d=$(($(F main.attached) - $(F main.modprobe_done)))
+		info "late module: smb attached $(secs "$d") s after modprobe cifs returned, same agent pid"
+		if ((d <= 500)); then pass smb-late-module-attach
+		else fail smb-late-module-attach "attached $(secs "$d") s after modprobe (limit 5 s)"; fi
+	fi
+	if has main.anomaly_smb_latency || has main.anomaly_smb_error; then pass smb-late-module-events
+	elif has main.attached; then fail smb-late-module-events "agent started before cifs attached but no SMB anomaly followed (events do not flow)"
+	else fail smb-late-module-events "smb probe never attached: $(agent_why main)"
+	fi
+}
+
+check_latency() {
+	local a verdict n
+	n=$(F main.anoms_before_netem)
+	[ "${n:-0}" -gt 0 ] && info "latency: $n anomaly line(s) before netem (mount under TCG); not counted"
+	anomalies_valid main || { fail smb-latency-anomaly "anomalies.jsonl is not JSON lines"; return; }
+	a=$(anomalies main latency "$(F main.lat_from)" | head -n 1)
+	if [ -z "$a" ]; then
+		fail smb-latency-anomaly "no smb latency anomaly within 15 s of a netem 50 ms workload: $(agent_why main)"
+		return
+	fi
+	info "latency anomaly: $(jq -c '{rule, emergency, keys: [.keys[] | "\(.key) n=\(.count) max=\(.max_latency_ns / 1e6 | floor)ms"]}' <<< "$a")"
+	verdict=$(jq -r --argjson thr "$LAT_THRESHOLD_NS" --argjson min "$NETEM_MIN_NS" --argjson acc "$ACCEPTABLE" '
+		[.keys[].key] as $k
+		| if ($k | length) == 0 then "no keys"
+		  elif ($k | map(startswith("SMB2_")) | all | not) then "keys are not SMB2 commands: \($k)"
+		  elif ($k | map(IN("SMB2_WRITE", "SMB2_READ", "SMB2_CREATE")) | any | not) then "none of SMB2_WRITE/READ/CREATE in keys \($k)"
+		  elif ([.keys[].threshold_ns] | map(. == $thr) | all | not) then "threshold_ns is not \($thr): \([.keys[].threshold_ns])"
+		  elif ([.keys[].count] | add) < $acc then "key counts \([.keys[].count]) sum below acceptable_count \($acc)"
+		  elif ([.keys[].max_latency_ns] | max) < $min then "max_latency_ns \([.keys[].max_latency_ns] | max) below \($min) under netem 50 ms"
+		  elif ((.worst // []) | length) == 0 then "no worst events"
+		  else "ok" end' <<< "$a" 2>&1)
+	if [ "$verdict" = ok ]; then pass smb-latency-anomaly; else fail smb-latency-anomaly "$verdict"; fi
+}
+
+check_error() {
+	local a verdict
+	anomalies_valid main || { fail smb-error-anomaly "anomalies.jsonl is not JSON lines"; return; }
+	a=$(anomalies main error "$(F main.err_from)" | head -n 1)
+	if [ "$(F error.denied_writes)" = 0 ]; then
+		fail smb-error-anomaly "writes through //127.0.0.1/ro were not denied (mount.ro=$(F mount.ro))"; return
+	fi
+	if [ -z "$a" ]; then
+		fail smb-error-anomaly "no smb error anomaly within 15 s of $(F error.denied_writes) denied writes: $(agent_why main)"
+		return
+	fi
+	info "error anomaly: $(jq -c '{rule, keys: [.keys[] | "\(.key) n=\(.count)"]}' <<< "$a")"
+	verdict=$(jq -r --argjson acc "$ACCEPTABLE" '
+		if ([.keys[].key] | index("STATUS_ACCESS_DENIED")) == null then "no STATUS_ACCESS_DENIED key: \([.keys[].key])"
+		elif ([.keys[].count] | add) < $acc then "counts \([.keys[].count]) below acceptable_count \($acc)"
+		else "ok" end' <<< "$a" 2>&1)
+	if [ "$verdict" = ok ]; then pass smb-error-anomaly; else fail smb-error-anomaly "$verdict"; fi
+}
+
+check_record() {
+	local f=$OUT/smb-record.jsonl n maxlat
+	if [ ! -s "$f" ]; then
+		fail smb-record "aod record wrote nothing (rc $(F record.rc)): $(tail -n 2 "$OUT/record.log" 2> /dev/null | tr '\n' ' ')"
+		return
+	fi
+	jq -e . "$f" > /dev/null 2>&1 || { fail smb-record "smb-record.jsonl is not JSON lines"; return; }
+	# an SMB event: source/kind says smb, or it names an SMB2 command
+	local smb='select((.source? == "smb") or ((.kind? // "" | tostring) | test("smb"; "i"))
+		or ([.. | strings | select(test("^SMB2_"))] | length > 0))'
+	n=$(jq -c "$smb" "$f" | wc -l)
+	maxlat=$(jq -s "[.[] | $smb | .latency_ns? | numbers] | max // 0" "$f")
+	info "record: $(wc -l < "$f") lines, $n SMB events, max latency_ns $maxlat; first SMB event: $(jq -c "$smb" "$f" | head -n 1 | head -c 300)"
+	[ "$(F record.killed)" = 1 ] && info "record: still running 25 s into --duration 5, killed"
+	if [ "$(F record.killed)" = 1 ]; then fail smb-record "aod record --duration 5 did not exit within 25 s"
+	elif [ "$n" -lt "$ACCEPTABLE" ]; then fail smb-record "$n SMB events in the recording of a netem workload (want >= $ACCEPTABLE)"
+	elif [ "$maxlat" -lt "$NETEM_MIN_NS" ]; then fail smb-record "no recorded SMB op reached $NETEM_MIN_NS ns under netem 50 ms (max $maxlat)"
+	else pass smb-record
+	fi
+	if [ "${SMBVM_SAVE_RECORD:-}" = 1 ] && [ "$n" -gt 0 ]; then
+		mkdir -p "$HERE/data" && cp "$f" "$HERE/data/smb-netem-record.jsonl" &&
+			info "record: saved to tests/vm/data/smb-netem-record.jsonl"
+	fi
+}
+
+bundle_file() { # bundle regex: first member whose name matches (case-insensitive)
+	tar --zstd -tf "$1" 2> /dev/null | grep -Ei -- "$2" | grep -v '/$' | head -n 1
+}
+bundle_cat() { tar --zstd -xOf "$1" "$2" 2> /dev/null; }
+
+check_bundle() { # case type need-anomaly-fact
+	local c=$1 type=$2 b id keys summ st dd why= list
+	local batches=$OUT/main/aod/batches
+	if ! has "main.anomaly_smb_$type"; then skip "$c" "no SMB $type anomaly fired (see smb-$type-anomaly)"; return; fi
+	if [ ! -d "$batches" ]; then
+		skip "$c" "agent wrote no bundles (no batches/ dir after the anomalies): bundle support not there yet"; return
+	fi
+	list=$(ls "$batches"/aod_*_smb_"$type".tar.zst 2> /dev/null)
+	[ -n "$list" ] || { fail "$c" "batches/ exists but holds no aod_*_smb_${type}.tar.zst: $(ls "$batches" | tr '\n' ' ')"; return; }
+	for b in $list; do
+		id=$(basename "$b" | sed 's/^aod_\([0-9]*\)_.*/\1/')
+		summ=$(bundle_file "$b" '(^|/)summary\.txt$')
+		[ -n "$summ" ] || { why="$(basename "$b") has no summary.txt"; continue; }
+		summ=$(bundle_cat "$b" "$summ")
+		if [ "$type" = latency ]; then
+			# the commands of the anomaly this bundle belongs to (by id), else the netem ones
+			keys=$(jq -r --arg id "$id" 'select((.id | tostring) == $id) | .keys[].key' \
+				"$OUT/main/aod/anomalies.jsonl" 2> /dev/null | sort -u)
+			if [ -n "$keys" ]; then
+				local k missing=
+				for k in $keys; do grep -q -- "$k" <<< "$summ" || missing="$missing $k"; done
+				[ -z "$missing" ] || { why="$(basename "$b"): summary.txt does not name$missing"; continue; }
+			else
+				grep -Eq 'SMB2_(WRITE|READ|CREATE)' <<< "$summ" ||
+					{ why="$(basename "$b"): summary.txt names none of SMB2_WRITE/READ/CREATE"; continue; }
+			fi
+			st=$(bundle_file "$b" 'stats')
+			dd=$(bundle_file "$b" 'debugdata')
+			[ -n "$st" ] && [ -n "$dd" ] ||
+				{ why="$(basename "$b") lacks cifs Stats or DebugData (stats='$st' debugdata='$dd')"; continue; }
+			bundle_cat "$b" "$st" | grep -Eq 'Resources in use|SMBs' ||
+				{ why="$(basename "$b"): $st is not /proc/fs/cifs/Stats"; continue; }
+			bundle_cat "$b" "$dd" | grep -q 'CIFS' ||
+				{ why="$(basename "$b"): $dd is not /proc/fs/cifs/DebugData"; continue; }
+		else
+			grep -q STATUS_ACCESS_DENIED <<< "$summ" ||
+				{ why="$(basename "$b"): summary.txt does not name STATUS_ACCESS_DENIED"; continue; }
+		fi
+		info "bundle: $(basename "$b"): $(tar --zstd -tf "$b" 2> /dev/null | wc -l) files"
+		pass "$c"; return
+	done
+	fail "$c" "$why"
+}
+
+check_reconnect() {
+	local hits
+	if case_skipped smb-reconnect-agent-up reconnect; then
+		skip smb-reconnect-events "reconnect not tried (guest time budget)"; return
+	fi
+	if [ "$(F reconnect.killed)" = "" ] || [ "$(F reconnect.killed)" = 0 ]; then
+		fail smb-reconnect-agent-up "no smbd connection process to kill"
+	elif ! has reconnect.io_ok; then
+		fail smb-reconnect-agent-up "I/O on /mnt/smb did not recover within 20 s of killing smbd's children"
+	elif ! has reconnect.agent_alive; then
+		fail smb-reconnect-agent-up "agent gone after the reconnect: $(agent_why main)"
+	elif ! has reconnect.status_ok; then
+		fail smb-reconnect-agent-up "aod status did not answer after the reconnect"
+	else
+		local sr
+		sr=$(sed -n 's/^\([0-9]*\) session [0-9]* share reconnects.*/\1/p' "$OUT/cifs-Stats.txt" 2> /dev/null)
+		info "reconnect: I/O recovered after $(secs "$(F reconnect.io_ok)") s; cifs Stats: ${sr:-?} session reconnect(s)"
+		if [ "${sr:-0}" -ge 1 ]; then pass smb-reconnect-agent-up
+		else fail smb-reconnect-agent-up "cifs counted no session reconnect after smbd's connection was killed"; fi
+	fi
+	hits=$(grep -lis reconnect "$OUT/reconnect-record.jsonl" "$OUT/main/agent.log" \
+		"$OUT/main/aod/anomalies.jsonl" 2> /dev/null)
+	for b in "$OUT"/main/aod/batches/aod_*.tar.zst; do
+		[ -f "$b" ] || continue
+		tar --zstd -xOf "$b" --wildcards '*events.jsonl' 2> /dev/null | grep -qi reconnect && hits="$hits $b"
+	done
+	if ! has reconnect.io_ok; then skip smb-reconnect-events "no reconnect happened (see smb-reconnect-agent-up)"
+	elif [ -n "$hits" ]; then info "reconnect seen in: $hits"; pass smb-reconnect-events
+	else skip smb-reconnect-events "aod does not record SMB reconnects: no 'reconnect' in aod record output, agent log, anomalies or bundle events"
+	fi
+}
+
+check_sigterm() {
+	local n e bad= slow=
+	for n in main attach-default $(printf 'attach-%s ' $MODES); do
+		e=$(F "$n.exit")
+		[ -n "$e" ] || continue
+		case $e in
+		0) (($(F "$n.stop_cs") > 1000)) && slow="$slow $n:$(($(F "$n.stop_cs") / 100))s" ;;
+		timeout) bad="$bad $n:still-running-15s-after-SIGTERM" ;;
+		*) bad="$bad $n:exit=$e" ;;
+		esac
+	done
+	if [ -z "$(F main.exit)" ]; then fail smb-agent-sigterm "main agent was never stopped (guest did not get this far)"
+	elif [ -n "$bad" ]; then fail smb-agent-sigterm "agents did not exit 0 on SIGTERM:$bad"
+	elif [ -n "$slow" ]; then fail smb-agent-sigterm "slower than 10 s (5 s spec, TCG margin):$slow"
+	else pass smb-agent-sigterm
+	fi
+}
+
+check_attach() { # case name [mode]
+	local c=$1 n=$2 mode=${3:-} st=$OUT/$2/status.txt a
+	case_skipped "$c" "$n" && return
+	if ! has "$n.attached"; then fail "$c" "smb probe not attached 40 s after start (cifs mounted): $(agent_why "$n")"; return; fi
+	info "$n: $(smb_lines "$st")"
+	if [ -z "$mode" ]; then pass "$c"; return; fi
+	if ! smb_lines "$st" | grep -Eqi "(^|[^a-z_])${mode}([^a-z_]|$)"; then
+		fail "$c" "AOD_SMB_ATTACH=$mode: status does not show mode $mode: $(smb_lines "$st")"; return
+	fi
+	a=$(anomalies "$n" latency 0 | head -n 1)
+	if [ -z "$a" ]; then fail "$c" "attached as $mode but no smb latency anomaly from a netem workload within 10 s"; return; fi
+	pass "$c"
+}
+
+judge() {
+	OUT=$RUN/out
+	command -v jq > /dev/null || fail_all "jq missing (tests/vm/setup.sh installs it)"
+	[ -f "$RUN/times" ] && info "timing: $(tr '\n' ' ' < "$RUN/times")(seconds, wall)"
+	grep -h '^SMBVM: ready' "$RUN/console.log" 2> /dev/null | sed 's/^/INFO: /'
+	has guest.done && info "guest cases took $((($(F guest.done) - $(F guest.t0)) / 100)) s; aod: $(F aod.version)"
+	check_boot
+	if [ ! -s "$OUT/facts" ]; then
+		local c; for c in $CASES; do [ "$c" = smb-vm-boot ] || skip "$c" "guest script did not run (see smb-vm-boot)"; done
+		return
+	fi
+	check_late_module
+	check_latency
+	check_record
+	check_error
+	check_bundle smb-bundle-latency latency
+	check_bundle smb-bundle-error error
+	check_reconnect
+	check_sigterm
+	check_attach smb-probe-attach attach-default
+	local m; for m in $MODES; do check_attach "smb-attach-$m" "attach-$m" "$m"; done
+}
+
+if [ "${1:-}" = --eval ]; then
+	RUN=$(cd "${2:?--eval RUNDIR}" && pwd) || exit 2
+else
+	boot
+fi
+judge
+exit 0
