@@ -155,18 +155,6 @@ static int make_output_dir(const char *dir)
 	return 0;
 }
 
-static void log_probe_states(struct aod_agent *agent)
-{
-	for (int id = 0; id < AOD_PROBE_COUNT; id++) {
-		struct aod_probe_status st;
-
-		aod_probes_status(agent->probes, (enum aod_probe_id)id, &st);
-		log_info("probe %s: %s%s%s%s%s", aod_probe_name((enum aod_probe_id)id),
-			 aod_probe_state_name(st.state), st.mode[0] ? " via " : "", st.mode,
-			 st.reason[0] ? ": " : "", st.reason);
-	}
-}
-
 static int agent_init(struct aod_agent *agent, const struct aod_agent_opts *opts)
 {
 	struct aod_probes_opts popts = { 0 };
@@ -228,7 +216,6 @@ static int agent_init(struct aod_agent *agent, const struct aod_agent_opts *opts
 		return 1;
 	}
 	agent->probes_attach_ns = aod_mono_ns() - agent->start_mono_ns;
-	log_probe_states(agent);
 
 	agent->listen_fd = aod_control_listen(agent->cfg->agent.control_socket);
 	return agent->listen_fd < 0 ? 1 : 0;

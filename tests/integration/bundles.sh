@@ -69,7 +69,7 @@ if [ -n "$b" ]; then
 	check manifest-missing-binary "nosuch: $(jq -c '.actions[] | select(.name=="nosuch")' "$m")" test $? = 0
 	jq -e '[.actions[] | select(.name == "mounts")][0] | .exit_code == 0 and .bytes > 0 and .timed_out == false' "$m" >/dev/null
 	check manifest-action-ok "mounts: $(jq -c '.actions[] | select(.name=="mounts")' "$m")" test $? = 0
-	jq -e '.aod_version and .host and .kernel and .config.hash' "$m" >/dev/null
+	jq -e '.aod_version and .hostname and .kernel and .config.hash' "$m" >/dev/null
 	check manifest-host "version/host/kernel/config hash missing" test $? = 0
 	s=$(find "$WORK/x" -name summary.txt | head -n1)
 	grep -q blocklat "$s" && grep -qi 'timed out' "$s"
