@@ -35,6 +35,7 @@ UNIT_BINS   := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 HELPER_SRCS := $(wildcard tests/helpers/*.c)
 HELPER_BINS := $(patsubst tests/helpers/%.c,$(BUILD)/tests/%,$(HELPER_SRCS))
 
+.SECONDARY:
 .PHONY: all deps run check check-unit check-asan bench clean format vm-setup install tests-build
 all: $(BUILD)/aod
 

@@ -46,8 +46,10 @@ void aod_agent_request_stop(struct aod_agent *agent, int exit_code)
 		return;
 	if (write(agent->stop_eventfd, &one, sizeof(one)) < 0)
 		log_warn("stop eventfd: %s", strerror(errno));
-	aod_event_queue_wake(agent->events);
-	aod_anomaly_queue_close(agent->anomalies);
+	if (agent->events)
+		aod_event_queue_wake(agent->events);
+	if (agent->anomalies)
+		aod_anomaly_queue_close(agent->anomalies);
 	if (agent->pool)
 		aod_action_pool_cancel(agent->pool);
 }

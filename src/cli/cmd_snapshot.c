@@ -11,8 +11,8 @@
 static void snapshot_usage(FILE *out)
 {
 	fprintf(out, "usage: aod snapshot [--socket PATH | --config FILE]\n\n"
-		     "Ask the running agent to write a manual bundle now, with every action of\n"
-		     "watcher.actions (the same as sending it SIGUSR1). `aod bundles` lists it.\n");
+		     "Ask the running agent to write a manual bundle now, with every built-in action\n"
+		     "and every custom action (the same as sending it SIGUSR1). `aod bundles` lists it.\n");
 }
 
 int aod_cmd_snapshot(int argc, char **argv)

@@ -151,10 +151,10 @@ static int run_exec(struct aod_action_pool *pool, const struct aod_action_spec *
 {
 	const char *argv[AOD_MAX_ARGV + 1];
 	struct aod_exec_ctl ctl = {
-		.cancel_fd = aod_pool_cancel_fd(pool),
-		.spawned = pool_spawned,
-		.reaped = pool_reaped,
-		.arg = pool,
+	    .cancel_fd = aod_pool_cancel_fd(pool),
+	    .spawned = pool_spawned,
+	    .reaped = pool_reaped,
+	    .arg = pool,
 	};
 	uint32_t argc = spec->argc < AOD_MAX_ARGV ? spec->argc : AOD_MAX_ARGV;
 
@@ -171,12 +171,12 @@ static int run_exec(struct aod_action_pool *pool, const struct aod_action_spec *
 static int run_func(struct aod_action_pool *pool, const struct aod_action_spec *spec, int fd,
 		    struct aod_action_result *res)
 {
-	struct aod_exec_ctl ctl = { .cancel_fd = aod_pool_cancel_fd(pool) };
+	struct aod_exec_ctl ctl = {.cancel_fd = aod_pool_cancel_fd(pool)};
 	uint32_t timeout = spec->timeout_sec ? spec->timeout_sec : AOD_ACTION_DEFAULT_TIMEOUT_SEC;
 	struct aod_func_ctx ctx = {
-		.ctl = &ctl,
-		.deadline_mono_ns = aod_mono_ns() + timeout * AOD_NSEC_PER_SEC,
-		.res = res,
+	    .ctl = &ctl,
+	    .deadline_mono_ns = aod_mono_ns() + timeout * AOD_NSEC_PER_SEC,
+	    .res = res,
 	};
 	struct aod_sink sink;
 	off_t end;
@@ -211,7 +211,8 @@ static void explain_empty(int fd, struct aod_action_result *res)
 
 	if (res->bytes || !res->error[0])
 		return;
-	len = snprintf(line, sizeof(line), "aod: %s%s\n", res->skipped ? "skipped: " : "", res->error);
+	len = snprintf(line, sizeof(line), "aod: %s%s\n", res->skipped ? "skipped: " : "",
+		       res->error);
 	if (len > 0 && pwrite(fd, line, (size_t)len, 0) == len)
 		res->bytes = (uint64_t)len;
 }
@@ -235,16 +236,15 @@ static int run_action(struct aod_action_pool *pool, const struct aod_action_spec
 	fd = openat(dirfd, spec->file, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0) {
 		rc = -errno;
-		snprintf(res->error, sizeof(res->error), "cannot create %s: %s", spec->file, strerror(-rc));
+		snprintf(res->error, sizeof(res->error), "cannot create %s: %s", spec->file,
+			 strerror(-rc));
 		log_warn("action %s: %s", spec->name, res->error);
 		return rc;
 	}
 	res->start_wall_ns = aod_wall_ns();
 	t0 = aod_mono_ns();
 	switch (spec->kind) {
-	case AOD_ACTION_EXEC:
-		rc = run_exec(pool, spec, fd, res);
-		break;
+	case AOD_ACTION_EXEC: rc = run_exec(pool, spec, fd, res); break;
 	case AOD_ACTION_COPY:
 		aod_pool_work_begin(pool);
 		rc = aod_copy_file(spec->path, spec->max_bytes, fd, res);
@@ -274,7 +274,7 @@ struct run_call {
 	const struct aod_action_spec *specs;
 	struct aod_action_result *results;
 	int dirfd;
-	size_t *order;            /* quick specs first, each group in list order */
+	size_t *order; /* quick specs first, each group in list order */
 	size_t n, next;
 	bool cancelled;
 	pthread_mutex_t lock;
@@ -335,11 +335,15 @@ static size_t *quick_first(const struct aod_action_spec *specs, size_t n)
 	return order;
 }
 
-int aod_actions_run(struct aod_action_pool *pool, const struct aod_action_spec *specs,
-		    size_t n, int dirfd, struct aod_action_result *results)
+int aod_actions_run(struct aod_action_pool *pool, const struct aod_action_spec *specs, size_t n,
+		    int dirfd, struct aod_action_result *results)
 {
 	struct run_call call = {
-		.pool = pool, .specs = specs, .results = results, .dirfd = dirfd, .n = n,
+	    .pool = pool,
+	    .specs = specs,
+	    .results = results,
+	    .dirfd = dirfd,
+	    .n = n,
 	};
 	size_t nthreads = n < aod_pool_limit(pool) ? n : aod_pool_limit(pool);
 	pthread_t *threads;
@@ -360,7 +364,8 @@ int aod_actions_run(struct aod_action_pool *pool, const struct aod_action_spec *
 		int rc = pthread_create(&threads[started], NULL, worker, &call);
 
 		if (rc) {
-			log_warn("actions: worker thread: %s; running with %zu", strerror(rc), started + 1);
+			log_warn("actions: worker thread: %s; running with %zu", strerror(rc),
+				 started + 1);
 			break;
 		}
 		pthread_setname_np(threads[started], "aod-action");

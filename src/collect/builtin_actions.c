@@ -26,12 +26,12 @@
 #define KMSG_RECORD_MAX 8192
 #define SMBINFO_MIN_QUERY_MS 1000
 
-static const char *const smbinfo_queries[] = { "fileallinfo", "filefsfullsizeinfo" };
+static const char *const smbinfo_queries[] = {"fileallinfo", "filefsfullsizeinfo"};
 
 /* ---- dmesg ---- */
 
-static const char *const kmsg_levels[] = { "emerg", "alert", "crit", "err",
-					   "warn", "notice", "info", "debug" };
+static const char *const kmsg_levels[] = {"emerg", "alert",  "crit", "err",
+					  "warn",  "notice", "info", "debug"};
 
 static uint64_t wall_of(uint64_t mono, uint64_t now_mono, uint64_t now_wall)
 {
@@ -93,7 +93,8 @@ static int kmsg_collect(int fd, uint32_t lookback)
 			kmsg_levels[pri & 7], msg);
 		kept++;
 	}
-	fprintf(out, "# %u messages%s\n", kept, lost ? " (some were overwritten while reading)" : "");
+	fprintf(out, "# %u messages%s\n", kept,
+		lost ? " (some were overwritten while reading)" : "");
 	fclose(out);
 	close(k);
 	if (rc)
@@ -193,10 +194,10 @@ static void unescape_mountinfo(const char *s, size_t len, char *out, size_t cap)
 	size_t o = 0;
 
 	for (size_t i = 0; i < len && o + 1 < cap; i++) {
-		if (s[i] == '\\' && i + 3 < len &&
-		    s[i + 1] >= '0' && s[i + 1] <= '3' && s[i + 2] >= '0' && s[i + 2] <= '7' &&
-		    s[i + 3] >= '0' && s[i + 3] <= '7') {
-			out[o++] = (char)((s[i + 1] - '0') * 64 + (s[i + 2] - '0') * 8 + (s[i + 3] - '0'));
+		if (s[i] == '\\' && i + 3 < len && s[i + 1] >= '0' && s[i + 1] <= '3' &&
+		    s[i + 2] >= '0' && s[i + 2] <= '7' && s[i + 3] >= '0' && s[i + 3] <= '7') {
+			out[o++] =
+			    (char)((s[i + 1] - '0') * 64 + (s[i + 2] - '0') * 8 + (s[i + 3] - '0'));
 			i += 3;
 		} else {
 			out[o++] = s[i];
@@ -241,7 +242,7 @@ int aod_cifs_mounts(const char *mountinfo, char (*out)[AOD_ARG_LEN], size_t max)
 static int smbinfo_query(int fd, const char *bin, const char *query, const char *mnt,
 			 unsigned remaining, const struct aod_action_spec *spec, bool *failed)
 {
-	const char *argv[] = { bin, query, mnt, NULL };
+	const char *argv[] = {bin, query, mnt, NULL};
 	uint64_t per_ms = aod_func_time_left_ns() / AOD_NSEC_PER_MSEC / remaining;
 	struct aod_action_result sub;
 	int rc;
@@ -255,7 +256,8 @@ static int smbinfo_query(int fd, const char *bin, const char *query, const char 
 		dprintf(fd, "-- killed by signal %d%s%s\n\n", sub.term_signal,
 			sub.error[0] ? ": " : "", sub.error);
 	else
-		dprintf(fd, "-- exit %d%s%s\n\n", sub.exit_code, sub.error[0] ? ": " : "", sub.error);
+		dprintf(fd, "-- exit %d%s%s\n\n", sub.exit_code, sub.error[0] ? ": " : "",
+			sub.error);
 	*failed = rc || sub.exit_code != 0;
 	return rc;
 }
@@ -263,7 +265,7 @@ static int smbinfo_query(int fd, const char *bin, const char *query, const char 
 static int smbinfo_collect(const struct aod_action_spec *spec, int fd)
 {
 	const unsigned nq = sizeof(smbinfo_queries) / sizeof(smbinfo_queries[0]);
-	char (*mounts)[AOD_ARG_LEN] = calloc(AOD_MAX_CIFS_MOUNTS, AOD_ARG_LEN);
+	char(*mounts)[AOD_ARG_LEN] = calloc(AOD_MAX_CIFS_MOUNTS, AOD_ARG_LEN);
 	char bin[AOD_ARG_LEN];
 	unsigned failed = 0, done = 0, total;
 	int n, rc = 0;
@@ -293,10 +295,12 @@ static int smbinfo_collect(const struct aod_action_spec *spec, int fd)
 			bool bad;
 
 			if (!aod_func_time_left_ns()) {
-				aod_func_error("out of time: %u of %u queries not run", total - done, total);
+				aod_func_error("out of time: %u of %u queries not run",
+					       total - done, total);
 				goto out;
 			}
-			rc = smbinfo_query(fd, bin, smbinfo_queries[q], mounts[m], total - done, spec, &bad);
+			rc = smbinfo_query(fd, bin, smbinfo_queries[q], mounts[m], total - done,
+					   spec, &bad);
 			failed += bad;
 		}
 	}
@@ -364,7 +368,7 @@ static int copy_from(int in, off_t off, int fd)
 
 static int syslogs_collect(const struct aod_action_spec *spec, int fd)
 {
-	static const char *const paths[] = { "/var/log/syslog", "/var/log/messages" };
+	static const char *const paths[] = {"/var/log/syslog", "/var/log/messages"};
 	int in = -1, rc = -ENOENT;
 	const char *path = NULL;
 
@@ -398,34 +402,36 @@ struct builtin {
 	const char *name;
 	const char *file;
 	enum aod_action_kind kind;
-	const char *path;        /* COPY: the file; FUNC: the initial description */
+	const char *path; /* COPY: the file; FUNC: the initial description */
 	aod_action_fn fn;
 	bool quick;
 	enum argv_kind argv;
 };
 
 static const struct builtin builtins[] = {
-	{ "dmesg", "dmesg.log", AOD_ACTION_FUNC, "/dev/kmsg", dmesg_collect, true, ARGV_JOURNAL_KERNEL },
-	{ "journalctl", "journalctl.log", AOD_ACTION_FUNC, "", journalctl_collect, false, ARGV_JOURNAL },
-	{ "debugdata", "debugdata.log", AOD_ACTION_COPY, "/proc/fs/cifs/DebugData", NULL, true, ARGV_NONE },
-	{ "stats", "stats.log", AOD_ACTION_COPY, "/proc/fs/cifs/Stats", NULL, true, ARGV_NONE },
-	{ "mounts", "mounts.log", AOD_ACTION_COPY, "/proc/self/mountinfo", NULL, true, ARGV_NONE },
-	{ "smbinfo", "smbinfo.log", AOD_ACTION_FUNC, "", smbinfo_collect, false, ARGV_SMBINFO },
-	{ "syslogs", "syslogs.log", AOD_ACTION_FUNC, "/var/log/syslog | /var/log/messages",
-	  syslogs_collect, true, ARGV_NONE },
-	/* host context */
-	{ "meminfo", "meminfo.txt", AOD_ACTION_COPY, "/proc/meminfo", NULL, true, ARGV_NONE },
-	{ "pressure", "pressure.txt", AOD_ACTION_FUNC, "/proc/pressure/*", aod_hostctx_pressure, true, ARGV_NONE },
-	{ "loadavg", "loadavg.txt", AOD_ACTION_COPY, "/proc/loadavg", NULL, true, ARGV_NONE },
-	{ "diskstats", "diskstats.txt", AOD_ACTION_COPY, "/proc/diskstats", NULL, true, ARGV_NONE },
-	{ "processes", "processes.txt", AOD_ACTION_FUNC, "/proc/[pid]/stat, wchan", aod_hostctx_processes,
-	  true, ARGV_NONE },
-	{ "sockets", "sockets.txt", AOD_ACTION_FUNC, "/proc/net/{tcp,tcp6,udp,udp6,unix}",
-	  aod_hostctx_sockets, true, ARGV_NONE },
+    {"dmesg", "dmesg.log", AOD_ACTION_FUNC, "/dev/kmsg", dmesg_collect, true, ARGV_JOURNAL_KERNEL},
+    {"journalctl", "journalctl.log", AOD_ACTION_FUNC, "", journalctl_collect, false, ARGV_JOURNAL},
+    {"debugdata", "debugdata.log", AOD_ACTION_COPY, "/proc/fs/cifs/DebugData", NULL, true,
+     ARGV_NONE},
+    {"stats", "stats.log", AOD_ACTION_COPY, "/proc/fs/cifs/Stats", NULL, true, ARGV_NONE},
+    {"mounts", "mounts.log", AOD_ACTION_COPY, "/proc/self/mountinfo", NULL, true, ARGV_NONE},
+    {"smbinfo", "smbinfo.log", AOD_ACTION_FUNC, "", smbinfo_collect, false, ARGV_SMBINFO},
+    {"syslogs", "syslogs.log", AOD_ACTION_FUNC, "/var/log/syslog | /var/log/messages",
+     syslogs_collect, true, ARGV_NONE},
+    /* host context */
+    {"meminfo", "meminfo.txt", AOD_ACTION_COPY, "/proc/meminfo", NULL, true, ARGV_NONE},
+    {"pressure", "pressure.txt", AOD_ACTION_FUNC, "/proc/pressure/*", aod_hostctx_pressure, true,
+     ARGV_NONE},
+    {"loadavg", "loadavg.txt", AOD_ACTION_COPY, "/proc/loadavg", NULL, true, ARGV_NONE},
+    {"diskstats", "diskstats.txt", AOD_ACTION_COPY, "/proc/diskstats", NULL, true, ARGV_NONE},
+    {"processes", "processes.txt", AOD_ACTION_FUNC, "/proc/[pid]/stat, wchan",
+     aod_hostctx_processes, true, ARGV_NONE},
+    {"sockets", "sockets.txt", AOD_ACTION_FUNC, "/proc/net/{tcp,tcp6,udp,udp6,unix}",
+     aod_hostctx_sockets, true, ARGV_NONE},
 };
 
-const char *const aod_hostctx_names[] = { "meminfo", "pressure", "loadavg",
-					  "diskstats", "processes", "sockets" };
+const char *const aod_hostctx_names[] = {"meminfo",   "pressure",  "loadavg",
+					 "diskstats", "processes", "sockets"};
 const size_t aod_hostctx_count = sizeof(aod_hostctx_names) / sizeof(aod_hostctx_names[0]);
 
 static void add_arg(struct aod_action_spec *spec, const char *arg)
@@ -450,11 +456,8 @@ static void fill_argv(struct aod_action_spec *spec, enum argv_kind kind)
 		add_arg(spec, "--output=short-iso-precise");
 		add_arg(spec, since);
 		break;
-	case ARGV_SMBINFO:
-		add_arg(spec, "smbinfo");
-		break;
-	case ARGV_NONE:
-		break;
+	case ARGV_SMBINFO: add_arg(spec, "smbinfo"); break;
+	case ARGV_NONE: break;
 	}
 }
 

@@ -27,16 +27,16 @@
 
 #define SINK_CHUNK 65536
 #define SINK_MIN_SLACK 65536
-#define EXEC_READS_PER_WAKE 16        /* then look at the clock again */
-#define EXEC_GIVE_UP_MS 2000          /* after KILL: D state, stop waiting */
+#define EXEC_READS_PER_WAKE 16 /* then look at the clock again */
+#define EXEC_GIVE_UP_MS 2000   /* after KILL: D state, stop waiting */
 #define EXEC_NOPIDFD_POLL_MS 20
 
 #ifndef CLOSE_RANGE_CLOEXEC
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
 #endif
 
-__attribute__((format(printf, 2, 3)))
-static void set_error(struct aod_action_result *res, const char *fmt, ...)
+__attribute__((format(printf, 2, 3))) static void set_error(struct aod_action_result *res,
+							    const char *fmt, ...)
 {
 	va_list ap;
 
@@ -84,7 +84,8 @@ static int sink_keep_tail(struct aod_sink *s, uint64_t keep)
 		if (n <= 0)
 			return n < 0 ? -errno : -EIO;
 		for (ssize_t w = 0; w < n;) {
-			ssize_t m = pwrite(s->fd, buf + w, (size_t)(n - w), s->base + (off_t)(done + w));
+			ssize_t m =
+			    pwrite(s->fd, buf + w, (size_t)(n - w), s->base + (off_t)(done + w));
 
 			if (m < 0 && errno == EINTR)
 				continue;
@@ -245,12 +246,11 @@ static int make_pipe(int p[2])
 }
 
 /* Only async-signal-safe calls between fork and exec: the agent has threads. */
-__attribute__((noreturn))
-static void child_exec(const char *path, const char *const *argv, int devnull, int out,
-		       int errfd, pid_t parent)
+__attribute__((noreturn)) static void child_exec(const char *path, const char *const *argv,
+						 int devnull, int out, int errfd, pid_t parent)
 {
-	static const char *const envp[] = { "PATH=" AOD_EXEC_PATH, "LC_ALL=C", NULL };
-	struct sigaction dfl = { .sa_handler = SIG_DFL };
+	static const char *const envp[] = {"PATH=" AOD_EXEC_PATH, "LC_ALL=C", NULL};
+	struct sigaction dfl = {.sa_handler = SIG_DFL};
 	sigset_t none;
 	int err;
 
@@ -332,7 +332,7 @@ static void drain(struct exec_state *st, struct aod_sink *sink)
  * pid, and so the group id, cannot be reused by another process. */
 static void check_exit(struct exec_state *st)
 {
-	siginfo_t si = { 0 };
+	siginfo_t si = {0};
 
 	if (!waitid(P_PID, (id_t)st->pid, &si, WEXITED | WNOHANG | WNOWAIT) && si.si_pid == st->pid)
 		st->exited = true;
@@ -387,15 +387,15 @@ static void watch_child(struct exec_state *st, struct aod_sink *sink, int cancel
 			break;
 		if (!st->eof) {
 			i_out = n;
-			pfd[n++] = (struct pollfd){ .fd = st->outfd, .events = POLLIN };
+			pfd[n++] = (struct pollfd){.fd = st->outfd, .events = POLLIN};
 		}
 		if (!st->exited && st->pidfd >= 0) {
 			i_pid = n;
-			pfd[n++] = (struct pollfd){ .fd = st->pidfd, .events = POLLIN };
+			pfd[n++] = (struct pollfd){.fd = st->pidfd, .events = POLLIN};
 		}
 		if (!st->killing && cancel_fd >= 0) {
 			i_cancel = n;
-			pfd[n++] = (struct pollfd){ .fd = cancel_fd, .events = POLLIN };
+			pfd[n++] = (struct pollfd){.fd = cancel_fd, .events = POLLIN};
 		}
 		if (poll(pfd, (nfds_t)n, poll_wait_ms(st, now)) < 0 && errno != EINTR) {
 			log_warn("exec: poll: %s", strerror(errno));
@@ -417,7 +417,8 @@ static void record_status(pid_t pid, bool exited, struct aod_action_result *res)
 	int status;
 
 	if (!exited) {
-		set_error(res, "pid %d did not exit after SIGKILL (uninterruptible sleep?)", (int)pid);
+		set_error(res, "pid %d did not exit after SIGKILL (uninterruptible sleep?)",
+			  (int)pid);
 		reap_in_background(pid);
 		return;
 	}
@@ -441,12 +442,13 @@ static bool cancel_requested(const struct aod_exec_ctl *ctl)
 
 	if (!ctl || ctl->cancel_fd < 0)
 		return false;
-	pfd = (struct pollfd){ .fd = ctl->cancel_fd, .events = POLLIN };
+	pfd = (struct pollfd){.fd = ctl->cancel_fd, .events = POLLIN};
 	return poll(&pfd, 1, 0) > 0;
 }
 
 /* fork + exec; returns the pid, or -errno with res->error set. */
-static pid_t spawn(const char *path, const char *const *argv, int out_w, struct aod_action_result *res)
+static pid_t spawn(const char *path, const char *const *argv, int out_w,
+		   struct aod_action_result *res)
 {
 	int errp[2], devnull, child_err = 0;
 	pid_t pid, parent = getpid();
@@ -496,7 +498,7 @@ static pid_t spawn(const char *path, const char *const *argv, int out_w, struct 
 int aod_exec_run(const char *const *argv, uint64_t timeout_ms, uint64_t max_bytes, int fd,
 		 const struct aod_exec_ctl *ctl, struct aod_action_result *res)
 {
-	struct exec_state st = { .outfd = -1, .pidfd = -1 };
+	struct exec_state st = {.outfd = -1, .pidfd = -1};
 	struct aod_sink sink;
 	char path[AOD_ARG_LEN];
 	int outp[2], rc;
@@ -556,7 +558,8 @@ int aod_exec_run(const char *const *argv, uint64_t timeout_ms, uint64_t max_byte
 	}
 	if (res->timed_out)
 		set_error(res, "timed out after %llu.%03llu s",
-			  (unsigned long long)(timeout_ms / 1000), (unsigned long long)(timeout_ms % 1000));
+			  (unsigned long long)(timeout_ms / 1000),
+			  (unsigned long long)(timeout_ms % 1000));
 	return 0;
 }
 
@@ -629,7 +632,7 @@ uint64_t aod_func_time_left_ns(void)
 int aod_func_exec(const char *const *argv, uint64_t timeout_ms, uint64_t max_bytes, int fd,
 		  struct aod_action_result *sub)
 {
-	struct aod_exec_ctl ctl = { .cancel_fd = -1 };
+	struct aod_exec_ctl ctl = {.cancel_fd = -1};
 	uint64_t left = aod_func_time_left_ns();
 	bool by_deadline = false;
 	int rc;

@@ -32,9 +32,9 @@ struct aod_sink {
 	int fd;
 	off_t base;
 	uint64_t max;
-	uint64_t size;   /* bytes in the file after base */
-	uint64_t total;  /* bytes offered */
-	int err;         /* first write error (positive errno), writing stops */
+	uint64_t size;	/* bytes in the file after base */
+	uint64_t total; /* bytes offered */
+	int err;	/* first write error (positive errno), writing stops */
 };
 
 void aod_sink_init(struct aod_sink *s, int fd, uint64_t max);
@@ -50,9 +50,9 @@ int aod_sink_finish(struct aod_sink *s, struct aod_action_result *res);
 
 /* How a runner can stop a program early and count it as running. */
 struct aod_exec_ctl {
-	int cancel_fd;                /* becomes readable on cancel; -1: none */
-	void (*spawned)(void *arg);   /* the child exists (pool accounting) */
-	void (*reaped)(void *arg);    /* and is gone */
+	int cancel_fd;		    /* becomes readable on cancel; -1: none */
+	void (*spawned)(void *arg); /* the child exists (pool accounting) */
+	void (*reaped)(void *arg);  /* and is gone */
 	void *arg;
 };
 
@@ -90,7 +90,7 @@ int aod_exec_lookup(const char *name, char *out, size_t len);
  */
 struct aod_func_ctx {
 	const struct aod_exec_ctl *ctl;
-	uint64_t deadline_mono_ns;      /* start + spec->timeout_sec */
+	uint64_t deadline_mono_ns; /* start + spec->timeout_sec */
 	struct aod_action_result *res;
 };
 

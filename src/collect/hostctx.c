@@ -65,7 +65,7 @@ static ssize_t read_small(const char *path, char *buf, size_t cap)
 
 int aod_hostctx_pressure(const struct aod_action_spec *spec, int fd)
 {
-	static const char *const kinds[] = { "cpu", "memory", "io", "irq" };
+	static const char *const kinds[] = {"cpu", "memory", "io", "irq"};
 	char path[64], buf[1024], missing[128] = "";
 	int found = 0, rc = 0;
 	FILE *out = open_out(fd);
@@ -83,8 +83,8 @@ int aod_hostctx_pressure(const struct aod_action_spec *spec, int fd)
 		if (n < 0) {
 			/* EOPNOTSUPP: the files exist but PSI was disabled at boot. */
 			fprintf(out, "(%s)\n\n", strerror((int)-n));
-			snprintf(missing + strlen(missing), sizeof(missing) - strlen(missing), "%s%s",
-				 missing[0] ? ", " : "", kinds[i]);
+			snprintf(missing + strlen(missing), sizeof(missing) - strlen(missing),
+				 "%s%s", missing[0] ? ", " : "", kinds[i]);
 			rc = (int)n;
 			continue;
 		}
@@ -93,7 +93,8 @@ int aod_hostctx_pressure(const struct aod_action_spec *spec, int fd)
 	}
 	fclose(out);
 	if (!found) {
-		aod_func_error("no PSI: /proc/pressure unreadable (%s); kernel without CONFIG_PSI or booted with psi=0",
+		aod_func_error("no PSI: /proc/pressure unreadable (%s); kernel without CONFIG_PSI "
+			       "or booted with psi=0",
 			       strerror(-rc));
 		return rc;
 	}
@@ -137,8 +138,11 @@ static int read_proc_row(int pid, struct proc_row *row)
 	/* fields 3.. : state ppid pgrp session tty tpgid flags minflt cminflt
 	 * majflt cmajflt utime stime cutime cstime prio nice threads
 	 * itrealvalue starttime vsize rss */
-	if (sscanf(close_p + 2, "%c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu %*d %*d %*d %*d %ld %*d %*u %*u %ld",
-		   &row->state, &row->ppid, &row->utime, &row->stime, &row->threads, &row->rss_pages) != 6)
+	if (sscanf(close_p + 2,
+		   "%c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu %*d %*d %*d %*d %ld %*d %*u "
+		   "%*u %ld",
+		   &row->state, &row->ppid, &row->utime, &row->stime, &row->threads,
+		   &row->rss_pages) != 6)
 		return -EINVAL;
 	snprintf(path, sizeof(path), "/proc/%d/wchan", pid);
 	if (read_small(path, row->wchan, sizeof(row->wchan)) <= 0 || !strcmp(row->wchan, "0"))
@@ -182,8 +186,8 @@ int aod_hostctx_processes(const struct aod_action_spec *spec, int fd)
 
 		if (!all_digits(e->d_name) || read_proc_row(atoi(e->d_name), &row))
 			continue;
-		fprintf(out, "%7d %7d %c %5ld %10.2f %10ld %-28s %s\n", row.pid, row.ppid, row.state,
-			row.threads, (double)(row.utime + row.stime) / (double)tck,
+		fprintf(out, "%7d %7d %c %5ld %10.2f %10ld %-28s %s\n", row.pid, row.ppid,
+			row.state, row.threads, (double)(row.utime + row.stime) / (double)tck,
 			row.rss_pages * page_kib, row.wchan, row.comm);
 		count++;
 	}
@@ -196,8 +200,8 @@ int aod_hostctx_processes(const struct aod_action_spec *spec, int fd)
 /* ---- sockets ---- */
 
 static const char *const tcp_states[] = {
-	"?", "ESTABLISHED", "SYN_SENT", "SYN_RECV", "FIN_WAIT1", "FIN_WAIT2", "TIME_WAIT",
-	"CLOSE", "CLOSE_WAIT", "LAST_ACK", "LISTEN", "CLOSING", "NEW_SYN_RECV",
+    "?",     "ESTABLISHED", "SYN_SENT", "SYN_RECV", "FIN_WAIT1", "FIN_WAIT2",	 "TIME_WAIT",
+    "CLOSE", "CLOSE_WAIT",  "LAST_ACK", "LISTEN",   "CLOSING",	 "NEW_SYN_RECV",
 };
 #define NSTATES (sizeof(tcp_states) / sizeof(tcp_states[0]))
 
@@ -221,7 +225,7 @@ static void format_addr(const char *hex, unsigned port, bool v6, char *out, size
 	char ip[INET6_ADDRSTRLEN] = "?";
 
 	if (!v6) {
-		struct in_addr a = { .s_addr = (uint32_t)strtoul(hex, NULL, 16) };
+		struct in_addr a = {.s_addr = (uint32_t)strtoul(hex, NULL, 16)};
 
 		inet_ntop(AF_INET, &a, ip, sizeof(ip));
 		snprintf(out, len, "%s:%u", ip, port);
@@ -260,8 +264,10 @@ static void read_inet(struct inet_table *t, FILE *smb, const char *proto)
 		unsigned lport, rport, st, txq, rxq, retr, uid;
 		unsigned long inode;
 
-		if (sscanf(line, " %*u: %32[0-9A-Fa-f]:%x %32[0-9A-Fa-f]:%x %x %x:%x %*x:%*x %x %u %*d %lu",
-			   lhex, &lport, rhex, &rport, &st, &txq, &rxq, &retr, &uid, &inode) != 10)
+		if (sscanf(
+			line,
+			" %*u: %32[0-9A-Fa-f]:%x %32[0-9A-Fa-f]:%x %x %x:%x %*x:%*x %x %u %*d %lu",
+			lhex, &lport, rhex, &rport, &st, &txq, &rxq, &retr, &uid, &inode) != 10)
 			continue;
 		if (strlen(lhex) != (t->v6 ? 32 : 8) || strlen(rhex) != strlen(lhex))
 			continue;
@@ -282,7 +288,8 @@ static void print_inet(FILE *out, const char *title, struct inet_table *v4, stru
 {
 	unsigned tot4 = 0, tot6 = 0;
 
-	fprintf(out, "== %s (%s, %s)\n%-13s %7s %7s\n", title, v4->path, v6->path, "STATE", "IPV4", "IPV6");
+	fprintf(out, "== %s (%s, %s)\n%-13s %7s %7s\n", title, v4->path, v6->path, "STATE", "IPV4",
+		"IPV6");
 	for (unsigned s = 0; s < NSTATES; s++) {
 		tot4 += v4->count[s];
 		tot6 += v6->count[s];
@@ -309,10 +316,10 @@ static const char *unix_type(unsigned type)
 
 static void print_unix(FILE *out)
 {
-	static const char *const states[] = { "LISTEN", "UNCONNECTED", "CONNECTING", "CONNECTED",
-					      "DISCONNECTING", "?" };
-	static const unsigned types[] = { 1, 2, 5, 0 };
-	unsigned count[4][6] = { { 0 } };
+	static const char *const states[] = {"LISTEN",	  "UNCONNECTED",   "CONNECTING",
+					     "CONNECTED", "DISCONNECTING", "?"};
+	static const unsigned types[] = {1, 2, 5, 0};
+	unsigned count[4][6] = {{0}};
 	FILE *f = fopen("/proc/net/unix", "re");
 	char *line = NULL;
 	size_t cap = 0;
@@ -329,7 +336,9 @@ static void print_unix(FILE *out)
 			if (sscanf(line, "%*s %*x %*x %x %x %x", &flags, &type, &st) != 3)
 				continue;
 			ti = type == 1 ? 0 : type == 2 ? 1 : type == 5 ? 2 : 3;
-			si = (flags & 0x10000) ? 0 : (st >= 1 && st <= 4) ? st : 5; /* __SO_ACCEPTCON */
+			si = (flags & 0x10000)	    ? 0
+			     : (st >= 1 && st <= 4) ? st
+						    : 5; /* __SO_ACCEPTCON */
 			count[ti][si]++;
 		}
 	}
@@ -339,14 +348,17 @@ static void print_unix(FILE *out)
 	for (unsigned t = 0; t < 4; t++)
 		for (unsigned s = 0; s < 6; s++)
 			if (count[t][s])
-				fprintf(out, "%-10s %-14s %7u\n", unix_type(types[t]), states[s], count[t][s]);
+				fprintf(out, "%-10s %-14s %7u\n", unix_type(types[t]), states[s],
+					count[t][s]);
 	fprintf(out, "\n");
 }
 
 int aod_hostctx_sockets(const struct aod_action_spec *spec, int fd)
 {
-	struct inet_table tcp4 = { .path = "/proc/net/tcp" }, tcp6 = { .path = "/proc/net/tcp6", .v6 = true };
-	struct inet_table udp4 = { .path = "/proc/net/udp" }, udp6 = { .path = "/proc/net/udp6", .v6 = true };
+	struct inet_table tcp4 = {.path = "/proc/net/tcp"},
+			  tcp6 = {.path = "/proc/net/tcp6", .v6 = true};
+	struct inet_table udp4 = {.path = "/proc/net/udp"},
+			  udp6 = {.path = "/proc/net/udp6", .v6 = true};
 	char *smb_text = NULL;
 	size_t smb_len = 0;
 	FILE *smb = open_memstream(&smb_text, &smb_len);

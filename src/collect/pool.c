@@ -24,11 +24,11 @@ struct aod_action_pool {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	unsigned limit;
-	unsigned held;            /* slots taken */
+	unsigned held; /* slots taken */
 	unsigned quick_waiting;
 	bool cancelled;
-	int cancel_fd;            /* eventfd, written once on cancel */
-	atomic_uint working;      /* actions doing their work right now */
+	int cancel_fd;	     /* eventfd, written once on cancel */
+	atomic_uint working; /* actions doing their work right now */
 	atomic_uint peak;
 };
 

@@ -113,7 +113,7 @@ struct aod_config {
 	} cleanup;
 
 	struct {
-		uint32_t nactions;             /* default action list (snapshots, rules without actions) */
+		uint32_t nactions;             /* default action list (rules without actions) */
 		char actions[AOD_MAX_ACTIONS][AOD_ACTION_NAME_LEN];
 		uint32_t ncustom;
 		struct aod_custom_action custom[AOD_MAX_CUSTOM_ACTIONS];
@@ -167,7 +167,7 @@ const char *aod_smb_cmd_name(unsigned cmd);          /* "SMB2_READ"; NULL if out
 int aod_smb_cmd_from_name(const char *name);         /* opcode, or -1 */
 const char *aod_ntstatus_name(uint32_t status);      /* "STATUS_ACCESS_DENIED"; NULL if unknown */
 int aod_ntstatus_from_name(const char *name, uint32_t *status);
-int aod_ntstatus_to_errno(uint32_t status);          /* cifs client's mapping: 13 for 0xC0000022; 0 if unknown */
+int aod_ntstatus_to_errno(uint32_t status);          /* cifs client's errno, 0 if unknown */
 const char *aod_errno_name(int err);                 /* positive errno -> "EACCES"; NULL if unknown */
 int aod_errno_from_name(const char *name);           /* "EACCES" -> 13, or -1 */
 bool aod_ntstatus_is_benign(uint32_t status);        /* the default-ignored statuses */

@@ -69,7 +69,10 @@ int main(int argc, char **argv)
 	while ((opt = getopt(argc, argv, "n:Ec:s:e:k:f")) != -1) {
 		switch (opt) {
 		case 'n': lines = atol(optarg); break;
-		case 'E': fprintf(stderr, "stderr line from act_chatty\n"); fflush(stderr); break;
+		case 'E':
+			fprintf(stderr, "stderr line from act_chatty\n");
+			fflush(stderr);
+			break;
 		case 'c': dir = optarg; break;
 		case 's': msec = atol(optarg); break;
 		case 'e': code = atoi(optarg); break;
@@ -97,7 +100,7 @@ int main(int argc, char **argv)
 	}
 	fflush(stdout);
 	if (msec) {
-		struct timespec ts = { msec / 1000, (msec % 1000) * 1000000L };
+		struct timespec ts = {msec / 1000, (msec % 1000) * 1000000L};
 
 		while (nanosleep(&ts, &ts))
 			;

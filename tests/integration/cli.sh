@@ -22,7 +22,7 @@ for c in agent check-config status record replay snapshot bundles; do
 	rc_is "bad-option-$c" 2 "$AOD_BIN" "$c" --no-such-option
 done
 rc_is check-config-default 0 "$AOD_BIN" check-config "$AOD_TOP/config/aod.yaml"
-rc_is check-config-missing-file 2 "$AOD_BIN" check-config "$WORK/none.yaml"
+rc_is check-config-missing-file 1 "$AOD_BIN" check-config "$WORK/none.yaml"
 for f in "$AOD_TOP"/tests/configs/valid/*.yaml; do
 	rc_is "check-config-valid-$(basename "$f" .yaml)" 0 "$AOD_BIN" check-config "$f"
 done

@@ -147,8 +147,8 @@ static void test_timeout_keeps_partial_output(void **state)
 	tmp_open(&t);
 	exec_spec(&s, "chatty", false, 1, 1 << 20, "act_chatty", "-n", "3", "-s", "30000", NULL);
 	assert_int_equal(aod_actions_run(pool, &s, 1, t.dirfd, &r), 0);
-	printf("# timeout: %.3f s, error '%s', signal %d, %llu bytes\n", secs(r.duration_ns), r.error,
-	       r.term_signal, (unsigned long long)r.bytes);
+	printf("# timeout: %.3f s, error '%s', signal %d, %llu bytes\n", secs(r.duration_ns),
+	       r.error, r.term_signal, (unsigned long long)r.bytes);
 	assert_true(r.timed_out);
 	assert_true(r.duration_ns < 3 * AOD_NSEC_PER_SEC);
 	assert_true(r.duration_ns >= 1 * AOD_NSEC_PER_SEC);
@@ -193,10 +193,39 @@ static void test_cap_keeps_tail(void **state)
 	aod_action_pool_free(pool);
 }
 
+/* A program that floods its output until the timeout: the clock still wins. */
+static void test_flood_times_out(void **state)
+{
+	struct aod_action_pool *pool = aod_action_pool_new(4);
+	struct aod_action_spec s;
+	struct aod_action_result r;
+	struct tmp t;
+	size_t len;
+	char *out;
+
+	tmp_open(&t);
+	exec_spec(&s, "yes", false, 1, 4096, "/usr/bin/yes", NULL);
+	assert_int_equal(aod_actions_run(pool, &s, 1, t.dirfd, &r), 0);
+	printf("# flood: %.3f s, kept %llu, dropped %llu\n", secs(r.duration_ns),
+	       (unsigned long long)r.bytes, (unsigned long long)r.bytes_dropped);
+	assert_true(r.timed_out);
+	assert_true(r.duration_ns < 3 * AOD_NSEC_PER_SEC);
+	assert_int_equal(r.bytes, 4096);
+	assert_true(r.bytes_dropped > 1000000);
+	assert_true(r.truncated);
+	out = slurp(t.dirfd, "yes.log", &len);
+	assert_int_equal(len, 4096);
+	for (size_t i = 0; i < len; i += 2)
+		assert_memory_equal(out + i, "y\n", 2);
+	free(out);
+	tmp_close(&t);
+	aod_action_pool_free(pool);
+}
+
 /* The sink on its own: odd-sized writes, the tail must be exact. */
 static void test_sink_exact_tail(void **state)
 {
-	struct aod_action_result r = { 0 };
+	struct aod_action_result r = {0};
 	struct aod_sink sink;
 	char chunk[1000], expect[1000];
 	uint64_t written = 0;
@@ -236,7 +265,7 @@ static void test_sink_exact_tail(void **state)
 static void test_copy_cap_and_missing(void **state)
 {
 	struct aod_action_pool *pool = aod_action_pool_new(4);
-	struct aod_action_spec s[2] = { 0 };
+	struct aod_action_spec s[2] = {0};
 	struct aod_action_result r[2];
 	char src[128];
 	struct tmp t;
@@ -302,7 +331,7 @@ static int failing_func(const struct aod_action_spec *spec, int fd)
 static void test_func_cap_and_error(void **state)
 {
 	struct aod_action_pool *pool = aod_action_pool_new(4);
-	struct aod_action_spec s[2] = { 0 };
+	struct aod_action_spec s[2] = {0};
 	struct aod_action_result r[2];
 	struct tmp t;
 	char *out;
@@ -496,10 +525,10 @@ static void test_concurrency_limit_observed(void **state)
 			char name[32];
 
 			snprintf(name, sizeof(name), "slow%d_%d", c, i);
-			exec_spec(&specs[c][i], name, false, 10, 1000, "act_chatty", "-c", live, "-s", "250",
-				  NULL);
+			exec_spec(&specs[c][i], name, false, 10, 1000, "act_chatty", "-c", live,
+				  "-s", "250", NULL);
 		}
-		args[c] = (struct run_arg){ pool, specs[c], results[c], PER_CALL, t.dirfd, 0, 0 };
+		args[c] = (struct run_arg){pool, specs[c], results[c], PER_CALL, t.dirfd, 0, 0};
 		assert_int_equal(pthread_create(&th[c], NULL, run_thread, &args[c]), 0);
 	}
 	for (int c = 0; c < CALLS; c++) {
@@ -519,7 +548,8 @@ static void test_concurrency_limit_observed(void **state)
 			free(out);
 		}
 	}
-	printf("# pool peak %u, most live helpers seen %d (limit 4)\n", aod_action_pool_peak(pool), max_seen);
+	printf("# pool peak %u, most live helpers seen %d (limit 4)\n", aod_action_pool_peak(pool),
+	       max_seen);
 	assert_int_equal(aod_action_pool_peak(pool), 4);
 	assert_true(max_seen <= 4);
 	assert_int_equal(max_seen, 4);
@@ -564,9 +594,9 @@ static void test_quick_first_across_calls(void **state)
 	exec_spec(&blocker, "blocker", false, 5, 1000, "act_chatty", "-s", "600", NULL);
 	exec_spec(&slow, "slow", false, 5, 1000, "act_chatty", "-s", "10", NULL);
 	exec_spec(&quick, "quick", true, 5, 1000, "act_chatty", "-s", "10", NULL);
-	a[0] = (struct run_arg){ pool, &blocker, &rb, 1, t.dirfd, 0, 0 };
-	a[1] = (struct run_arg){ pool, &slow, &rs, 1, t.dirfd, 150, 0 };
-	a[2] = (struct run_arg){ pool, &quick, &rq, 1, t.dirfd, 300, 0 };
+	a[0] = (struct run_arg){pool, &blocker, &rb, 1, t.dirfd, 0, 0};
+	a[1] = (struct run_arg){pool, &slow, &rs, 1, t.dirfd, 150, 0};
+	a[2] = (struct run_arg){pool, &quick, &rq, 1, t.dirfd, 300, 0};
 	for (int i = 0; i < 3; i++)
 		assert_int_equal(pthread_create(&th[i], NULL, run_thread, &a[i]), 0);
 	for (int i = 0; i < 3; i++) {
@@ -592,14 +622,14 @@ static void test_cancel(void **state)
 	tmp_open(&t);
 	exec_spec(&s[0], "long1", false, 30, 1000, "act_chatty", "-n", "1", "-s", "30000", NULL);
 	exec_spec(&s[1], "long2", false, 30, 1000, "act_chatty", "-s", "30000", NULL);
-	a = (struct run_arg){ pool, s, r, 2, t.dirfd, 0, 0 };
+	a = (struct run_arg){pool, s, r, 2, t.dirfd, 0, 0};
 	t0 = aod_mono_ns();
 	assert_int_equal(pthread_create(&th, NULL, run_thread, &a), 0);
 	usleep(300000);
 	aod_action_pool_cancel(pool);
 	pthread_join(th, NULL);
-	printf("# cancel: returned after %.3f s: '%s' / '%s'\n", secs(aod_mono_ns() - t0), r[0].error,
-	       r[1].error);
+	printf("# cancel: returned after %.3f s: '%s' / '%s'\n", secs(aod_mono_ns() - t0),
+	       r[0].error, r[1].error);
 	assert_int_equal(a.rc, -ECANCELED);
 	assert_true(aod_mono_ns() - t0 < 2 * AOD_NSEC_PER_SEC);
 	assert_string_equal(r[0].error, "cancelled");
@@ -629,8 +659,8 @@ static struct aod_config *defaults(void)
 static void test_resolve(void **state)
 {
 	struct aod_config *cfg = defaults();
-	const char names[][AOD_ACTION_NAME_LEN] = { "dmesg", "slowcmd", "dmesg", "meminfo" };
-	const char unknown[][AOD_ACTION_NAME_LEN] = { "dmesg", "nosuchaction" };
+	const char names[][AOD_ACTION_NAME_LEN] = {"dmesg", "slowcmd", "dmesg", "meminfo"};
+	const char unknown[][AOD_ACTION_NAME_LEN] = {"dmesg", "nosuchaction"};
 	struct aod_action_spec specs[32];
 	struct aod_custom_action *c = &cfg->watcher.custom[0];
 	int n;
@@ -675,7 +705,7 @@ static void test_resolve(void **state)
 static void test_custom_action_times_out(void **state)
 {
 	struct aod_config *cfg = defaults();
-	const char names[][AOD_ACTION_NAME_LEN] = { "slowcmd" };
+	const char names[][AOD_ACTION_NAME_LEN] = {"slowcmd"};
 	struct aod_action_pool *pool = aod_action_pool_new(cfg->watcher.max_concurrent_tasks);
 	struct aod_action_spec specs[16];
 	struct aod_action_result r[16];
@@ -715,9 +745,11 @@ static void test_cifs_mounts_parse(void **state)
 	f = fopen(path, "w");
 	assert_non_null(f);
 	fputs("22 1 254:1 / / rw,relatime shared:1 - ext4 /dev/vda1 rw\n"
-	      "40 22 0:35 / /mnt/my\\040share rw,relatime shared:20 - cifs //srv/share rw,vers=3.1.1\n"
+	      "40 22 0:35 / /mnt/my\\040share rw,relatime shared:20 - cifs //srv/share "
+	      "rw,vers=3.1.1\n"
 	      "41 22 0:36 / /mnt/b rw,relatime - smb3 //srv/b rw\n"
-	      "42 22 0:37 / /mnt/nfs rw - nfs4 srv:/x rw\n", f);
+	      "42 22 0:37 / /mnt/nfs rw - nfs4 srv:/x rw\n",
+	      f);
 	fclose(f);
 	assert_int_equal(aod_cifs_mounts(path, mounts, 4), 2);
 	assert_string_equal(mounts[0], "/mnt/my share");
@@ -761,15 +793,16 @@ static void test_builtins_on_this_host(void **state)
 
 	tmp_open(&t);
 	assert_true(cfg->watcher.nactions >= 7);
-	n = aod_actions_resolve(cfg, (const char (*)[AOD_ACTION_NAME_LEN])cfg->watcher.actions,
+	n = aod_actions_resolve(cfg, (const char(*)[AOD_ACTION_NAME_LEN])cfg->watcher.actions,
 				cfg->watcher.nactions, specs, AOD_MAX_ACTIONS + 8);
 	assert_int_equal(n, (int)(cfg->watcher.nactions + aod_hostctx_count));
 	assert_int_equal(aod_actions_run(pool, specs, (size_t)n, t.dirfd, r), 0);
 	for (int i = 0; i < n; i++) {
-		printf("# %-10s %-14s %7llu B %6.3f s exit %2d%s%s  [%s]%s%s\n", r[i].name, r[i].file,
-		       (unsigned long long)r[i].bytes, secs(r[i].duration_ns), r[i].exit_code,
-		       r[i].timed_out ? " TIMEOUT" : "", r[i].skipped ? " SKIPPED" : "", r[i].desc,
-		       r[i].error[0] ? " : " : "", r[i].error);
+		printf("# %-10s %-14s %7llu B %6.3f s exit %2d%s%s  [%s]%s%s\n", r[i].name,
+		       r[i].file, (unsigned long long)r[i].bytes, secs(r[i].duration_ns),
+		       r[i].exit_code, r[i].timed_out ? " TIMEOUT" : "",
+		       r[i].skipped ? " SKIPPED" : "", r[i].desc, r[i].error[0] ? " : " : "",
+		       r[i].error);
 		/* output, or a recorded reason; a copy of an empty source
 		 * (/proc/diskstats without block devices) may stay empty */
 		if (specs[i].kind == AOD_ACTION_COPY && !r[i].error[0] && !r[i].bytes)
@@ -821,7 +854,8 @@ static void test_builtins_on_this_host(void **state)
 				assert_non_null(strstr(r[i].error, "missing: /proc/fs/cifs/"));
 		} else if (!strcmp(name, "syslogs")) {
 			if (access("/var/log/syslog", F_OK) && access("/var/log/messages", F_OK))
-				assert_string_equal(r[i].error, "missing: /var/log/syslog, /var/log/messages");
+				assert_string_equal(r[i].error,
+						    "missing: /var/log/syslog, /var/log/messages");
 			else
 				assert_non_null(strstr(r[i].desc, "last 1000 lines of /var/log/"));
 		}
@@ -863,14 +897,18 @@ static void test_dmesg_without_kmsg(void **state)
 		if (setgid(65534) || setuid(65534))
 			_exit(10);
 		pool = aod_action_pool_new(1);
-		if (aod_builtin_spec(NULL, "dmesg", &spec) || aod_actions_run(pool, &spec, 1, t.dirfd, &r))
+		if (aod_builtin_spec(NULL, "dmesg", &spec) ||
+		    aod_actions_run(pool, &spec, 1, t.dirfd, &r))
 			_exit(11);
 		printf("# as nobody: desc '%s', error '%s'\n", r.desc, r.error);
 		fflush(stdout);
 		if (journal)
 			_exit(strstr(r.desc, "journalctl -k") ? 0 : 12);
-		_exit(strstr(r.error, "cannot read /dev/kmsg (Operation not permitted) and there is no journal")
-			      ? 0 : 13);
+		_exit(strstr(
+			  r.error,
+			  "cannot read /dev/kmsg (Operation not permitted) and there is no journal")
+			  ? 0
+			  : 13);
 	}
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	assert_true(WIFEXITED(status));
@@ -985,26 +1023,27 @@ static void test_journalctl_with_journal(void **state)
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_timeout_keeps_partial_output),
-		cmocka_unit_test(test_cap_keeps_tail),
-		cmocka_unit_test(test_sink_exact_tail),
-		cmocka_unit_test(test_copy_cap_and_missing),
-		cmocka_unit_test(test_func_cap_and_error),
-		cmocka_unit_test(test_missing_binary),
-		cmocka_unit_test(test_exit_code_signal_stderr),
-		cmocka_unit_test(test_child_environment),
-		cmocka_unit_test(test_process_group_killed),
-		cmocka_unit_test(test_concurrency_limit_observed),
-		cmocka_unit_test(test_quick_first_within_call),
-		cmocka_unit_test(test_quick_first_across_calls),
-		cmocka_unit_test(test_cancel),
-		cmocka_unit_test(test_resolve),
-		cmocka_unit_test(test_custom_action_times_out),
-		cmocka_unit_test(test_cifs_mounts_parse),
-		cmocka_unit_test(test_builtins_on_this_host),
-		cmocka_unit_test(test_dmesg_without_kmsg),
-		cmocka_unit_test(test_syslogs_tail),
-		cmocka_unit_test(test_journalctl_with_journal),
+	    cmocka_unit_test(test_timeout_keeps_partial_output),
+	    cmocka_unit_test(test_cap_keeps_tail),
+	    cmocka_unit_test(test_flood_times_out),
+	    cmocka_unit_test(test_sink_exact_tail),
+	    cmocka_unit_test(test_copy_cap_and_missing),
+	    cmocka_unit_test(test_func_cap_and_error),
+	    cmocka_unit_test(test_missing_binary),
+	    cmocka_unit_test(test_exit_code_signal_stderr),
+	    cmocka_unit_test(test_child_environment),
+	    cmocka_unit_test(test_process_group_killed),
+	    cmocka_unit_test(test_concurrency_limit_observed),
+	    cmocka_unit_test(test_quick_first_within_call),
+	    cmocka_unit_test(test_quick_first_across_calls),
+	    cmocka_unit_test(test_cancel),
+	    cmocka_unit_test(test_resolve),
+	    cmocka_unit_test(test_custom_action_times_out),
+	    cmocka_unit_test(test_cifs_mounts_parse),
+	    cmocka_unit_test(test_builtins_on_this_host),
+	    cmocka_unit_test(test_dmesg_without_kmsg),
+	    cmocka_unit_test(test_syslogs_tail),
+	    cmocka_unit_test(test_journalctl_with_journal),
 	};
 	char exe[PATH_MAX];
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
