@@ -3,7 +3,7 @@
 #   make            build build/aod
 #   make run        install missing packages, build, run the agent in the foreground
 #   make check      install what tests need, build, run every test
-#   make check-asan unit tests under ASan/UBSan
+#   make check-asan unit tests under ASan/UBSan (make check runs them too)
 #   make bench      benchmarks (figures, no assertions)
 
 VERSION     := 0.1.0
@@ -16,10 +16,12 @@ PKGS        := libbpf libelf zlib yaml-0.1 libzstd libarchive jansson libsystemd
 PKG_CFLAGS   = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS     = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
-CFLAGS      ?= -O2 -g
-CFLAGS      += -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter \
+OPT         ?= -O2 -g
+SAN         ?=
+CFLAGS      := $(OPT) $(SAN) $(EXTRA_CFLAGS) -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter \
 	       -D_GNU_SOURCE -DAOD_VERSION='"$(VERSION)"' \
 	       -Isrc -I$(BUILD) -I$(BUILD)/bpf $(PKG_CFLAGS)
+LDFLAGS     := $(SAN)
 LDLIBS      += $(PKG_LIBS) -lpthread -lm
 BPF_CFLAGS  := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -I$(BUILD) -Isrc -Isrc/bpf -Wall -Werror
 
@@ -36,7 +38,7 @@ HELPER_SRCS := $(wildcard tests/helpers/*.c)
 HELPER_BINS := $(patsubst tests/helpers/%.c,$(BUILD)/tests/%,$(HELPER_SRCS))
 
 .SECONDARY:
-.PHONY: all deps run check check-unit check-asan bench clean format vm-setup install tests-build
+.PHONY: all deps run check check-unit check-asan bench clean format vm-setup install tests-build asan-build
 all: $(BUILD)/aod
 
 deps:
@@ -75,11 +77,11 @@ $(BUILD)/aod: $(BUILD)/obj/cli/main.o $(BUILD)/libaod.a
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libaod.a
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -Itests -o $@ $< $(BUILD)/libaod.a $(LDLIBS) -lcmocka
+	$(CC) $(CFLAGS) $(LDFLAGS) -Itests -o $@ $< $(BUILD)/libaod.a $(LDLIBS) -lcmocka
 
 $(BUILD)/tests/%: tests/helpers/%.c
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -o $@ $< $(LDLIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LDLIBS)
 
 tests-build: $(BUILD)/aod $(UNIT_BINS) $(HELPER_BINS)
 
@@ -89,17 +91,21 @@ run: deps all
 check:
 	@scripts/deps.sh test
 	@$(MAKE) --no-print-directory tests-build
-	@AOD_BUILD=$(BUILD) tests/run-all.sh
+	@$(MAKE) --no-print-directory asan-build
+	@AOD_BUILD=$(BUILD) tests/run-all.sh unit integration vm asan
 
 check-unit: tests-build
 	@AOD_BUILD=$(BUILD) tests/run-all.sh unit
 
+asan-build:
+	@$(MAKE) --no-print-directory BUILD=build-asan OPT="-O1 -g" \
+		SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
+		tests-build
+
 check-asan:
-	@scripts/deps.sh build
-	@$(MAKE) --no-print-directory BUILD=build-asan \
-		CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
-		LDFLAGS="-fsanitize=address,undefined" tests-build
-	@AOD_BUILD=build-asan tests/run-all.sh unit
+	@scripts/deps.sh test
+	@$(MAKE) --no-print-directory asan-build
+	@tests/run-all.sh asan
 
 bench:
 	@scripts/deps.sh test

@@ -1,6 +1,6 @@
 #!/bin/bash
 # Run aod's tests and end with "N passed, N failed[, N skipped]".
-#   tests/run-all.sh [unit|integration|vm]...   (default: all three)
+#   tests/run-all.sh [unit|integration|vm|asan]...   (default: unit integration vm)
 # Unit tests: every $AOD_BUILD/tests/test_* binary (cmocka); each test case counts.
 # Integration and VM tests: scripts that print one line per case,
 #   PASS: name | FAIL: name: why | SKIP: name: why
@@ -23,12 +23,12 @@ count_tap() { # file name; sets last_fails
 	while IFS= read -r l; do failed_names+=("$name: ${l#FAIL: }"); done < <(grep '^FAIL: ' "$f")
 }
 
-run_unit() {
-	local t log p f rc
-	for t in "$BUILD"/tests/test_*; do
+run_unit() { # build-dir label
+	local t log p f rc dir=$1 label=$2
+	for t in "$dir"/tests/test_*; do
 		[ -x "$t" ] || continue
-		log=$LOGDIR/$(basename "$t").log
-		echo "== unit $(basename "$t")"
+		log=$LOGDIR/$label-$(basename "$t").log
+		echo "== $label $(basename "$t")"
 		CMOCKA_MESSAGE_OUTPUT=stdout "$t" > "$log" 2>&1
 		rc=$?
 		p=$(grep -c '^\[       OK \]' "$log")
@@ -62,7 +62,10 @@ run_scripts() { # dir kind
 
 for s in $suites; do
 	case $s in
-	unit) run_unit ;;
+	unit) run_unit "$BUILD" unit ;;
+	asan) # the unit tests again, built with ASan/UBSan (make check-asan builds them)
+		if [ -d build-asan/tests ]; then run_unit build-asan asan
+		else echo "SKIP: asan: build-asan/tests missing (make check-asan)"; skip=$((skip + 1)); fi ;;
 	integration) run_scripts tests/integration integration ;;
 	vm) run_scripts tests/vm vm ;;
 	*) echo "unknown suite $s" >&2; exit 2 ;;

@@ -243,11 +243,15 @@ static int smbinfo_query(int fd, const char *bin, const char *query, const char 
 			 unsigned remaining, const struct aod_action_spec *spec, bool *failed)
 {
 	const char *argv[] = {bin, query, mnt, NULL};
-	uint64_t per_ms = aod_func_time_left_ns() / AOD_NSEC_PER_MSEC / remaining;
+	uint64_t left_ms = aod_func_time_left_ns() / AOD_NSEC_PER_MSEC;
+	uint64_t reserve_ms = (uint64_t)(remaining - 1) * SMBINFO_MIN_QUERY_MS;
+	uint64_t per_ms = left_ms > reserve_ms ? left_ms - reserve_ms : 0;
 	struct aod_action_result sub;
 	int rc;
 
-	/* Share what is left, so one hung mount cannot starve the others. */
+	/* All the time left but a second for each query after this one: a
+	 * slow query may take long (python starts slowly on a busy host),
+	 * a hung mount still leaves the others their chance. */
 	if (per_ms < SMBINFO_MIN_QUERY_MS)
 		per_ms = SMBINFO_MIN_QUERY_MS;
 	dprintf(fd, "== %s %s %s\n", bin, query, mnt);

@@ -11,13 +11,9 @@ make_workdir
 
 ODIRECT=$HELPERS/odirect_io
 
-# Programs of aod (all named aod_*) that still have a link.
-aod_links() {
-	local ids
-	ids=$(bpftool -j prog show 2>/dev/null | jq -r '.[] | select((.name // "") | startswith("aod_")) | .id')
-	[ -n "$ids" ] || { echo 0; return; }
-	bpftool -j link show 2>/dev/null |
-		jq --argjson ids "[$(echo $ids | tr ' ' ',')]" '[.[] | select(.prog_id as $p | $ids | index($p))] | length'
+# BPF link ids a process holds (from its fd info).
+links_of() { # pid
+	grep -h '^link_id:' /proc/"$1"/fdinfo/* 2>/dev/null | awk '{print $2}' | sort -u
 }
 
 # record NAME [ENV=VALUE...]: aod record for 3 s while odirect_io runs.
@@ -26,6 +22,7 @@ record() {
 	env "$@" "$AOD_BIN" record --duration 3 "$WORK/$name.jsonl" 2> "$WORK/$name.err" &
 	local pid=$!
 	sleep 1
+	links_of "$pid" > "$WORK/$name.links"
 	"$ODIRECT" "$WORK/io.dat" 16 4096 > /dev/null 2>> "$WORK/$name.err"
 	wait "$pid"
 	echo $? > "$WORK/$name.rc"
@@ -44,8 +41,6 @@ else
 fi
 "$ODIRECT" "$WORK/io.dat" 2>/dev/null
 check odirect-io-usage "usage error should exit 2" test $? = 2
-
-links_before=$(aod_links)
 
 for mode in tp_btf raw_tp; do
 	record "rec-$mode" AOD_BLK_ATTACH=$mode
@@ -78,7 +73,14 @@ else
 	fail bad-mode-degrades "rc $(cat "$WORK/rec-bogus.rc"): $(tr '\n' ' ' < "$WORK/rec-bogus.err" | tail -c 300)"
 fi
 
-links_after=$(aod_links)
-# (<= rather than = 0: an agent started by someone else may be running)
-check no-links-left "aod links before $links_before, after $links_after" \
-	test "$links_after" -le "$links_before"
+# Every link the recordings held is gone once they exited.
+held=$(cat "$WORK"/rec-tp_btf.links "$WORK"/rec-raw_tp.links | wc -l)
+left=0
+for id in $(cat "$WORK"/rec-*.links); do
+	bpftool link show id "$id" > /dev/null 2>&1 && left=$((left + 1))
+done
+if [ "$held" -lt 4 ]; then
+	fail no-links-left "the recordings held $held links, expected at least 2 each"
+else
+	check no-links-left "$left of $held links still attached after aod record exited" test "$left" = 0
+fi
