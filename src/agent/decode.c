@@ -108,6 +108,13 @@ int aod_decode_event(struct aod_decoder *d, const struct aod_raw_event *raw, str
 		ev->blk.error = raw->blk.error;
 		ev->blk.latency_ns = raw->blk.latency_ns;
 		return 0;
+	case AOD_RAW_SMB_RECONNECT:
+		ev->kind = AOD_EVENT_SMB_RECONNECT;
+		ev->conn.conn_id = raw->conn.conn_id;
+		ev->conn.currmid = raw->conn.currmid;
+		memcpy(ev->conn.server, raw->conn.server, sizeof(ev->conn.server));
+		ev->conn.server[sizeof(ev->conn.server) - 1] = '\0';
+		return 0;
 	default:
 		return -EINVAL;
 	}

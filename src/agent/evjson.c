@@ -23,6 +23,7 @@ static const char *const kind_names[] = {
 	[AOD_EVENT_SMB_ERR] = "smb_err",
 	[AOD_EVENT_BLK_SLOW] = "blk_slow",
 	[AOD_EVENT_BLK_ERR] = "blk_err",
+	[AOD_EVENT_SMB_RECONNECT] = "smb_reconnect",
 };
 
 static const char *const op_names[AOD_BLK_NOPS] = {
@@ -35,7 +36,7 @@ static const char *const op_names[AOD_BLK_NOPS] = {
 
 const char *aod_event_kind_name(enum aod_event_kind kind)
 {
-	if (kind < AOD_EVENT_SMB_SLOW || kind > AOD_EVENT_BLK_ERR)
+	if (kind < AOD_EVENT_SMB_SLOW || kind > AOD_EVENT_SMB_RECONNECT)
 		return NULL;
 	return kind_names[kind];
 }
@@ -119,6 +120,13 @@ static void put_smb(json_t *o, const struct aod_event *ev, bool *ok)
 	put(o, "rc", json_integer(s->rc), ok);
 }
 
+static void put_conn(json_t *o, const struct aod_event *ev, bool *ok)
+{
+	put(o, "conn_id", json_u64(ev->conn.conn_id), ok);
+	put(o, "currmid", json_u64(ev->conn.currmid), ok);
+	put(o, "server", json_text(ev->conn.server), ok);
+}
+
 static void put_blk(json_t *o, const struct aod_event *ev, bool *ok)
 {
 	const struct aod_blk_fields *b = &ev->blk;
@@ -158,6 +166,8 @@ json_t *aod_event_to_json(const struct aod_event *ev)
 	put(o, "comm", json_text(comm), &ok);
 	if (is_smb(ev))
 		put_smb(o, ev, &ok);
+	else if (ev->kind == AOD_EVENT_SMB_RECONNECT)
+		put_conn(o, ev, &ok);
 	else
 		put_blk(o, ev, &ok);
 	if (!ok) {
@@ -474,7 +484,7 @@ static int get_wall(struct dec *d, struct aod_event *ev)
 
 static int get_kind(struct dec *d, enum aod_event_kind *kind)
 {
-	static const char what[] = "one of smb_slow, smb_err, blk_slow, blk_err";
+	static const char what[] = "one of smb_slow, smb_err, blk_slow, blk_err, smb_reconnect";
 	const json_t *v = json_object_get(d->obj, "kind");
 
 	if (!v)
@@ -482,7 +492,7 @@ static int get_kind(struct dec *d, enum aod_event_kind *kind)
 	if (!json_is_string(v))
 		return fail(d->err, d->errlen, "field 'kind': expected %s, got %s", what,
 			    type_desc(v));
-	for (int k = AOD_EVENT_SMB_SLOW; k <= AOD_EVENT_BLK_ERR; k++) {
+	for (int k = AOD_EVENT_SMB_SLOW; k <= AOD_EVENT_SMB_RECONNECT; k++) {
 		if (strcmp(json_string_value(v), kind_names[k]) == 0) {
 			*kind = (enum aod_event_kind)k;
 			return 0;
@@ -500,6 +510,7 @@ static const char *const smb_err_keys[] = { "status", "status_name", "rc", NULL 
 static const char *const blk_keys[] = { "dev", "dev_t", "disk", "op", "sector", "bytes",
 					 "latency_ns", NULL };
 static const char *const blk_err_keys[] = { "error", NULL };
+static const char *const conn_keys[] = { "conn_id", "currmid", "server", NULL };
 
 static bool in_list(const char *const *list, const char *key)
 {
@@ -516,8 +527,10 @@ static int check_unknown(struct dec *d, enum aod_event_kind kind)
 
 	json_object_foreach((json_t *)d->obj, key, v) {
 		bool smb = kind == AOD_EVENT_SMB_SLOW || kind == AOD_EVENT_SMB_ERR;
+		const char *const *own = smb ? smb_keys
+				       : kind == AOD_EVENT_SMB_RECONNECT ? conn_keys : blk_keys;
 
-		if (in_list(common_keys, key) || in_list(smb ? smb_keys : blk_keys, key) ||
+		if (in_list(common_keys, key) || in_list(own, key) ||
 		    (kind == AOD_EVENT_SMB_ERR && in_list(smb_err_keys, key)) ||
 		    (kind == AOD_EVENT_BLK_ERR && in_list(blk_err_keys, key)))
 			continue;
@@ -651,6 +664,17 @@ static int get_op(struct dec *d, uint32_t *op)
 		    "field 'op': expected one of read, write, flush, discard, other, got \"%s\"", s);
 }
 
+static int get_conn(struct dec *d, struct aod_event *ev)
+{
+	struct aod_smb_conn_fields *c = &ev->conn;
+	int rc;
+
+	if ((rc = get_u64(d, "conn_id", true, UINT64_MAX, &c->conn_id, NULL)) ||
+	    (rc = get_u64(d, "currmid", true, UINT64_MAX, &c->currmid, NULL)))
+		return rc;
+	return get_str(d, "server", true, c->server, sizeof(c->server), NULL);
+}
+
 static int get_blk(struct dec *d, struct aod_event *ev)
 {
 	struct aod_blk_fields *b = &ev->blk;
@@ -685,7 +709,12 @@ int aod_event_from_json(const json_t *obj, struct aod_event *out, char *err, siz
 	    (rc = get_u32(&d, "tgid", true, UINT32_MAX, &ev.tgid, NULL)) ||
 	    (rc = get_str(&d, "comm", true, ev.comm, sizeof(ev.comm), NULL)))
 		return rc;
-	rc = is_smb(&ev) ? get_smb(&d, &ev) : get_blk(&d, &ev);
+	if (is_smb(&ev))
+		rc = get_smb(&d, &ev);
+	else if (ev.kind == AOD_EVENT_SMB_RECONNECT)
+		rc = get_conn(&d, &ev);
+	else
+		rc = get_blk(&d, &ev);
 	if (rc)
 		return rc;
 	*out = ev;

@@ -7,7 +7,8 @@
  *   common  "ts": "2026-11-23T18:47:59.123Z"  wall clock, UTC, ms (for people)
  *           "wall_ns": 1795459679123456789     CLOCK_REALTIME at completion
  *           "mono_ns": 81234567890             CLOCK_MONOTONIC at completion
- *           "kind": "smb_slow" | "smb_err" | "blk_slow" | "blk_err"
+ *           "kind": "smb_slow" | "smb_err" | "blk_slow" | "blk_err" |
+ *                   "smb_reconnect"
  *           "pid": thread id, "tgid": process id, "comm": "dd" (<= 15 chars)
  *   smb_*   "cmd": "SMB2_WRITE", "cmd_id": 9, "sesid", "mid", "tid",
  *           "latency_ns" (0 when the enter was not seen)
@@ -17,6 +18,8 @@
  *           "disk": "vda" ("" if unknown), "op": "read" | "write" | "flush" |
  *           "discard" | "other", "sector", "bytes", "latency_ns"
  *   blk_err "error": -5
+ *   smb_reconnect "conn_id", "currmid" (next message id at the break),
+ *           "server" (hostname, <= 23 chars); context only, no rule counts it
  * Unsigned 64-bit fields above INT64_MAX (a session id can be) are
  * written as decimal strings; readers accept a number or such a string
  * ("0x..." hex too).

@@ -17,6 +17,7 @@ enum aod_raw_kind {
 	AOD_RAW_SMB_ERR = 2,   /* an SMB command failed with a tracked status */
 	AOD_RAW_BLK_SLOW = 3,  /* a block request at/over its device threshold */
 	AOD_RAW_BLK_ERR = 4,   /* a block request completed with an error */
+	AOD_RAW_SMB_RECONNECT = 5, /* the cifs client reconnects to a server */
 };
 
 enum aod_blk_op {
@@ -73,11 +74,20 @@ struct aod_raw_blk {
 	__u32 op;          /* enum aod_blk_op */
 };
 
+#define AOD_SERVER_LEN 24
+
+struct aod_raw_smb_conn {
+	__u64 conn_id;     /* TCP_Server_Info conn_id */
+	__u64 currmid;     /* next message id when the connection broke */
+	char server[AOD_SERVER_LEN]; /* hostname, truncated */
+};
+
 struct aod_raw_event {
 	struct aod_raw_hdr h;
 	union {
 		struct aod_raw_smb smb;
 		struct aod_raw_blk blk;
+		struct aod_raw_smb_conn conn;
 	};
 };
 

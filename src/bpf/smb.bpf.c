@@ -257,6 +257,42 @@ int BPF_PROG(aod_smb_err_rt, __u32 tid, __u64 sesid, __u16 cmd, __u64 mid,
 	return 0;
 }
 
+/* Reconnects are rare and always worth a record: after one, mids restart
+ * and errors cluster, which is what an engineer wants to see next to them. */
+static __always_inline void smb_reconnect(__u64 currmid, __u64 conn_id,
+					  const char *hostname)
+{
+	struct aod_raw_event *e = ev_reserve(AOD_RAW_SMB_RECONNECT);
+	__u64 id = bpf_get_current_pid_tgid();
+
+	if (!e)
+		return;
+	e->h.pid = (__u32)id;
+	e->h.tgid = id >> 32;
+	e->h.ts_ns = bpf_ktime_get_ns();
+	bpf_get_current_comm(e->h.comm, sizeof(e->h.comm));
+	e->conn.conn_id = conn_id;
+	e->conn.currmid = currmid;
+	if (bpf_probe_read_kernel_str(e->conn.server, sizeof(e->conn.server), hostname) < 0)
+		e->conn.server[0] = '\0';
+	ev_submit(e, false);
+}
+
+/* TP_PROTO(__u64 currmid, __u64 conn_id, char *hostname) */
+SEC("raw_tp/smb3_reconnect")
+int BPF_PROG(aod_smb_rcn_rt, __u64 currmid, __u64 conn_id, const char *hostname)
+{
+	smb_reconnect(currmid, conn_id, hostname);
+	return 0;
+}
+
+SEC("tp_btf/smb3_reconnect")
+int BPF_PROG(aod_smb_rcn_bt, __u64 currmid, __u64 conn_id, const char *hostname)
+{
+	smb_reconnect(currmid, conn_id, hostname);
+	return 0;
+}
+
 /* ---- tp_btf: the same arguments, typed by the cifs module's BTF */
 
 SEC("tp_btf/smb3_cmd_enter")

@@ -175,6 +175,8 @@ static uint64_t event_key(const struct aod_rule *rule, const struct aod_event *e
 		return error_key(ev->smb.status, ev->smb.rc, name, len);
 	case AOD_EVENT_BLK_ERR:
 		return error_key(0, ev->blk.error, name, len);
+	case AOD_EVENT_SMB_RECONNECT: /* never counted (event_counts), so never keyed */
+		break;
 	}
 	snprintf(name, len, "?");
 	return 0;

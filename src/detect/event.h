@@ -19,6 +19,7 @@ enum aod_event_kind {
 	AOD_EVENT_SMB_ERR = 2,
 	AOD_EVENT_BLK_SLOW = 3,
 	AOD_EVENT_BLK_ERR = 4,
+	AOD_EVENT_SMB_RECONNECT = 5, /* context only: never counted by a rule */
 };
 
 enum aod_source {
@@ -48,6 +49,14 @@ struct aod_blk_fields {
 	uint64_t latency_ns;
 };
 
+#define AOD_EV_SERVER_LEN 24
+
+struct aod_smb_conn_fields {
+	uint64_t conn_id;
+	uint64_t currmid;
+	char server[AOD_EV_SERVER_LEN];
+};
+
 struct aod_event {
 	enum aod_event_kind kind;
 	uint64_t mono_ns;  /* CLOCK_MONOTONIC (= bpf_ktime_get_ns) at completion */
@@ -58,12 +67,14 @@ struct aod_event {
 	union {
 		struct aod_smb_fields smb;
 		struct aod_blk_fields blk;
+		struct aod_smb_conn_fields conn; /* AOD_EVENT_SMB_RECONNECT */
 	};
 };
 
 static inline enum aod_source aod_event_source(const struct aod_event *ev)
 {
-	return ev->kind <= AOD_EVENT_SMB_ERR ? AOD_SOURCE_SMB : AOD_SOURCE_BLOCK;
+	return ev->kind == AOD_EVENT_BLK_SLOW || ev->kind == AOD_EVENT_BLK_ERR ? AOD_SOURCE_BLOCK
+									      : AOD_SOURCE_SMB;
 }
 
 static inline bool aod_event_is_error(const struct aod_event *ev)
@@ -73,6 +84,8 @@ static inline bool aod_event_is_error(const struct aod_event *ev)
 
 static inline uint64_t aod_event_latency_ns(const struct aod_event *ev)
 {
+	if (ev->kind == AOD_EVENT_SMB_RECONNECT)
+		return 0;
 	return aod_event_source(ev) == AOD_SOURCE_SMB ? ev->smb.latency_ns
 						       : ev->blk.latency_ns;
 }

@@ -21,7 +21,7 @@ static const uint32_t benign_statuses[] = {
 /* Above this many (status, rc) classes to evaluate, or too many entries
  * for the maps, give up on exact maps and let every error through (the
  * detector filters). */
-#define MAX_VERDICT_PAIRS (1u << 20)
+#define MAX_VERDICT_PAIRS (1u << 16)
 
 /* A device name no rule can list: asks a rule for its default. */
 static const char unlisted_device[] = "(aod-unlisted-device)";

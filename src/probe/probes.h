@@ -48,7 +48,8 @@ struct aod_probe_status {
 	uint64_t attach_ns;             /* time the last (successful) attach took */
 };
 
-/* Called for each record drained from the ring, in the poll thread. */
+/* Called for each record drained from the ring, in the poll thread. ev
+ * points into the ring and is valid only during the call: copy it. */
 typedef void (*aod_raw_event_fn)(void *ctx, const struct aod_raw_event *ev);
 
 struct aod_probes_opts {

@@ -15,10 +15,10 @@
 const char *const aod_smb_modes[] = { "raw_tp", "tp_btf", "fentry", "kprobe", NULL };
 
 static const char *const raw_tp_progs[] = {
-	"aod_smb_ent_rt", "aod_smb_done_rt", "aod_smb_err_rt", NULL,
+	"aod_smb_ent_rt", "aod_smb_done_rt", "aod_smb_err_rt", "aod_smb_rcn_rt", NULL,
 };
 static const char *const tp_btf_progs[] = {
-	"aod_smb_ent_bt", "aod_smb_done_bt", "aod_smb_err_bt", NULL,
+	"aod_smb_ent_bt", "aod_smb_done_bt", "aod_smb_err_bt", "aod_smb_rcn_bt", NULL,
 };
 static const char *const fentry_progs[] = {
 	"aod_smb_ent_fx", "aod_smb_end_fx", NULL,

@@ -711,6 +711,30 @@ static void test_error_codes(void **state)
 	free(cfg);
 }
 
+/* Reconnects are context for bundles: no rule, of any type, counts them. */
+static void test_reconnect_never_counts(void **state)
+{
+	struct aod_config *cfg = load_yaml(
+		"    al:\n      type: Error\n      tool: smbiosnoop\n      mode: all\n"
+		"      acceptable_count: 1\n"
+		"    lat:\n      type: Latency\n      tool: smbslower\n      acceptable_count: 1\n"
+		"      default_threshold_ms: 0\n");
+	struct aod_detector *d = aod_detector_new(cfg);
+	struct aod_detector_stats st;
+	struct seen s = { 0 };
+	struct aod_event ev = base(AOD_EVENT_SMB_RECONNECT, T0, 7, "cifsd");
+
+	ev.conn.conn_id = 1;
+	ev.conn.currmid = 45;
+	assert_false(feed(d, ev));
+	assert_int_equal(eval(d, T0 + 100 * MS, &s), 0);
+	aod_detector_get_stats(d, &st);
+	assert_int_equal(st.events_in, 1);
+	assert_int_equal(st.events_counted, 0);
+	aod_detector_free(d);
+	free(cfg);
+}
+
 static void test_not_found_when_configured(void **state)
 {
 	struct aod_config *cfg = load_yaml(
@@ -781,6 +805,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_below_at_above),
+		cmocka_unit_test(test_reconnect_never_counts),
 		cmocka_unit_test(test_count_boundary),
 		cmocka_unit_test(test_window_edges),
 		cmocka_unit_test(test_old_events_pruned),

@@ -111,6 +111,38 @@ static void test_round_trip_every_kind(void **state)
 	ev.blk.op = 4;
 	snprintf(ev.comm, sizeof(ev.comm), "a b,c=d 012345");
 	round_trip(&ev);
+	/* a reconnect: context for people, with its own fields */
+	ev = smb_event(AOD_EVENT_SMB_SLOW);
+	ev.kind = AOD_EVENT_SMB_RECONNECT;
+	memset(&ev.conn, 0, sizeof(ev.conn));
+	ev.conn.conn_id = 1;
+	ev.conn.currmid = 45;
+	snprintf(ev.conn.server, sizeof(ev.conn.server), "127.0.0.1");
+	round_trip(&ev);
+}
+
+static void test_reconnect_fields(void **state)
+{
+	char err[256];
+	struct aod_event ev;
+	json_t *o = json_loads("{\"kind\":\"smb_reconnect\",\"mono_ns\":5,\"wall_ns\":6,"
+			       "\"pid\":1,\"tgid\":1,\"comm\":\"cifsd\",\"conn_id\":1,"
+			       "\"currmid\":45,\"server\":\"fs1\"}", 0, NULL);
+
+	assert_non_null(o);
+	assert_int_equal(aod_event_from_json(o, &ev, err, sizeof(err)), 0);
+	assert_int_equal(ev.kind, AOD_EVENT_SMB_RECONNECT);
+	assert_int_equal(ev.conn.currmid, 45);
+	assert_string_equal(ev.conn.server, "fs1");
+	/* SMB command fields do not belong to a reconnect */
+	json_object_set_new(o, "cmd", json_string("SMB2_READ"));
+	assert_int_equal(aod_event_from_json(o, &ev, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "unknown field 'cmd'"));
+	json_object_del(o, "cmd");
+	json_object_del(o, "server");
+	assert_int_equal(aod_event_from_json(o, &ev, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "server"));
+	json_decref(o);
 }
 
 static json_t *field(json_t *o, const char *key)
@@ -471,6 +503,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_round_trip_every_kind),
 		cmocka_unit_test(test_json_fields),
+		cmocka_unit_test(test_reconnect_fields),
 		cmocka_unit_test(test_decode_good),
 		cmocka_unit_test(test_decode_errors),
 		cmocka_unit_test(test_decode_block_errors),

@@ -77,15 +77,23 @@ start_agent() { # name [attach mode]
 	say "$name: agent pid $AGENT_PID${mode:+ AOD_SMB_ATTACH=$mode}"
 }
 
-# Poll `aod status` until the smb line(s) match REGEX. 0 = matched, 1 = timeout, 2 = agent died.
-# The last answer is kept in OUT/NAME/status.txt.
+# Poll `aod status` until the smb line(s) match REGEX. 0 = matched, 1 = timeout, 2 = agent
+# died, 3 = the smb probe stayed "failed" for 8 s (the agent retries; a lasting failure will
+# not heal, so do not spend the whole timeout on it). The last answer is in OUT/NAME/status.txt.
 wait_status() { # name regex timeout_s
-	local name=$1 re=$2 end=$(($(cs) + $3 * 100)) st=$OUT/$1/status.txt
+	local name=$1 re=$2 end=$(($(cs) + $3 * 100)) st=$OUT/$1/status.txt failed_since= line
 	while :; do
 		alive "$AGENT_PID" || { fact "$name.died" "$(cs)"; return 2; }
 		if "$AOD" status --config "$OUT/$name/aod.yaml" > "$st" 2>&1; then
 			fact "$name.status_ok" 1
-			grep -Ei "$SMB_LINE" "$st" | grep -Eqi -- "$re" && return 0
+			line=$(grep -Ei "$SMB_LINE" "$st")
+			grep -Eqi -- "$re" <<< "$line" && return 0
+			if grep -Eqi '(^|[[:space:]])failed([[:space:]]|$)' <<< "$line"; then
+				failed_since=${failed_since:-$(cs)}
+				(($(cs) - failed_since >= 800)) && { fact "$name.failed" "$(cs)"; return 3; }
+			else
+				failed_since=
+			fi
 		fi
 		(($(cs) >= end)) && return 1
 		$B sleep 0.3
