@@ -258,6 +258,23 @@ static void actions(FILE *f, const struct aod_bundle_input *in, const struct aod
 		action_problems(f, &in->results[i], &plan->actions[i]);
 }
 
+/* SMB reconnects near an anomaly often explain it: name each one. */
+static void reconnect_lines(FILE *f, const struct aod_bundle_input *in)
+{
+	char when[40];
+
+	for (size_t i = 0; i < in->nevents; i++) {
+		const struct aod_event *ev = &in->events[i];
+
+		if (ev->kind != AOD_EVENT_SMB_RECONNECT)
+			continue;
+		aod_format_wall(ev->wall_ns, when, sizeof(when));
+		fprintf(f, "SMB reconnect at %s: server %.*s, connection %llu, next message id %llu.\n",
+			when, AOD_EV_SERVER_LEN, ev->conn.server[0] ? ev->conn.server : "?",
+			(unsigned long long)ev->conn.conn_id, (unsigned long long)ev->conn.currmid);
+	}
+}
+
 static void events(FILE *f, const struct aod_bundle_input *in, const struct aod_bundle_plan *plan)
 {
 	fprintf(f, "\nEVENTS\nevents.jsonl holds %zu events from the flight recorder (before the "
@@ -270,6 +287,7 @@ static void events(FILE *f, const struct aod_bundle_input *in, const struct aod_
 		fprintf(f, "; %llu were overwritten in the recorder before the copy",
 			(unsigned long long)in->events_lost);
 	fprintf(f, ".\n");
+	reconnect_lines(f, in);
 }
 
 char *aod_summary_build(const struct aod_bundle_input *in, const struct aod_bundle_plan *plan)

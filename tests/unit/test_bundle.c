@@ -478,8 +478,15 @@ static void test_summary_text(void **state)
 		"slowcmd: timed out after 2.00 s, ended by signal 15",
 		"nosuch: failed (exit code 127): /no/such/binary: No such file or directory",
 		"events.jsonl holds 5 events", "2 were overwritten",
+		"SMB reconnect at 2026-11-23T18:47:", "server srv1, connection 3, next message id 45.",
 	};
 
+	/* one of the recorded events is a reconnect: the summary names it */
+	memset(&f->events[2].conn, 0, sizeof(f->events[2].conn));
+	f->events[2].kind = AOD_EVENT_SMB_RECONNECT;
+	f->events[2].conn.conn_id = 3;
+	f->events[2].conn.currmid = 45;
+	snprintf(f->events[2].conn.server, sizeof(f->events[2].conn.server), "srv1");
 	assert_int_equal(aod_bundle_write(&in, &info), 0);
 	read_back(info.path, &f->rb);
 	s = find(&f->rb, "summary.txt")->data;
