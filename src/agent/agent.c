@@ -6,6 +6,7 @@
  * snapshot bundle. Under systemd it reports READY=1 and pets the watchdog.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -218,6 +219,9 @@ static int agent_init(struct aod_agent *agent, const struct aod_agent_opts *opts
 		return 1;
 	}
 	agent->probes_attach_ns = aod_mono_ns() - agent->start_mono_ns;
+	/* libbpf parsed the kernel's BTF (tens of MiB) to load the probes and has
+	 * freed it: give those pages back instead of keeping them for the agent's life. */
+	malloc_trim(0);
 
 	agent->listen_fd = aod_control_listen(agent->cfg->agent.control_socket);
 	return agent->listen_fd < 0 ? 1 : 0;

@@ -22,6 +22,8 @@
 #include "common/timeutil.h"
 #include "probe/probes.h"
 
+#define RECORD_RINGBUF_MB 16
+
 struct recorder {
 	FILE *out;
 	struct aod_decoder decoder;
@@ -143,7 +145,9 @@ static int run_record(const char *file, const char *config_path, unsigned durati
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	sfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
 	aod_decoder_init(&r.decoder);
-	popts.ringbuf_mb = cfg->agent.ringbuf_mb;
+	/* Every op goes through the ring while recording: give it room. */
+	popts.ringbuf_mb = cfg->agent.ringbuf_mb > RECORD_RINGBUF_MB ? cfg->agent.ringbuf_mb
+								      : RECORD_RINGBUF_MB;
 	popts.inflight_timeout_ns = (uint64_t)cfg->agent.smb_inflight_timeout_sec * AOD_NSEC_PER_SEC;
 	probes = aod_probes_new(cfg, &popts, on_raw, &r);
 	if (!probes || aod_probes_start(probes) || write_header(r.out, duration))

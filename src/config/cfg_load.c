@@ -40,7 +40,7 @@ void aod_config_defaults(struct aod_config *cfg)
 	cfg->watcher.zstd_level = 3;
 	snprintf(cfg->agent.control_socket, sizeof(cfg->agent.control_socket),
 		 "/run/aod/aod.sock");
-	cfg->agent.ringbuf_mb = 8;
+	cfg->agent.ringbuf_mb = 4;
 	cfg->agent.smb_inflight_timeout_sec = 30;
 	cfg->audit_enabled = false;
 }

@@ -284,7 +284,7 @@ static void test_defaults(void **st)
 	assert_true(c->watcher.max_bundle_mb == 0);
 	assert_int_equal(c->watcher.zstd_level, 3);
 	assert_string_equal(c->agent.control_socket, "/run/aod/aod.sock");
-	assert_int_equal(c->agent.ringbuf_mb, 8);
+	assert_int_equal(c->agent.ringbuf_mb, 4);
 	assert_int_equal(c->agent.smb_inflight_timeout_sec, 30);
 	assert_false(c->audit_enabled);
 }
