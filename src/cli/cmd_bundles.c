@@ -56,11 +56,7 @@ static int output_dir_from_config(const char *path, char *dir, size_t len)
 		fprintf(stderr, "aod bundles: out of memory\n");
 		return -ENOMEM;
 	}
-	if (path)
-		r = aod_config_load_file(cfg, path, &err);
-	else
-		r = aod_config_load_buffer(cfg, "<embedded>", aod_default_config_yaml,
-					   aod_default_config_yaml_len, &err);
+	r = aod_config_load(cfg, path, &err);
 	if (r < 0)
 		fprintf(stderr, "aod bundles: %s\n", err.msg[0] ? err.msg : strerror(-r));
 	else

@@ -79,9 +79,7 @@ static int write_header(FILE *out, unsigned duration)
 static int load_cfg(struct aod_config *cfg, const char *path)
 {
 	struct aod_config_error err;
-	int rc = path ? aod_config_load_file(cfg, path, &err)
-		      : aod_config_load_buffer(cfg, "<embedded>", aod_default_config_yaml,
-					       aod_default_config_yaml_len, &err);
+	int rc = aod_config_load(cfg, path, &err);
 	if (rc)
 		fprintf(stderr, "aod record: %s\n", err.msg);
 	return rc;

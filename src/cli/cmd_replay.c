@@ -67,11 +67,7 @@ static int load_config(struct aod_config *cfg, const char *path)
 	struct aod_config_error err;
 	int rc;
 
-	if (path)
-		rc = aod_config_load_file(cfg, path, &err);
-	else
-		rc = aod_config_load_buffer(cfg, "<embedded>", aod_default_config_yaml,
-					    aod_default_config_yaml_len, &err);
+	rc = aod_config_load(cfg, path, &err);
 	if (rc)
 		fprintf(stderr, "aod replay: %s\n", err.msg);
 	return rc;

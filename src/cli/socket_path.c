@@ -22,11 +22,7 @@ int aod_cli_socket_path(const char *socket_opt, const char *config_opt, char *ou
 	cfg = malloc(sizeof(*cfg));
 	if (!cfg)
 		return 1;
-	if (config_opt)
-		rc = aod_config_load_file(cfg, config_opt, &err);
-	else
-		rc = aod_config_load_buffer(cfg, "<embedded>", aod_default_config_yaml,
-					    aod_default_config_yaml_len, &err);
+	rc = aod_config_load(cfg, config_opt, &err);
 	if (rc) {
 		fprintf(stderr, "aod: %s\n", err.msg);
 		free(cfg);

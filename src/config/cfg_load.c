@@ -321,3 +321,11 @@ int aod_config_load_file(struct aod_config *cfg, const char *path,
 		snprintf(cfg->source_path, sizeof(cfg->source_path), "%s", resolved);
 	return ret;
 }
+
+int aod_config_load(struct aod_config *cfg, const char *path, struct aod_config_error *err)
+{
+	if (path)
+		return aod_config_load_file(cfg, path, err);
+	return aod_config_load_buffer(cfg, "<embedded>", aod_default_config_yaml,
+				      aod_default_config_yaml_len, err);
+}

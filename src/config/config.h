@@ -155,6 +155,9 @@ int aod_config_load_buffer(struct aod_config *cfg, const char *name,
 			   const char *buf, size_t len,
 			   struct aod_config_error *err);
 
+/* aod_config_load_file(path), or the embedded default config if path is NULL. */
+int aod_config_load(struct aod_config *cfg, const char *path, struct aod_config_error *err);
+
 /* The embedded default config (config/aod.yaml at build time). */
 extern const char aod_default_config_yaml[];
 extern const size_t aod_default_config_yaml_len;

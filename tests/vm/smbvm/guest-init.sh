@@ -6,6 +6,8 @@
 # powers off.
 # Env from the kernel cmdline: smbvm_job smbvm_dir smbvm_vers smbvm_mopts smbvm_nocifs
 #                              smbvm_dmesg smbvm_debug smbvm_inter
+# Never on a host: it mounts over /proc and /run and powers off.
+[ $$ = 1 ] || { echo "guest-init.sh: runs only as PID 1 inside the SMB VM (see run.sh)" >&2; exit 2; }
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export HOME=/root TERM=dumb LANG=C.UTF-8
 
