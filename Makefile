@@ -113,7 +113,7 @@ bench:
 	@AOD_BUILD=$(BUILD) bench/run.sh
 
 vm-setup:
-	@tests/vm/setup.sh
+	@tests/vm/smbvm/setup.sh
 
 format:
 	clang-format -i $(wildcard src/*/*.c src/*/*.h tests/unit/*.c)

@@ -168,7 +168,10 @@ static __always_inline void hist_add(__u32 dev, __u32 op, __u64 latency_ns)
 	}
 	if (slot >= AOD_HIST_SLOTS)
 		slot = AOD_HIST_SLOTS - 1;
-	__sync_fetch_and_add(&h->slots[slot], 1);
+	/* The 6.1 verifier loses the bound when clang checks a copy of slot and
+	 * indexes with the original: pin the register, then mask. */
+	barrier_var(slot);
+	__sync_fetch_and_add(&h->slots[slot & (AOD_HIST_SLOTS - 1)], 1);
 }
 
 static __always_inline void emit(__u32 kind, const struct aod_blk_start *s,

@@ -131,7 +131,10 @@ static __always_inline void hist_add(__u32 cmd, __u64 latency_ns)
 		return;
 	if (slot >= AOD_HIST_SLOTS)
 		slot = AOD_HIST_SLOTS - 1;
-	__sync_fetch_and_add(&h->slots[slot], 1);
+	/* The 6.1 verifier loses the bound when clang checks a copy of slot and
+	 * indexes with the original: pin the register, then mask. */
+	barrier_var(slot);
+	__sync_fetch_and_add(&h->slots[slot & (AOD_HIST_SLOTS - 1)], 1);
 }
 
 /* The (status, rc) exception first, then the status verdict, then the rc

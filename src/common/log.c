@@ -36,29 +36,40 @@ int aod_log_level_from_name(const char *name)
 	return -1;
 }
 
-void aod_vlog(enum aod_log_level level, const char *fmt, va_list ap)
+static void emit_line(enum aod_log_level level, const char *line, int len)
 {
-	char line[2048];
 	struct timespec ts;
 	struct tm tm;
-	int n;
 
-	if (level > log_max)
-		return;
-	vsnprintf(line, sizeof(line), fmt, ap);
-	n = (int)strlen(line);
-	while (n > 0 && line[n - 1] == '\n')
-		line[--n] = '\0';
 	if (log_journal) {
-		fprintf(stderr, "<%d>%s\n", level, line);
+		fprintf(stderr, "<%d>%.*s\n", level, len, line);
 		return;
 	}
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
-	fprintf(stderr, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ aod %s: %s\n",
+	fprintf(stderr, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ aod %s: %.*s\n",
 		tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
 		tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000, level_names[level],
-		line);
+		len, line);
+}
+
+void aod_vlog(enum aod_log_level level, const char *fmt, va_list ap)
+{
+	char *text = NULL, *line, *nl;
+
+	if (level > log_max)
+		return;
+	/* Whole message, however long: a verifier log's last line is the one that matters. */
+	if (vasprintf(&text, fmt, ap) < 0)
+		return;
+	for (line = text; *line; line = nl + 1) {
+		nl = strchrnul(line, '\n');
+		if (nl > line)
+			emit_line(level, line, (int)(nl - line));
+		if (!*nl)
+			break;
+	}
+	free(text);
 }
 
 void aod_log(enum aod_log_level level, const char *fmt, ...)

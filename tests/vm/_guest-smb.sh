@@ -30,12 +30,12 @@ MODES="raw_tp tp_btf fentry kprobe"
 shopt -s nullglob
 SMB_LINE='(^|[[:space:]])smb([[:space:]:]|$)'   # the smb probe's line(s) of `aod status`
 
-cs() { local u r; read -r u r < /proc/uptime; u=${u/./}; echo $((10#$u)); }  # uptime, 1/100 s
+cs() { local u _r; read -r u _r < /proc/uptime; u=${u/./}; echo $((10#$u)); }  # uptime, 1/100 s
 T0=$(cs)
 FACTS=$OUT/facts
 : > "$FACTS"
 fact() { echo "$1=$2" >> "$FACTS"; }
-say() { local u r; read -r u r < /proc/uptime; echo "guest [$u] $*"; }
+say() { local u _r; read -r u _r < /proc/uptime; echo "guest [$u] $*"; }
 left() { echo $(((T0 + BUDGET * 100 - $(cs)) / 100)); }   # seconds of budget left
 alive() { # pid: running and not a zombie
 	local s
@@ -82,15 +82,16 @@ start_agent() { # name [attach mode]
 	say "$name: agent pid $AGENT_PID${mode:+ AOD_SMB_ATTACH=$mode}"
 }
 
+declare -A STATUS_OK   # agent runs whose `aod status` answered at least once
 # Poll `aod status` until the smb line(s) match REGEX. 0 = matched, 1 = timeout, 2 = agent
 # died, 3 = the smb probe stayed "failed" for 8 s (the agent retries; a lasting failure will
 # not heal, so do not spend the whole timeout on it). The last answer is in OUT/NAME/status.txt.
 wait_status() { # name regex timeout_s
-	local name=$1 re=$2 end=$(($(cs) + $3 * 100)) st=$OUT/$1/status.txt failed_since= line
+	local name=$1 re=$2 end=$(($(cs) + $3 * 100)) st=$OUT/$1/status.txt failed_since='' line
 	while :; do
 		alive "$AGENT_PID" || { fact "$name.died" "$(cs)"; return 2; }
 		if "$AOD" status --config "$OUT/$name/aod.yaml" > "$st" 2>&1; then
-			fact "$name.status_ok" 1
+			[ -n "${STATUS_OK[$name]:-}" ] || { fact "$name.status_ok" 1; STATUS_OK[$name]=1; }
 			line=$(grep -Ei "$SMB_LINE" "$st")
 			grep -Eqi -- "$re" <<< "$line" && return 0
 			if grep -Eqi '(^|[[:space:]])failed([[:space:]]|$)' <<< "$line"; then

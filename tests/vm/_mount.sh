@@ -9,7 +9,7 @@ B=/bin/busybox
 [ -d /sys/module/cifs ] || modprobe cifs || { echo "_mount.sh: modprobe cifs failed" >&2; exit 1; }
 opts="username=root,password=smbvm,vers=${smbvm_vers:-3.1.1}${smbvm_mopts:+,$smbvm_mopts}"
 $B mkdir -p "$mnt"
-for i in $($B seq 1 50); do
+for _ in $($B seq 1 50); do
 	if (exec 3<> /dev/tcp/127.0.0.1/445) 2> /dev/null &&
 		/sbin/mount.cifs "//127.0.0.1/$share" "$mnt" -o "$opts" 2> /run/mount-"$share".err; then
 		exit 0

@@ -39,7 +39,7 @@ $B ip link set lo up
 # samba: state prepared on the host by setup.sh (user root / password smbvm)
 phase smbd-start
 $B mkdir -p /srv/smb /mnt/smb && $B chmod 1777 /srv/smb
-$B cp -a "$smbvm_dir/samba/state" /run/smbvm
+$B cp -a "${smbvm_dir:?}/samba/state" /run/smbvm
 smbd -D -s "$smbvm_dir/samba/guest.conf" &   # starts in parallel with modprobe
 
 # Debian kernel's modules (unpacked on the host) appear at /lib/modules/$KVER
@@ -58,7 +58,7 @@ export smbvm_vers=${smbvm_vers:-3.1.1}
 mopts="username=root,password=smbvm,vers=$smbvm_vers${smbvm_mopts:+,$smbvm_mopts}"
 wait   # smbd -D returns once daemonized
 ok=
-for i in $($B seq 1 150); do   # wait for port 445 (bash /dev/tcp, no exec), then mount
+for _ in $($B seq 1 150); do   # wait for port 445 (bash /dev/tcp, no exec), then mount
 	if (exec 3<> /dev/tcp/127.0.0.1/445) 2> /dev/null; then
 		if [ -n "${smbvm_nocifs:-}" ]; then ok=1; break; fi
 		/sbin/mount.cifs //127.0.0.1/share /mnt/smb -o "$mopts" 2> /run/mount.err && { ok=1; break; }

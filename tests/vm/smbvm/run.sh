@@ -26,7 +26,8 @@
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 DIR=${SMBVM_DIR:-/var/tmp/aod-smbvm}
-MEM=1024 CPUS=2 TMO=600 VERS=3.1.1 MOPTS= OUTDIR= DMESG= DEBUG= INTER= NOCIFS= ACCEL=tcg,thread=multi
+MEM=1024 CPUS=2 TMO=600 VERS=3.1.1 ACCEL=tcg,thread=multi
+MOPTS='' OUTDIR='' DMESG='' DEBUG='' INTER='' NOCIFS=''
 EXPORTS=()
 while getopts "o:e:nm:c:t:v:O:dDikh" opt; do
 	case $opt in

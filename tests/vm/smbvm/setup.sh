@@ -40,10 +40,10 @@ fi
 
 # Debian's kernel: whatever linux-image-amd64 points at (6.1.0-NN-amd64 on bookworm).
 if [ ! -f kernel/.done ]; then
-	KPKG=$(apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-/{print $2; exit}')
+	KPKG=$(apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-/{print $2; exit}') || true
 	if [ -z "$KPKG" ]; then
 		apt_update
-		KPKG=$(apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-/{print $2; exit}')
+		KPKG=$(apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-/{print $2; exit}') || true
 	fi
 	[ -n "$KPKG" ] || fail "cannot resolve linux-image-amd64 to a kernel package (apt lists?)"
 	mkdir -p debs
@@ -95,10 +95,13 @@ if [ ! -f initramfs.cpio.gz ] || [ "$HERE/init.initramfs" -nt initramfs.cpio.gz 
 	cp /bin/busybox initramfs/bin/busybox
 	: > initramfs/mods/order
 	for m in virtio_pci 9pnet_virtio 9p overlay; do
-		modprobe -d kernel -S "$KVER" --show-depends "$m" | awk '$1=="insmod"{print $2}'
-	done | awk '!seen[$0]++' | while read -r ko; do
-		cp "$ko" initramfs/mods/ && basename "$ko" >> initramfs/mods/order
-	done
+		modprobe -d kernel -S "$KVER" --show-depends "$m" | awk '$1=="insmod"{print $2}' ||
+			fail "modprobe --show-depends $m failed in $DIR/kernel"
+	done | awk '!seen[$0]++' > initramfs/mods.list || exit 1   # the failing step said why
+	while read -r ko; do
+		cp "$ko" initramfs/mods/ && basename "$ko" >> initramfs/mods/order || fail "cannot copy $ko"
+	done < initramfs/mods.list
+	rm -f initramfs/mods.list
 	[ -s initramfs/mods/order ] || fail "no modules found for the initramfs"
 	cp "$HERE/init.initramfs" initramfs/init && chmod 755 initramfs/init
 	(cd initramfs && find . | cpio -o -H newc --quiet | gzip -1) > initramfs.cpio.gz.tmp
