@@ -16,6 +16,9 @@ static void agent_usage(FILE *out)
 		"(the repo's config/aod.yaml: state under ./var/).\n\n"
 		"Signals: TERM/INT stop, HUP reloads the config (a bad one is rejected and the\n"
 		"running one kept), USR1 writes a snapshot bundle.\n"
+		"Environment: AOD_LOG_LEVEL=error|warning|notice|info|debug;\n"
+		"AOD_SMB_ATTACH=raw_tp|tp_btf|fentry|kprobe and AOD_BLK_ATTACH=tp_btf|raw_tp force\n"
+		"an attach mode instead of the automatic fallback order.\n"
 		"Exit status: 0 stopped cleanly, 1 failed to start or a fatal worker error,\n"
 		"2 invalid config or usage.\n");
 }
