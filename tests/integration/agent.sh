@@ -90,7 +90,9 @@ if kill -0 "$AGENT_PID" 2>/dev/null && grep -q 'config reload failed' "$WORK/age
 else
 	fail sighup-bad-config-kept "$(grep -i reload "$WORK/agent.log" | tail -n 2 | tr '\n' ' ')"
 fi
-# SIGHUP with a good config: a 1 s threshold stops further anomalies.
+# SIGHUP with a good config: a 1 s threshold stops further anomalies, and the
+# new threshold reaches the kernel's maps without reloading any program.
+progs_before=$(agent_prog_ids "$AGENT_PID")
 block_config "$WORK/aod.yaml" 1000 5
 n_before=$(wc -l < "$WORK/out/anomalies.jsonl")
 kill -HUP "$AGENT_PID"; sleep 1
@@ -103,6 +105,9 @@ if grep -q 'config reloaded' "$WORK/agent.log" &&
 else
 	fail sighup-reload-thresholds "anomalies $n_before -> $n_after after raising the threshold"
 fi
+progs_after=$(agent_prog_ids "$AGENT_PID")
+check "sighup-programs-not-reloaded (ids $progs_after)" "before: $progs_before after: $progs_after" \
+	test -n "$progs_before" -a "$progs_before" = "$progs_after"
 
 # SIGTERM: stops within 2 s, every link released.
 t0=$(date +%s%N)

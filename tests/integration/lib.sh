@@ -70,3 +70,8 @@ aod_prog_ids() {
 write_config() { # file: the whole YAML on stdin
 	cat > "$1"
 }
+
+# IDs of the BPF programs a process holds (from its fds), sorted.
+agent_prog_ids() {
+	grep -h '^prog_id:' /proc/"$1"/fdinfo/* 2>/dev/null | awk '{print $2}' | sort -un | tr '\n' ' '
+}
