@@ -108,7 +108,7 @@ if sysctl -qw kernel.bpf_stats_enabled=1 2>/dev/null; then
 	if [ "${cnt:-0}" -gt 0 ]; then
 		per_op=$(echo "$ns / ($cnt / 2)" | bc -l)   # two programs per I/O: issue, complete
 		printf 'block probe cost: %.0f ns per I/O (issue + complete, %d runs); at %.0f IOPS the probe keeps %.3f %% of one core busy, %.3f %% of all %d cores\n' \
-			"$per_op" "$cnt" "$w" "$(echo "$per_op * $w / 1e7" | bc -l)" "$(echo "$per_op * $w / 1e7 / $(nproc)" | bc -l)" "$(nproc)"
+			"$per_op" "$cnt" "$w" "$(echo "$per_op * $w / 10000000" | bc -l)" "$(echo "$per_op * $w / 10000000 / $(nproc)" | bc -l)" "$(nproc)"
 	fi
 else
 	echo "block probe cost: kernel.bpf_stats_enabled cannot be set here"
