@@ -154,6 +154,19 @@ static int make_output_dir(const char *dir)
 	return 0;
 }
 
+/* Attached probes log themselves; say why the others are not attached. */
+static void log_unattached_probes(struct aod_agent *agent)
+{
+	for (int id = 0; id < AOD_PROBE_COUNT; id++) {
+		struct aod_probe_status st;
+
+		aod_probes_status(agent->probes, (enum aod_probe_id)id, &st);
+		if (st.state != AOD_PROBE_ATTACHED)
+			log_info("probe %s: %s%s%s", aod_probe_name((enum aod_probe_id)id),
+				 aod_probe_state_name(st.state), st.reason[0] ? ": " : "", st.reason);
+	}
+}
+
 static int agent_init(struct aod_agent *agent, const struct aod_agent_opts *opts)
 {
 	struct aod_probes_opts popts = { 0 };
@@ -218,6 +231,7 @@ static int agent_init(struct aod_agent *agent, const struct aod_agent_opts *opts
 	/* libbpf parsed the kernel's BTF (tens of MiB) to load the probes and has
 	 * freed it: give those pages back instead of keeping them for the agent's life. */
 	malloc_trim(0);
+	log_unattached_probes(agent);
 
 	agent->listen_fd = aod_control_listen(agent->cfg->agent.control_socket);
 	return agent->listen_fd < 0 ? 1 : 0;
