@@ -9,7 +9,7 @@
 #
 # Env: AOD_BIN (default build/aod), SMBVM_DIR (default /var/tmp/aod-smbvm; runs in
 # $SMBVM_DIR/runs/), SMBVM_SAVE_RECORD=1 copies the netem recording to
-# tests/vm/data/smb-netem-record.jsonl.
+# tests/data/smb-vm-netem.jsonl.
 # Always exits 0: the verdicts are the lines (see tests/run-all.sh).
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -190,8 +190,8 @@ check_record() {
 	else pass smb-record
 	fi
 	if [ "${SMBVM_SAVE_RECORD:-}" = 1 ] && [ "$n" -gt 0 ]; then
-		mkdir -p "$HERE/data" && cp "$f" "$HERE/data/smb-netem-record.jsonl" &&
-			info "record: saved to tests/vm/data/smb-netem-record.jsonl"
+		cp "$f" "$HERE/../data/smb-vm-netem.jsonl" &&
+			info "record: saved to tests/data/smb-vm-netem.jsonl"
 	fi
 }
 
