@@ -156,7 +156,6 @@ static __always_inline int blk_issue(struct request *rq)
 static __always_inline void hist_add(__u32 dev, __u32 op, __u64 latency_ns)
 {
 	struct aod_blk_hist_key hk = { .dev = dev, .op = op };
-	__u32 slot = aod_hist_slot(latency_ns / 1000);
 	struct aod_hist *h;
 
 	h = bpf_map_lookup_elem(&blk_hist, &hk);
@@ -166,12 +165,7 @@ static __always_inline void hist_add(__u32 dev, __u32 op, __u64 latency_ns)
 		if (!h)
 			return;
 	}
-	if (slot >= AOD_HIST_SLOTS)
-		slot = AOD_HIST_SLOTS - 1;
-	/* The 6.1 verifier loses the bound when clang checks a copy of slot and
-	 * indexes with the original: pin the register, then mask. */
-	barrier_var(slot);
-	__sync_fetch_and_add(&h->slots[slot & (AOD_HIST_SLOTS - 1)], 1);
+	hist_inc(h, latency_ns);
 }
 
 static __always_inline void emit(__u32 kind, const struct aod_blk_start *s,

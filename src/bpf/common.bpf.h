@@ -15,6 +15,7 @@
 #define AOD_BPF_COMMON_BPF_H
 
 #include "events.h"
+#include "hist.bpf.h"
 
 /* Set by user space before load. */
 const volatile __u64 wakeup_bytes = 65536;
@@ -62,6 +63,19 @@ static __always_inline void ev_submit(struct aod_raw_event *e, bool emergency)
 		flags = BPF_RB_FORCE_WAKEUP;
 	bpf_ringbuf_submit(e, flags);
 	cnt_inc(AOD_CNT_EVENTS);
+}
+
+/* Count one latency in a log2(usec) histogram. */
+static __always_inline void hist_inc(struct aod_hist *h, __u64 latency_ns)
+{
+	__u32 slot = aod_hist_slot(latency_ns / 1000);
+
+	if (slot >= AOD_HIST_SLOTS)
+		slot = AOD_HIST_SLOTS - 1;
+	/* The 6.1 verifier loses the bound when clang checks a copy of slot and
+	 * indexes with the original: pin the register, then mask. */
+	barrier_var(slot);
+	__sync_fetch_and_add(&h->slots[slot & (AOD_HIST_SLOTS - 1)], 1);
 }
 
 #endif /* AOD_BPF_COMMON_BPF_H */

@@ -125,16 +125,9 @@ static __always_inline void smb_enter(__u32 tid, __u64 sesid, __u16 cmd,
 static __always_inline void hist_add(__u32 cmd, __u64 latency_ns)
 {
 	struct aod_hist *h = bpf_map_lookup_elem(&smb_hist, &cmd);
-	__u32 slot = aod_hist_slot(latency_ns / 1000);
 
-	if (!h)
-		return;
-	if (slot >= AOD_HIST_SLOTS)
-		slot = AOD_HIST_SLOTS - 1;
-	/* The 6.1 verifier loses the bound when clang checks a copy of slot and
-	 * indexes with the original: pin the register, then mask. */
-	barrier_var(slot);
-	__sync_fetch_and_add(&h->slots[slot & (AOD_HIST_SLOTS - 1)], 1);
+	if (h)
+		hist_inc(h, latency_ns);
 }
 
 /* The (status, rc) exception first, then the status verdict, then the rc
