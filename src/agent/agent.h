@@ -84,7 +84,6 @@ struct aod_agent {
 
 struct aod_agent_opts {
 	const char *config_path;    /* NULL: embedded default */
-	bool foreground_notify;     /* sd_notify READY/WATCHDOG when under systemd */
 };
 
 /* Run until SIGTERM/SIGINT; returns the process exit code. */

@@ -58,18 +58,11 @@ wait_for() {
 	"$@"
 }
 
-# BPF links whose program name starts with an aod prefix (our programs are named aod_*/smb_*/blk_*).
+# Number of BPF links on the system (compared before and after an agent runs).
 aod_link_count() {
 	bpftool -j link show 2>/dev/null | jq '[.[] | select(.prog_id != null)] | length' 2>/dev/null || echo -1
 }
-aod_prog_ids() {
-	bpftool -j prog show 2>/dev/null | jq -r '.[] | select(.name // "" | test("^(aod_|smb_|blk_|handle_)")) | .id' 2>/dev/null
-}
 
-# block_config FILE OUTDIR SOCKET [extra YAML appended under guardian.anomalies.blocklat]
-write_config() { # file: the whole YAML on stdin
-	cat > "$1"
-}
 
 # IDs of the BPF programs a process holds (from its fds), sorted.
 agent_prog_ids() {
