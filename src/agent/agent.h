@@ -69,7 +69,8 @@ struct aod_agent {
 	struct aod_action_pool *pool;
 	struct aod_collector *collector;
 	struct aod_detector_stats_shared {
-		_Atomic uint64_t events_in, events_counted, events_dropped;
+		_Atomic uint64_t events_in, events_counted, events_dropped, events_late,
+			stuck_ops;
 	} det_stats;
 
 	struct aod_worker workers[AOD_W_COUNT];

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
- * Detector thread: feeds decoded events to the pure detector, evaluates
- * every watch_interval_sec, and at once when an event is an emergency.
+ * Detector thread: feeds decoded events to the pure detector, which fires
+ * rules as the events arrive; wakes for anomalies due at the end of a quiet
+ * period (detector.h).
  * Each anomaly is logged as one line, sent to syslog at LOG_ALERT,
  * appended to <aod_output_dir>/anomalies.jsonl and queued for the collector.
  */
@@ -23,6 +24,11 @@
 #include "detect/detector.h"
 
 #define DRAIN_MAX 1024
+#define STATS_INTERVAL_NS AOD_NSEC_PER_SEC
+/* Events reach the detector some time after they happened (ring polls
+ * every 50 ms, then the queue): an anomaly due at t fires once events up
+ * to t can be expected to have arrived. */
+#define EVENT_LATENESS_NS (200 * AOD_NSEC_PER_MSEC)
 
 struct detect_loop {
 	struct aod_agent *agent;
@@ -79,11 +85,6 @@ static void on_anomaly(const struct aod_anomaly *a, void *ctx)
 			 (unsigned long long)a->id);
 }
 
-static uint64_t window_ns(const struct aod_config *cfg)
-{
-	return (uint64_t)cfg->watch_interval_sec * AOD_NSEC_PER_SEC;
-}
-
 static void publish_stats(struct detect_loop *dl)
 {
 	struct aod_detector_stats st;
@@ -92,34 +93,40 @@ static void publish_stats(struct detect_loop *dl)
 	atomic_store(&dl->agent->det_stats.events_in, st.events_in);
 	atomic_store(&dl->agent->det_stats.events_counted, st.events_counted);
 	atomic_store(&dl->agent->det_stats.events_dropped, st.events_dropped);
+	atomic_store(&dl->agent->det_stats.events_late, st.events_late);
+	atomic_store(&dl->agent->det_stats.stuck_ops, st.stuck_ops);
+}
+
+/* When to stop waiting for events: the next due anomaly (plus the lateness
+ * allowance) or the stats interval, whichever is first. */
+static uint64_t wake_at(const struct detect_loop *dl, uint64_t now)
+{
+	uint64_t due = aod_detector_next_due(dl->det);
+	uint64_t wake = now + STATS_INTERVAL_NS;
+
+	if (due != UINT64_MAX && due + EVENT_LATENESS_NS < wake)
+		wake = due + EVENT_LATENESS_NS;
+	return wake;
 }
 
 static int detect_loop_run(struct detect_loop *dl)
 {
 	struct aod_agent *agent = dl->agent;
-	uint64_t next_tick = aod_mono_ns() + window_ns(dl->cfg);
 
 	while (!aod_agent_stopping(agent)) {
-		size_t n = aod_event_queue_pop(agent->events, dl->buf, DRAIN_MAX, next_tick);
-		bool emergency = false;
-		uint64_t now;
+		uint64_t now = aod_mono_ns();
+		size_t n = aod_event_queue_pop(agent->events, dl->buf, DRAIN_MAX, wake_at(dl, now));
 
 		for (size_t i = 0; i < n; i++)
-			emergency |= aod_detector_add(dl->det, &dl->buf[i]);
+			aod_detector_add(dl->det, &dl->buf[i]);
+		aod_detector_flush(dl->det); /* a sweep's stuck ops arrive in one push */
 		now = aod_mono_ns();
-		if (emergency)
-			aod_detector_evaluate_emergency(dl->det, now, aod_wall_ns(), on_anomaly, dl);
-		if (now >= next_tick) {
-			aod_detector_evaluate(dl->det, now, aod_wall_ns(), on_anomaly, dl);
-			next_tick += window_ns(dl->cfg);
-			if (next_tick <= now) /* fell behind (suspend): realign */
-				next_tick = now + window_ns(dl->cfg);
-			publish_stats(dl);
-		}
-		if (aod_agent_config_refresh(agent, dl->cfg, &dl->cfg_gen)) {
-			aod_detector_set_config(dl->det, dl->cfg);
-			next_tick = now + window_ns(dl->cfg);
-		}
+		if (now > EVENT_LATENESS_NS)
+			aod_detector_advance(dl->det, now - EVENT_LATENESS_NS);
+		publish_stats(dl);
+		if (aod_agent_config_refresh(agent, dl->cfg, &dl->cfg_gen) &&
+		    aod_detector_set_config(dl->det, dl->cfg))
+			log_err("detector: out of memory applying the new rules; keeping the old ones");
 	}
 	return 0;
 }
@@ -134,7 +141,7 @@ int aod_detector_main(struct aod_agent *agent)
 	if (!dl.cfg || !dl.buf)
 		goto out;
 	aod_agent_config_refresh(agent, dl.cfg, &dl.cfg_gen);
-	dl.det = aod_detector_new(dl.cfg);
+	dl.det = aod_detector_new(dl.cfg, on_anomaly, &dl);
 	if (!dl.det)
 		goto out;
 	err = detect_loop_run(&dl);

@@ -24,7 +24,11 @@ static const char *const kind_names[] = {
 	[AOD_EVENT_BLK_SLOW] = "blk_slow",
 	[AOD_EVENT_BLK_ERR] = "blk_err",
 	[AOD_EVENT_SMB_RECONNECT] = "smb_reconnect",
+	[AOD_EVENT_SMB_STUCK] = "smb_stuck",
+	[AOD_EVENT_BLK_STUCK] = "blk_stuck",
 };
+#define KIND_FIRST AOD_EVENT_SMB_SLOW
+#define KIND_LAST AOD_EVENT_BLK_STUCK
 
 static const char *const op_names[AOD_BLK_NOPS] = {
 	[AOD_BLK_READ] = "read",
@@ -36,7 +40,7 @@ static const char *const op_names[AOD_BLK_NOPS] = {
 
 const char *aod_event_kind_name(enum aod_event_kind kind)
 {
-	if (kind < AOD_EVENT_SMB_SLOW || kind > AOD_EVENT_SMB_RECONNECT)
+	if (kind < KIND_FIRST || kind > KIND_LAST)
 		return NULL;
 	return kind_names[kind];
 }
@@ -47,9 +51,21 @@ static const char *op_name(uint32_t op)
 	return op < AOD_BLK_NOPS ? op_names[op] : "other";
 }
 
+static bool kind_is_smb(enum aod_event_kind kind)
+{
+	return kind == AOD_EVENT_SMB_SLOW || kind == AOD_EVENT_SMB_ERR ||
+	       kind == AOD_EVENT_SMB_STUCK;
+}
+
 static bool is_smb(const struct aod_event *ev)
 {
-	return ev->kind == AOD_EVENT_SMB_SLOW || ev->kind == AOD_EVENT_SMB_ERR;
+	return kind_is_smb(ev->kind);
+}
+
+/* A stuck op has no latency yet: its field is its age when found. */
+static const char *latency_key(enum aod_event_kind kind)
+{
+	return kind == AOD_EVENT_SMB_STUCK || kind == AOD_EVENT_BLK_STUCK ? "age_ns" : "latency_ns";
 }
 
 /* ---------------------------------------------------------------- encode */
@@ -110,7 +126,7 @@ static void put_smb(json_t *o, const struct aod_event *ev, bool *ok)
 	put(o, "sesid", json_u64(s->sesid), ok);
 	put(o, "mid", json_u64(s->mid), ok);
 	put(o, "tid", json_integer(s->tid), ok);
-	put(o, "latency_ns", json_u64(s->latency_ns), ok);
+	put(o, latency_key(ev->kind), json_u64(s->latency_ns), ok);
 	if (ev->kind != AOD_EVENT_SMB_ERR)
 		return;
 	snprintf(hex, sizeof(hex), "0x%08X", s->status);
@@ -139,7 +155,7 @@ static void put_blk(json_t *o, const struct aod_event *ev, bool *ok)
 	put(o, "op", json_string(op_name(b->op)), ok);
 	put(o, "sector", json_u64(b->sector), ok);
 	put(o, "bytes", json_integer(b->bytes), ok);
-	put(o, "latency_ns", json_u64(b->latency_ns), ok);
+	put(o, latency_key(ev->kind), json_u64(b->latency_ns), ok);
 	if (ev->kind == AOD_EVENT_BLK_ERR)
 		put(o, "error", json_integer(b->error), ok);
 }
@@ -164,6 +180,12 @@ json_t *aod_event_to_json(const struct aod_event *ev)
 	put(o, "pid", json_integer(ev->pid), &ok);
 	put(o, "tgid", json_integer(ev->tgid), &ok);
 	put(o, "comm", json_text(comm), &ok);
+	if (aod_event_is_stuck(ev))
+		put(o, "batch", json_integer(ev->batch), &ok);
+	if (ev->flags & AOD_EVF_WAS_STUCK)
+		put(o, "was_stuck", json_true(), &ok);
+	if (ev->flags & AOD_EVF_LATE)
+		put(o, "late", json_true(), &ok);
 	if (is_smb(ev))
 		put_smb(o, ev, &ok);
 	else if (ev->kind == AOD_EVENT_SMB_RECONNECT)
@@ -189,6 +211,8 @@ static json_t *anomaly_key_json(const struct aod_anomaly *a, const struct aod_an
 	if (a->type == AOD_RULE_LATENCY) {
 		put(o, "threshold_ns", json_u64(k->threshold_ns), &ok);
 		put(o, "max_latency_ns", json_u64(k->max_latency_ns), &ok);
+	} else if (a->type == AOD_RULE_STUCK) {
+		put(o, "max_age_ns", json_u64(k->max_latency_ns), &ok);
 	}
 	if (!ok) {
 		json_decref(o);
@@ -231,7 +255,7 @@ json_t *aod_anomaly_to_json(const struct aod_anomaly *a)
 	put(o, "window_end", json_iso(a->window_end_ns), &ok);
 	put(o, "window_sec", json_real((double)span / 1e9), &ok);
 	put(o, "acceptable_count", json_integer(a->acceptable_count), &ok);
-	if (a->type == AOD_RULE_LATENCY)
+	if (a->type == AOD_RULE_LATENCY || a->type == AOD_RULE_STUCK)
 		put(o, "emergency_threshold_ns", json_u64(a->emergency_threshold_ns), &ok);
 	put(o, "total", json_integer(a->total), &ok);
 	put(o, "dropped", json_integer(a->dropped), &ok);
@@ -484,7 +508,8 @@ static int get_wall(struct dec *d, struct aod_event *ev)
 
 static int get_kind(struct dec *d, enum aod_event_kind *kind)
 {
-	static const char what[] = "one of smb_slow, smb_err, blk_slow, blk_err, smb_reconnect";
+	static const char what[] =
+		"one of smb_slow, smb_err, blk_slow, blk_err, smb_reconnect, smb_stuck, blk_stuck";
 	const json_t *v = json_object_get(d->obj, "kind");
 
 	if (!v)
@@ -492,7 +517,7 @@ static int get_kind(struct dec *d, enum aod_event_kind *kind)
 	if (!json_is_string(v))
 		return fail(d->err, d->errlen, "field 'kind': expected %s, got %s", what,
 			    type_desc(v));
-	for (int k = AOD_EVENT_SMB_SLOW; k <= AOD_EVENT_SMB_RECONNECT; k++) {
+	for (int k = KIND_FIRST; k <= KIND_LAST; k++) {
 		if (strcmp(json_string_value(v), kind_names[k]) == 0) {
 			*kind = (enum aod_event_kind)k;
 			return 0;
@@ -503,12 +528,10 @@ static int get_kind(struct dec *d, enum aod_event_kind *kind)
 }
 
 static const char *const common_keys[] = { "ts", "wall_ns", "mono_ns", "kind", "pid", "tgid",
-					    "comm", NULL };
-static const char *const smb_keys[] = { "cmd", "cmd_id", "sesid", "mid", "tid", "latency_ns",
-					 NULL };
+					    "comm", "was_stuck", "late", NULL };
+static const char *const smb_keys[] = { "cmd", "cmd_id", "sesid", "mid", "tid", NULL };
 static const char *const smb_err_keys[] = { "status", "status_name", "rc", NULL };
-static const char *const blk_keys[] = { "dev", "dev_t", "disk", "op", "sector", "bytes",
-					 "latency_ns", NULL };
+static const char *const blk_keys[] = { "dev", "dev_t", "disk", "op", "sector", "bytes", NULL };
 static const char *const blk_err_keys[] = { "error", NULL };
 static const char *const conn_keys[] = { "conn_id", "currmid", "server", NULL };
 
@@ -526,11 +549,12 @@ static int check_unknown(struct dec *d, enum aod_event_kind kind)
 	json_t *v;
 
 	json_object_foreach((json_t *)d->obj, key, v) {
-		bool smb = kind == AOD_EVENT_SMB_SLOW || kind == AOD_EVENT_SMB_ERR;
-		const char *const *own = smb ? smb_keys
-				       : kind == AOD_EVENT_SMB_RECONNECT ? conn_keys : blk_keys;
+		bool conn = kind == AOD_EVENT_SMB_RECONNECT;
+		bool stuck = kind == AOD_EVENT_SMB_STUCK || kind == AOD_EVENT_BLK_STUCK;
+		const char *const *own = kind_is_smb(kind) ? smb_keys : conn ? conn_keys : blk_keys;
 
 		if (in_list(common_keys, key) || in_list(own, key) ||
+		    (!conn && !strcmp(key, latency_key(kind))) || (stuck && !strcmp(key, "batch")) ||
 		    (kind == AOD_EVENT_SMB_ERR && in_list(smb_err_keys, key)) ||
 		    (kind == AOD_EVENT_BLK_ERR && in_list(blk_err_keys, key)))
 			continue;
@@ -595,7 +619,7 @@ static int get_smb(struct dec *d, struct aod_event *ev)
 	if ((rc = get_cmd(d, &s->cmd)) || (rc = get_u64(d, "sesid", true, UINT64_MAX, &s->sesid, NULL)) ||
 	    (rc = get_u64(d, "mid", true, UINT64_MAX, &s->mid, NULL)) ||
 	    (rc = get_u32(d, "tid", true, UINT32_MAX, &s->tid, NULL)) ||
-	    (rc = get_u64(d, "latency_ns", true, UINT64_MAX, &s->latency_ns, NULL)))
+	    (rc = get_u64(d, latency_key(ev->kind), true, UINT64_MAX, &s->latency_ns, NULL)))
 		return rc;
 	if (ev->kind != AOD_EVENT_SMB_ERR)
 		return 0;
@@ -685,11 +709,37 @@ static int get_blk(struct dec *d, struct aod_event *ev)
 	    (rc = get_op(d, &b->op)) ||
 	    (rc = get_u64(d, "sector", true, UINT64_MAX, &b->sector, NULL)) ||
 	    (rc = get_u32(d, "bytes", true, UINT32_MAX, &b->bytes, NULL)) ||
-	    (rc = get_u64(d, "latency_ns", true, UINT64_MAX, &b->latency_ns, NULL)))
+	    (rc = get_u64(d, latency_key(ev->kind), true, UINT64_MAX, &b->latency_ns, NULL)))
 		return rc;
 	if (ev->kind != AOD_EVENT_BLK_ERR)
 		return 0;
 	return get_i32(d, "error", INT32_MIN, 0, &b->error);
+}
+
+static int get_flag(struct dec *d, const char *key, uint32_t bit, uint32_t *flags)
+{
+	const json_t *v = json_object_get(d->obj, key);
+
+	if (!v)
+		return 0;
+	if (!json_is_boolean(v))
+		return fail(d->err, d->errlen, "field '%s': expected true or false, got %s", key,
+			    type_desc(v));
+	if (json_is_true(v))
+		*flags |= bit;
+	return 0;
+}
+
+static int get_flags(struct dec *d, struct aod_event *ev)
+{
+	int rc;
+
+	if ((rc = get_flag(d, "was_stuck", AOD_EVF_WAS_STUCK, &ev->flags)) ||
+	    (rc = get_flag(d, "late", AOD_EVF_LATE, &ev->flags)))
+		return rc;
+	if (aod_event_is_stuck(ev))
+		return get_u32(d, "batch", true, UINT32_MAX, &ev->batch, NULL);
+	return 0;
 }
 
 int aod_event_from_json(const json_t *obj, struct aod_event *out, char *err, size_t errlen)
@@ -707,7 +757,8 @@ int aod_event_from_json(const json_t *obj, struct aod_event *out, char *err, siz
 	    (rc = get_wall(&d, &ev)) ||
 	    (rc = get_u32(&d, "pid", true, UINT32_MAX, &ev.pid, NULL)) ||
 	    (rc = get_u32(&d, "tgid", true, UINT32_MAX, &ev.tgid, NULL)) ||
-	    (rc = get_str(&d, "comm", true, ev.comm, sizeof(ev.comm), NULL)))
+	    (rc = get_str(&d, "comm", true, ev.comm, sizeof(ev.comm), NULL)) ||
+	    (rc = get_flags(&d, &ev)))
 		return rc;
 	if (is_smb(&ev))
 		rc = get_smb(&d, &ev);
@@ -845,7 +896,7 @@ static void add_event_what(struct line *l, const struct aod_event *ev, enum aod_
 		else
 			add(l, ":error%d", ev->blk.error);
 	}
-	if (type == AOD_RULE_LATENCY) {
+	if (type == AOD_RULE_LATENCY || type == AOD_RULE_STUCK) {
 		fmt_dur(aod_event_latency_ns(ev), dur, sizeof(dur));
 		add(l, ":%s", dur);
 	}
@@ -866,7 +917,10 @@ int aod_anomaly_format_line(const struct aod_anomaly *a, char *buf, size_t len)
 		add(&l, " emergency=yes");
 	fmt_dur(a->window_end_ns - a->window_start_ns, dur, sizeof(dur));
 	aod_format_wall(a->window_end_ns, iso, sizeof(iso));
-	add(&l, " count=%u/%u window=%s end=%s", a->total, a->acceptable_count, dur, iso);
+	if (a->type == AOD_RULE_STUCK)
+		add(&l, " stuck=%u oldest=%s at=%s", a->total, dur, iso);
+	else
+		add(&l, " count=%u/%u window=%s end=%s", a->total, a->acceptable_count, dur, iso);
 	if (a->dropped)
 		add(&l, " dropped=%u", a->dropped);
 	add(&l, " keys=");
@@ -874,6 +928,10 @@ int aod_anomaly_format_line(const struct aod_anomaly *a, char *buf, size_t len)
 		const struct aod_anomaly_key *k = &a->keys[i];
 
 		add(&l, "%s%s:%u", i ? "," : "", k->key, k->count);
+		if (a->type == AOD_RULE_STUCK) {
+			fmt_dur(k->max_latency_ns, max, sizeof(max));
+			add(&l, "(age=%s)", max);
+		}
 		if (a->type != AOD_RULE_LATENCY)
 			continue;
 		fmt_dur(k->threshold_ns, dur, sizeof(dur));

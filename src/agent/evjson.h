@@ -8,8 +8,10 @@
  *           "wall_ns": 1795459679123456789     CLOCK_REALTIME at completion
  *           "mono_ns": 81234567890             CLOCK_MONOTONIC at completion
  *           "kind": "smb_slow" | "smb_err" | "blk_slow" | "blk_err" |
- *                   "smb_reconnect"
+ *                   "smb_reconnect" | "smb_stuck" | "blk_stuck"
  *           "pid": thread id, "tgid": process id, "comm": "dd" (<= 15 chars)
+ *           "was_stuck": true  (optional) the op was reported stuck before it completed
+ *           "late": true       (optional) it completed after its in-flight entry expired
  *   smb_*   "cmd": "SMB2_WRITE", "cmd_id": 9, "sesid", "mid", "tid",
  *           "latency_ns" (0 when the enter was not seen)
  *   smb_err "status": "0xC0000022", "status_name": "STATUS_ACCESS_DENIED",
@@ -18,6 +20,9 @@
  *           "disk": "vda" ("" if unknown), "op": "read" | "write" | "flush" |
  *           "discard" | "other", "sector", "bytes", "latency_ns"
  *   blk_err "error": -5
+ *   *_stuck the fields of *_slow, with "age_ns" (age when the sweep found it)
+ *           instead of "latency_ns", and "batch" (the sweep); mono_ns/wall_ns
+ *           are when it was found
  *   smb_reconnect "conn_id", "currmid" (next message id at the break),
  *           "server" (hostname, <= 23 chars); context only, no rule counts it
  * Unsigned 64-bit fields above INT64_MAX (a session id can be) are
@@ -36,7 +41,7 @@
  *   "window_sec", "acceptable_count", "emergency_threshold_ns" (latency
  *   rules), "total", "dropped",
  *   "keys": [{"key", "count", and for latency rules "threshold_ns",
- *             "max_latency_ns"}],
+ *             "max_latency_ns", for stuck ones "max_age_ns"}],
  *   "worst": [event objects]
  *
  * Recording header (first line of a recording, see agent/replay.h):
@@ -76,6 +81,8 @@ json_t *aod_anomaly_to_json(const struct aod_anomaly *a);
  *   count=12/10 window=1s end=2026-11-23T18:47:59.123Z
  *   keys=SMB2_WRITE:9(>=20ms,max=130.2ms),SMB2_READ:3(>=20ms,max=110ms)
  *   worst=4242/dd:SMB2_WRITE:130.2ms,4242/dd:SMB2_WRITE:128ms,...
+ * A stuck anomaly has "stuck=N oldest=AGE at=ISO" instead of count/window/end
+ * and keys "NAME:COUNT(age=AGE)".
  * "emergency=yes" follows type= for emergencies, "dropped=N" follows end=
  * when the window overflowed. Error keys are "NAME:COUNT"; worst entries
  * are tgid/comm:what:latency or tgid/comm:what:error (at most 3; spaces,

@@ -12,17 +12,8 @@
 
 struct aod_replay {
 	struct aod_detector *det;
-	uint64_t window_ns;
-	aod_anomaly_fn fn;
-	void *ctx;
-
-	bool have_start;       /* header gave started_mono_ns */
-	uint64_t start_hint;
-	bool started;          /* first event seen */
-	uint64_t t0;           /* virtual clock origin */
-	uint64_t next_eval;    /* next boundary t0 + k*W */
-	uint64_t last_mono;    /* newest event time fed */
-	int64_t wall_offset;   /* wall_ns - mono_ns of the newest event */
+	uint64_t last_mono; /* newest event time fed */
+	bool started;
 };
 
 struct aod_replay *aod_replay_new(const struct aod_config *cfg, aod_anomaly_fn fn, void *ctx)
@@ -31,15 +22,11 @@ struct aod_replay *aod_replay_new(const struct aod_config *cfg, aod_anomaly_fn f
 
 	if (!r)
 		return NULL;
-	r->det = aod_detector_new(cfg);
+	r->det = aod_detector_new(cfg, fn, ctx);
 	if (!r->det) {
 		free(r);
 		return NULL;
 	}
-	r->window_ns = (uint64_t)(cfg->watch_interval_sec ? cfg->watch_interval_sec : 1) *
-		       1000000000ULL;
-	r->fn = fn;
-	r->ctx = ctx;
 	return r;
 }
 
@@ -51,83 +38,25 @@ void aod_replay_free(struct aod_replay *r)
 	free(r);
 }
 
-void aod_replay_set_start(struct aod_replay *r, uint64_t started_mono_ns)
-{
-	if (r->started || !started_mono_ns)
-		return;
-	r->have_start = true;
-	r->start_hint = started_mono_ns;
-}
-
 const struct aod_detector *aod_replay_detector(const struct aod_replay *r)
 {
 	return r->det;
 }
 
-static uint64_t wall_at(const struct aod_replay *r, uint64_t mono)
-{
-	return (uint64_t)((int64_t)mono + r->wall_offset);
-}
-
-static int evaluate_at(struct aod_replay *r, uint64_t t)
-{
-	return aod_detector_evaluate(r->det, t, wall_at(r, t), r->fn, r->ctx);
-}
-
-/*
- * Evaluate every boundary before t. A boundary whose window cannot hold
- * any event fed so far evaluates nothing, so a long quiet gap is skipped
- * in one step instead of one evaluation per interval.
- */
-static int advance_to(struct aod_replay *r, uint64_t t)
-{
-	int fired = 0;
-
-	while (r->next_eval < t) {
-		if (r->next_eval - r->window_ns >= r->last_mono) {
-			uint64_t k = (t - r->t0 + r->window_ns - 1) / r->window_ns;
-
-			r->next_eval = r->t0 + k * r->window_ns;
-			break;
-		}
-		fired += evaluate_at(r, r->next_eval);
-		r->next_eval += r->window_ns;
-	}
-	return fired;
-}
-
 int aod_replay_feed(struct aod_replay *r, const struct aod_event *ev)
 {
-	int fired = 0;
-
-	if (!r->started) {
-		r->started = true;
-		r->t0 = r->have_start && r->start_hint <= ev->mono_ns ? r->start_hint : ev->mono_ns;
-		r->next_eval = r->t0 + r->window_ns;
-		r->last_mono = ev->mono_ns;
-		r->wall_offset = (int64_t)(ev->wall_ns - ev->mono_ns);
-	}
-	fired += advance_to(r, ev->mono_ns);
-	r->wall_offset = (int64_t)(ev->wall_ns - ev->mono_ns);
+	r->started = true;
 	if (ev->mono_ns > r->last_mono)
 		r->last_mono = ev->mono_ns;
-	if (aod_detector_add(r->det, ev))
-		fired += aod_detector_evaluate_emergency(r->det, ev->mono_ns, ev->wall_ns, r->fn,
-							 r->ctx);
-	return fired;
+	return aod_detector_add(r->det, ev);
 }
 
 int aod_replay_finish(struct aod_replay *r)
 {
-	int fired = 0;
-
 	if (!r->started)
 		return 0;
-	while (r->next_eval <= r->last_mono + r->window_ns) {
-		fired += evaluate_at(r, r->next_eval);
-		r->next_eval += r->window_ns;
-	}
-	return fired;
+	/* what is still due fires at its time, as the live loop would */
+	return aod_detector_advance(r->det, UINT64_MAX) + aod_detector_flush(r->det);
 }
 
 /* ---- files ---- */
@@ -174,8 +103,6 @@ static int replay_line(struct file_replay *f, const char *line, char *msg, size_
 			rc = -EINVAL;
 		} else {
 			rc = aod_record_header_from_json(obj, &start, msg, len);
-			if (rc == 0)
-				aod_replay_set_start(f->r, start);
 		}
 	} else {
 		rc = aod_event_from_json(obj, &ev, msg, len);

@@ -13,13 +13,11 @@
  *   every other line: one event object (agent/evjson.h), in the order
  *     they were decoded. Blank lines are ignored.
  *
- * Timing: the virtual clock starts at started_mono_ns (or the first
- * event's mono_ns if that is earlier or absent). The detector evaluates at
- * every start + k * watch_interval_sec, after all events at or before that
- * instant were added, as the agent's detector thread does; an emergency
- * event is evaluated at once at its own mono_ns. After the last event the
- * windows are flushed by evaluating up to last + W. Wall times come from
- * the events (wall_ns - mono_ns of the latest event).
+ * Timing: events go to the detector in file order, each at its own mono_ns
+ * (the detector fires rules at event time, detector.h), as fast as the
+ * machine goes; after the last event what is still due fires at its time.
+ * So a replay fires exactly what the live agent fired on the same events.
+ * Wall times come from the events.
  */
 #ifndef AOD_AGENT_REPLAY_H
 #define AOD_AGENT_REPLAY_H
@@ -40,13 +38,10 @@ struct aod_replay;
 struct aod_replay *aod_replay_new(const struct aod_config *cfg, aod_anomaly_fn fn, void *ctx);
 void aod_replay_free(struct aod_replay *r);
 
-/* Where the recording started (header); call before the first event. */
-void aod_replay_set_start(struct aod_replay *r, uint64_t started_mono_ns);
-
-/* Evaluate the boundaries before ev, then add it. Returns anomalies fired. */
+/* Add ev to the detector. Returns anomalies fired. */
 int aod_replay_feed(struct aod_replay *r, const struct aod_event *ev);
 
-/* Flush: evaluate up to last event + W. Returns anomalies fired. */
+/* End of the recording: fire what is still due. Returns anomalies fired. */
 int aod_replay_finish(struct aod_replay *r);
 
 const struct aod_detector *aod_replay_detector(const struct aod_replay *r);

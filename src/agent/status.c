@@ -80,7 +80,7 @@ char *aod_agent_status_json(struct aod_agent *agent)
 	root = json_pack(
 		"{s:s, s:i, s:f, s:f, s:o, s:o, s:o,"
 		" s:{s:I, s:I, s:I, s:I},"
-		" s:{s:I, s:I, s:I},"
+		" s:{s:I, s:I, s:I, s:I, s:I},"
 		" s:{s:I, s:I, s:i, s:I},"
 		" s:{s:I, s:I, s:I}}",
 		"version", AOD_VERSION, "pid", (int)getpid(), "uptime_s",
@@ -94,6 +94,8 @@ char *aod_agent_status_json(struct aod_agent *agent)
 		"detector", "events_in", (json_int_t)atomic_load(&agent->det_stats.events_in),
 		"events_counted", (json_int_t)atomic_load(&agent->det_stats.events_counted),
 		"window_dropped", (json_int_t)atomic_load(&agent->det_stats.events_dropped),
+		"late_dropped", (json_int_t)atomic_load(&agent->det_stats.events_late),
+		"stuck_ops", (json_int_t)atomic_load(&agent->det_stats.stuck_ops),
 		"anomalies", "total", (json_int_t)atomic_load(&c->anomalies), "queue_overflows",
 		(json_int_t)aod_anomaly_queue_overflows(agent->anomalies), "queue_depth",
 		(int)aod_anomaly_queue_depth(agent->anomalies), "log_errors",

@@ -66,8 +66,9 @@ static void print_status(json_t *root)
 	       "overwritten %lld\n",
 	       num(d, "events_decoded"), num(d, "events_bad"), num(d, "event_queue_overflows"),
 	       num(d, "flight_recorder_overwritten"));
-	printf("detector: in %lld, counted %lld, window drops %lld\n", num(det, "events_in"),
-	       num(det, "events_counted"), num(det, "window_dropped"));
+	printf("detector: in %lld, counted %lld, window drops %lld, late %lld, stuck ops %lld\n",
+	       num(det, "events_in"), num(det, "events_counted"), num(det, "window_dropped"),
+	       num(det, "late_dropped"), num(det, "stuck_ops"));
 	printf("anomalies: %lld, queue overflows %lld, log errors %lld\n", num(a, "total"),
 	       num(a, "queue_overflows"), num(a, "log_errors"));
 	if (col)

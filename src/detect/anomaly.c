@@ -17,6 +17,7 @@ const char *aod_rule_type_name(enum aod_rule_type type)
 	case AOD_RULE_LATENCY: return "latency";
 	case AOD_RULE_ERROR: return "error";
 	case AOD_RULE_MANUAL: return "manual";
+	case AOD_RULE_STUCK: return "stuck";
 	default: return "unknown";
 	}
 }

@@ -21,6 +21,8 @@ enum aod_rule_type {
 	AOD_RULE_LATENCY = 0,
 	AOD_RULE_ERROR = 1,
 	AOD_RULE_MANUAL = 2, /* snapshot: no rule fired */
+	AOD_RULE_STUCK = 3,  /* anomalies only: ops of a latency rule still in flight past
+			      * its emergency threshold */
 };
 
 /* One row of "counts per key": a command, a device or an error code. */
@@ -46,7 +48,8 @@ struct aod_anomaly {
 	uint32_t nkeys;
 	struct aod_anomaly_key keys[AOD_ANOMALY_MAX_KEYS];
 	uint32_t nworst;
-	struct aod_event worst[AOD_ANOMALY_WORST]; /* slowest first, or first errors */
+	struct aod_event worst[AOD_ANOMALY_WORST]; /* slowest (oldest, if stuck) first,
+						    * or first errors */
 };
 
 const char *aod_source_name(enum aod_source src);       /* "smb", "block", "manual" */

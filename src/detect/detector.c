@@ -1,21 +1,22 @@
 // SPDX-License-Identifier: MIT
 /*
- * Windowed anomaly rules (see detector.h for the semantics).
+ * Sliding-window anomaly rules (see detector.h for the semantics).
  *
- * Each rule owns a ring of the events that counted for it, in arrival
- * order. The ring starts small and doubles up to AOD_DETECTOR_WINDOW_CAP;
- * when it is full, events that can no longer fall in any future window
- * are dropped from the front, and if it is still full the event goes to
- * an "overflow" summary (count, per-key tallies, worst events) instead of
- * the ring. The overflow summary is one block in time: it ages out when
- * its newest event leaves the window, and it is consumed with the rule.
+ * Each rule owns a ring of the unconsumed events that counted for it, in
+ * time order, pruned to the window ending at the rule's newest event:
+ * (newest - W, newest]. That span is shorter than W, so "some interval of
+ * length W holds N events" is simply "the ring holds N events", checked
+ * at each insertion: O(1) amortised per event per rule (each event is
+ * stored once and leaves once; an out-of-order event walks back over the
+ * few newer ones).
  *
- * add() is O(1) amortised per rule; evaluate() walks each ring once or
- * twice (at most AOD_DETECTOR_WINDOW_CAP entries), once per interval.
+ * The ring starts small and doubles up to AOD_DETECTOR_WINDOW_CAP; beyond
+ * that, counted events go to an "overflow" summary (count, per-key tallies,
+ * worst events), one block in time that leaves the window with its newest
+ * event and is consumed with the rule.
  *
- * Edge cases: an empty window never fires (acceptable_count 0 acts as 1);
- * emergency_threshold_ns 0 disables emergencies for that rule; a reload
- * keeps a window when name, source and type all persist.
+ * Edge cases: acceptable_count 0 acts as 1; emergency_threshold_ns 0
+ * disables emergencies (and stuck reports) for that rule.
  */
 #include "detect/detector.h"
 
@@ -24,57 +25,52 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "detect/tally.h"
+
 #define RING_INITIAL_CAP 64
-#define TALLY_CAP (2 * AOD_ANOMALY_MAX_KEYS) /* distinct keys kept apart */
-#define OTHER_KEY_NAME "(other)"
-
-/* Counts per key while an anomaly is built (and for overflowed events). */
-struct key_tally {
-	uint64_t id;
-	uint32_t count;
-	uint64_t threshold_ns;
-	uint64_t max_latency_ns;
-	char name[AOD_KEY_LEN];
-};
-
-struct tally {
-	uint32_t n;
-	struct key_tally keys[TALLY_CAP];
-	uint32_t other_count;     /* keys beyond TALLY_CAP */
-	uint64_t other_max_ns;
-};
-
-/* The N events an anomaly shows: slowest (latency) or first (errors). */
-struct worst {
-	uint32_t n;
-	struct aod_event ev[AOD_ANOMALY_WORST];
-};
 
 /* Counted events the full ring could not keep. */
 struct overflow {
 	uint32_t count;
 	uint64_t last_mono;
-	struct tally tally;
-	struct worst worst;
+	struct aod_tally tally;
+	struct aod_worst worst;
+};
+
+/* The stuck ops of one sweep batch that this rule reports. */
+struct stuck_batch {
+	bool open;
+	uint32_t batch;
+	uint64_t mono;   /* when the sweep found them */
+	uint32_t count;
+	uint64_t oldest_start;
+	struct aod_tally tally;
+	struct aod_worst worst;
 };
 
 struct rule_state {
 	struct aod_rule rule;
-	struct aod_event *ring;
-	uint32_t cap;
-	uint32_t head;
-	uint32_t len;
+	struct aod_event *ring; /* time order */
+	uint32_t cap, head, len;
 	struct overflow ovf;
-	bool emergency_pending;
+	uint64_t newest;      /* newest counted event seen */
+	uint64_t quiet_until; /* no firing before this (last fire + W) */
+	bool due;             /* fire at due_at: the condition was met while quiet */
+	bool due_emergency;
+	uint64_t due_at;
+	struct stuck_batch stuck;
 };
 
 struct aod_detector {
 	uint64_t window_ns;
 	uint32_t nrules;
 	struct rule_state *rules[AOD_MAX_RULES];
+	aod_anomaly_fn fn;
+	void *fn_ctx;
+	int64_t wall_minus_mono; /* from the newest event: wall time of any instant */
 	uint64_t last_id;
 	struct aod_detector_stats stats;
-	struct tally scratch_tally;   /* kept here: too big for a thread stack frame */
+	struct aod_tally scratch_tally; /* kept here: too big for a thread stack frame */
 	struct aod_anomaly scratch;
 };
 
@@ -84,7 +80,7 @@ static bool event_counts(const struct aod_rule *rule, const struct aod_event *ev
 {
 	uint64_t thr;
 
-	if (rule->source != aod_event_source(ev))
+	if (rule->source != aod_event_source(ev) || (ev->flags & AOD_EVF_WAS_STUCK))
 		return false;
 	switch (rule->type) {
 	case AOD_RULE_LATENCY:
@@ -112,215 +108,38 @@ static bool is_emergency(const struct aod_rule *rule, const struct aod_event *ev
 	       aod_event_latency_ns(ev) >= rule->emergency_threshold_ns;
 }
 
-/* ---- keys: a command, a device or an error code ---- */
-
-#define KEY_ERRNO_BIT (1ULL << 32)
-#define KEY_RAW_BIT (2ULL << 32)
-
-static uint32_t neg_errno(int32_t rc)
+/* Does this rule report this stuck op? Same keys as its slow ops, and the
+ * op's age has reached the rule's emergency threshold. */
+static bool stuck_counts(const struct aod_rule *rule, const struct aod_event *ev)
 {
-	return rc < 0 ? (uint32_t)-(int64_t)rc : (uint32_t)rc;
-}
-
-/*
- * Error keys are merged by display name: an NTSTATUS with a name is its
- * own key; otherwise statuses that map to the same errno share one.
- */
-static uint64_t error_key(uint32_t status, int32_t rc, char *name, size_t len)
-{
-	const char *s = status ? aod_ntstatus_name(status) : NULL;
-	const char *e = rc ? aod_errno_name((int)neg_errno(rc)) : NULL;
-
-	if (s) {
-		snprintf(name, len, "%s", s);
-		return status;
-	}
-	if (e) {
-		snprintf(name, len, "%s", e);
-		return KEY_ERRNO_BIT | neg_errno(rc);
-	}
-	if (status) {
-		snprintf(name, len, "0x%08X", status);
-		return status;
-	}
-	snprintf(name, len, "rc=%d", rc);
-	return KEY_RAW_BIT | (uint32_t)rc;
-}
-
-static uint64_t event_key(const struct aod_rule *rule, const struct aod_event *ev,
-			  char *name, size_t len, uint64_t *threshold_ns)
-{
-	const char *cmd;
-
-	*threshold_ns = 0;
-	switch (ev->kind) {
-	case AOD_EVENT_SMB_SLOW:
-		cmd = aod_smb_cmd_name(ev->smb.cmd);
-		if (cmd)
-			snprintf(name, len, "%s", cmd);
-		else
-			snprintf(name, len, "SMB2_CMD_%u", ev->smb.cmd);
-		if (!aod_rule_smb_threshold(rule, ev->smb.cmd, threshold_ns))
-			*threshold_ns = 0;
-		return ev->smb.cmd;
-	case AOD_EVENT_BLK_SLOW:
-		if (ev->blk.disk[0])
-			snprintf(name, len, "%s", ev->blk.disk);
-		else
-			snprintf(name, len, "%u:%u", ev->blk.dev >> 20, ev->blk.dev & 0xfffff);
-		if (!aod_rule_blk_threshold(rule, ev->blk.disk, threshold_ns))
-			*threshold_ns = 0;
-		return ev->blk.dev;
-	case AOD_EVENT_SMB_ERR:
-		return error_key(ev->smb.status, ev->smb.rc, name, len);
-	case AOD_EVENT_BLK_ERR:
-		return error_key(0, ev->blk.error, name, len);
-	case AOD_EVENT_SMB_RECONNECT: /* never counted (event_counts), so never keyed */
-		break;
-	}
-	snprintf(name, len, "?");
-	return 0;
-}
-
-static void tally_reset(struct tally *t)
-{
-	t->n = 0;
-	t->other_count = 0;
-	t->other_max_ns = 0;
-}
-
-static struct key_tally *tally_find(struct tally *t, uint64_t id)
-{
-	for (uint32_t i = 0; i < t->n; i++)
-		if (t->keys[i].id == id)
-			return &t->keys[i];
-	return NULL;
-}
-
-static void tally_add(struct tally *t, const struct aod_rule *rule, const struct aod_event *ev)
-{
-	uint64_t lat = rule->type == AOD_RULE_LATENCY ? aod_event_latency_ns(ev) : 0;
-	char name[AOD_KEY_LEN];
 	uint64_t thr;
-	uint64_t id = event_key(rule, ev, name, sizeof(name), &thr);
-	struct key_tally *k = tally_find(t, id);
 
-	if (!k) {
-		if (t->n == TALLY_CAP) {
-			t->other_count++;
-			if (lat > t->other_max_ns)
-				t->other_max_ns = lat;
-			return;
-		}
-		k = &t->keys[t->n++];
-		k->id = id;
-		k->count = 0;
-		k->threshold_ns = thr;
-		k->max_latency_ns = 0;
-		memcpy(k->name, name, sizeof(k->name));
-	}
-	k->count++;
-	if (lat > k->max_latency_ns)
-		k->max_latency_ns = lat;
+	if (rule->type != AOD_RULE_LATENCY || rule->source != aod_event_source(ev) ||
+	    !rule->emergency_threshold_ns ||
+	    aod_event_latency_ns(ev) < rule->emergency_threshold_ns)
+		return false;
+	if (ev->kind == AOD_EVENT_SMB_STUCK)
+		return aod_rule_smb_threshold(rule, ev->smb.cmd, &thr);
+	return aod_rule_blk_threshold(rule, ev->blk.disk, &thr);
 }
 
-static void tally_merge(struct tally *dst, const struct tally *src)
-{
-	for (uint32_t i = 0; i < src->n; i++) {
-		const struct key_tally *s = &src->keys[i];
-		struct key_tally *k = tally_find(dst, s->id);
+/* ---- time ---- */
 
-		if (!k && dst->n < TALLY_CAP) {
-			k = &dst->keys[dst->n++];
-			*k = *s;
-			continue;
-		}
-		if (!k) {
-			dst->other_count += s->count;
-			if (s->max_latency_ns > dst->other_max_ns)
-				dst->other_max_ns = s->max_latency_ns;
-			continue;
-		}
-		k->count += s->count;
-		if (s->max_latency_ns > k->max_latency_ns)
-			k->max_latency_ns = s->max_latency_ns;
-	}
-	dst->other_count += src->other_count;
-	if (src->other_max_ns > dst->other_max_ns)
-		dst->other_max_ns = src->other_max_ns;
+/* t can no longer be in a window ending at now: (now - W, now]. */
+static bool too_old(uint64_t t, uint64_t now, uint64_t window_ns)
+{
+	return t <= now && now - t >= window_ns;
 }
 
-static int key_cmp(const void *pa, const void *pb)
+static uint64_t wall_at(const struct aod_detector *d, uint64_t mono)
 {
-	const struct key_tally *a = pa, *b = pb;
-
-	if (a->count != b->count)
-		return a->count > b->count ? -1 : 1;
-	return strcmp(a->name, b->name);
+	return (uint64_t)((int64_t)mono + d->wall_minus_mono);
 }
 
-/* Most frequent keys first; what does not fit is summed as "(other)". */
-static void tally_to_anomaly(struct tally *t, struct aod_anomaly *a)
+static uint64_t next_id(struct aod_detector *d, uint64_t wall)
 {
-	uint32_t room = AOD_ANOMALY_MAX_KEYS;
-	uint32_t other = t->other_count;
-	uint64_t other_max = t->other_max_ns;
-
-	qsort(t->keys, t->n, sizeof(t->keys[0]), key_cmp);
-	if (t->n > room || other)
-		room--; /* keep the last slot for "(other)" */
-	a->nkeys = 0;
-	for (uint32_t i = 0; i < t->n; i++) {
-		const struct key_tally *k = &t->keys[i];
-
-		if (i >= room) {
-			other += k->count;
-			if (k->max_latency_ns > other_max)
-				other_max = k->max_latency_ns;
-			continue;
-		}
-		struct aod_anomaly_key *out = &a->keys[a->nkeys++];
-
-		snprintf(out->key, sizeof(out->key), "%s", k->name);
-		out->count = k->count;
-		out->threshold_ns = k->threshold_ns;
-		out->max_latency_ns = k->max_latency_ns;
-	}
-	if (other) {
-		struct aod_anomaly_key *out = &a->keys[a->nkeys++];
-
-		snprintf(out->key, sizeof(out->key), "%s", OTHER_KEY_NAME);
-		out->count = other;
-		out->threshold_ns = 0;
-		out->max_latency_ns = other_max;
-	}
-}
-
-/* ---- worst events ---- */
-
-/* Does a rank before b? Latency: slower first. Errors: earlier first. */
-static bool worse(enum aod_rule_type type, const struct aod_event *a, const struct aod_event *b)
-{
-	if (type == AOD_RULE_LATENCY)
-		return aod_event_latency_ns(a) > aod_event_latency_ns(b);
-	return a->mono_ns < b->mono_ns;
-}
-
-static void worst_add(struct worst *w, enum aod_rule_type type, const struct aod_event *ev)
-{
-	uint32_t pos = w->n;
-
-	/* ties keep arrival order: a newcomer goes after its equals */
-	while (pos > 0 && worse(type, ev, &w->ev[pos - 1]))
-		pos--;
-	if (pos >= AOD_ANOMALY_WORST)
-		return;
-	uint32_t last = w->n < AOD_ANOMALY_WORST ? w->n : AOD_ANOMALY_WORST - 1;
-
-	memmove(&w->ev[pos + 1], &w->ev[pos], (last - pos) * sizeof(w->ev[0]));
-	w->ev[pos] = *ev;
-	if (w->n < AOD_ANOMALY_WORST)
-		w->n++;
+	d->last_id = wall > d->last_id ? wall : d->last_id + 1;
+	return d->last_id;
 }
 
 /* ---- the ring of counted events ---- */
@@ -349,216 +168,304 @@ static int ring_grow(struct rule_state *rs)
 	return 0;
 }
 
-/* t is old relative to now if it can no longer be in (now - W, now]. */
-static bool too_old(uint64_t t, uint64_t now, uint64_t window_ns)
+static void ring_pop_front(struct rule_state *rs)
 {
-	return t <= now && now - t >= window_ns;
+	rs->head = (rs->head + 1) % rs->cap;
+	rs->len--;
 }
 
 static void overflow_reset(struct overflow *o)
 {
 	o->count = 0;
 	o->last_mono = 0;
-	tally_reset(&o->tally);
+	aod_tally_reset(&o->tally);
 	o->worst.n = 0;
 }
 
-static void overflow_add(struct overflow *o, const struct aod_rule *rule, const struct aod_event *ev)
+/* Drop what can no longer be in a window ending at now. */
+static void prune(struct rule_state *rs, uint64_t now, uint64_t window_ns)
 {
-	o->count++;
-	if (ev->mono_ns > o->last_mono)
-		o->last_mono = ev->mono_ns;
-	tally_add(&o->tally, rule, ev);
-	worst_add(&o->worst, rule->type, ev);
+	while (rs->len && too_old(ring_at(rs, 0)->mono_ns, now, window_ns))
+		ring_pop_front(rs);
+	if (rs->ovf.count && too_old(rs->ovf.last_mono, now, window_ns))
+		overflow_reset(&rs->ovf);
+}
+
+/* Insert in time order: usually at the end, else after the newer ones. */
+static void ring_insert(struct rule_state *rs, const struct aod_event *ev)
+{
+	uint32_t pos = rs->len++;
+
+	while (pos > 0 && ring_at(rs, pos - 1)->mono_ns > ev->mono_ns) {
+		*ring_at(rs, pos) = *ring_at(rs, pos - 1);
+		pos--;
+	}
+	*ring_at(rs, pos) = *ev;
 }
 
 /* Returns false if the event went to the overflow summary. */
-static bool rule_store(struct rule_state *rs, const struct aod_event *ev, uint64_t window_ns)
+static bool rule_store(struct rule_state *rs, const struct aod_event *ev)
 {
-	/* events the newest one has pushed out of every future window */
-	while (rs->len == rs->cap && rs->len > 0 &&
-	       too_old(ring_at(rs, 0)->mono_ns, ev->mono_ns, window_ns)) {
-		rs->head = (rs->head + 1) % rs->cap;
-		rs->len--;
-	}
 	if (rs->len == rs->cap &&
 	    (rs->cap == AOD_DETECTOR_WINDOW_CAP || ring_grow(rs) < 0)) {
-		overflow_add(&rs->ovf, &rs->rule, ev);
+		rs->ovf.count++;
+		if (ev->mono_ns > rs->ovf.last_mono)
+			rs->ovf.last_mono = ev->mono_ns;
+		aod_tally_add(&rs->ovf.tally, &rs->rule, ev);
+		aod_worst_add(&rs->ovf.worst, rs->rule.type, ev);
 		return false;
 	}
-	*ring_at(rs, rs->len++) = *ev;
+	ring_insert(rs, ev);
 	return true;
 }
 
-bool aod_detector_add(struct aod_detector *d, const struct aod_event *ev)
+static uint32_t window_count(const struct rule_state *rs)
 {
-	bool emergency = false, counted = false;
-
-	d->stats.events_in++;
-	for (uint32_t i = 0; i < d->nrules; i++) {
-		struct rule_state *rs = d->rules[i];
-
-		if (!event_counts(&rs->rule, ev))
-			continue;
-		counted = true;
-		if (!rule_store(rs, ev, d->window_ns))
-			d->stats.events_dropped++;
-		if (is_emergency(&rs->rule, ev)) {
-			rs->emergency_pending = true;
-			emergency = true;
-		}
-	}
-	if (counted)
-		d->stats.events_counted++;
-	return emergency;
+	return rs->len + rs->ovf.count;
 }
 
-/* ---- evaluation ---- */
-
-struct fire_span {
-	uint64_t now;
-	uint64_t window_ns;
-	bool emergency; /* also take events newer than now */
-};
-
-static bool in_span(const struct fire_span *s, uint64_t t)
+static uint32_t needed(const struct rule_state *rs)
 {
-	if (t > s->now)
-		return s->emergency;
-	return s->now - t < s->window_ns;
+	return rs->rule.acceptable_count ? rs->rule.acceptable_count : 1;
 }
 
-static uint64_t next_id(struct aod_detector *d, uint64_t now_wall)
+/* ---- firing ---- */
+
+static void emit(struct aod_detector *d, struct aod_anomaly *a)
 {
-	d->last_id = now_wall > d->last_id ? now_wall : d->last_id + 1;
-	return d->last_id;
+	d->stats.anomalies++;
+	if (d->fn)
+		d->fn(a, d->fn_ctx);
 }
 
 static void anomaly_header(struct aod_detector *d, const struct rule_state *rs,
-			   struct aod_anomaly *a, uint64_t now_wall)
+			   struct aod_anomaly *a, enum aod_rule_type type, uint64_t t)
 {
 	const struct aod_rule *r = &rs->rule;
 
 	memset(a, 0, sizeof(*a));
-	a->id = next_id(d, now_wall);
+	a->id = next_id(d, wall_at(d, t));
 	snprintf(a->rule, sizeof(a->rule), "%s", r->name);
 	a->source = r->source;
-	a->type = r->type;
-	a->emergency = rs->emergency_pending;
-	a->acceptable_count = r->acceptable_count;
+	a->type = type;
 	a->emergency_threshold_ns = r->type == AOD_RULE_LATENCY ? r->emergency_threshold_ns : 0;
-	a->window_start_ns = now_wall > d->window_ns ? now_wall - d->window_ns : 0;
+	a->window_end_ns = wall_at(d, t);
 }
 
 /*
- * Build the anomaly from the events in the span (plus the overflow) and
- * remove them from the ring: fired events are consumed.
+ * Fire the window ending at t, (t - W, t]: its events (and the overflow)
+ * make the anomaly and are consumed; events after t stay. The rule is then
+ * quiet until t + W.
  */
-static void rule_fire(struct aod_detector *d, struct rule_state *rs, const struct fire_span *s,
-		      uint64_t now_wall, struct aod_anomaly *a)
+static void fire(struct aod_detector *d, struct rule_state *rs, uint64_t t, bool emergency)
 {
-	struct tally *t = &d->scratch_tally;
-	struct worst w = { .n = 0 };
-	uint64_t end = s->now;
-	uint32_t kept = 0;
+	struct aod_tally *tally = &d->scratch_tally;
+	struct aod_anomaly *a = &d->scratch;
+	struct aod_worst w = { .n = 0 };
 
-	anomaly_header(d, rs, a, now_wall);
-	tally_reset(t);
-	for (uint32_t i = 0; i < rs->len; i++) {
-		struct aod_event *ev = ring_at(rs, i);
+	prune(rs, t, d->window_ns);
+	anomaly_header(d, rs, a, rs->rule.type, t);
+	a->emergency = emergency || rs->due_emergency;
+	a->acceptable_count = rs->rule.acceptable_count;
+	a->window_start_ns = a->window_end_ns > d->window_ns ? a->window_end_ns - d->window_ns : 0;
+	aod_tally_reset(tally);
+	while (rs->len && ring_at(rs, 0)->mono_ns <= t) {
+		const struct aod_event *ev = ring_at(rs, 0);
 
-		if (!in_span(s, ev->mono_ns)) {
-			*ring_at(rs, kept++) = *ev;
-			continue;
-		}
 		a->total++;
-		if (ev->mono_ns > end)
-			end = ev->mono_ns;
-		tally_add(t, &rs->rule, ev);
-		worst_add(&w, rs->rule.type, ev);
+		aod_tally_add(tally, &rs->rule, ev);
+		aod_worst_add(&w, rs->rule.type, ev);
+		ring_pop_front(rs);
 	}
-	rs->len = kept;
 	if (rs->ovf.count) {
 		a->total += rs->ovf.count;
 		a->dropped = rs->ovf.count;
-		if (rs->ovf.last_mono > end)
-			end = rs->ovf.last_mono;
-		tally_merge(t, &rs->ovf.tally);
+		aod_tally_merge(tally, &rs->ovf.tally);
 		for (uint32_t i = 0; i < rs->ovf.worst.n; i++)
-			worst_add(&w, rs->rule.type, &rs->ovf.worst.ev[i]);
+			aod_worst_add(&w, rs->rule.type, &rs->ovf.worst.ev[i]);
 		overflow_reset(&rs->ovf);
 	}
-	a->window_end_ns = now_wall + (end - s->now);
-	tally_to_anomaly(t, a);
+	aod_tally_to_anomaly(tally, a);
 	a->nworst = w.n;
 	memcpy(a->worst, w.ev, w.n * sizeof(w.ev[0]));
-	rs->emergency_pending = false;
+	rs->quiet_until = t + d->window_ns;
+	rs->due = false;
+	rs->due_emergency = false;
+	emit(d, a);
 }
 
-/* Drop events that left the window; return how many are in the span. */
-static uint32_t rule_prune_count(struct rule_state *rs, const struct fire_span *s)
+/* The condition holds at t: fire now, or when the quiet period ends. */
+static int condition_met(struct aod_detector *d, struct rule_state *rs, uint64_t t,
+			 bool emergency)
 {
-	uint32_t kept = 0, in = 0;
-
-	for (uint32_t i = 0; i < rs->len; i++) {
-		struct aod_event *ev = ring_at(rs, i);
-
-		if (too_old(ev->mono_ns, s->now, s->window_ns))
-			continue;
-		if (in_span(s, ev->mono_ns))
-			in++;
-		if (kept != i)
-			*ring_at(rs, kept) = *ev;
-		kept++;
+	if (t >= rs->quiet_until) {
+		fire(d, rs, t, emergency);
+		return 1;
 	}
-	rs->len = kept;
-	if (rs->ovf.count && too_old(rs->ovf.last_mono, s->now, s->window_ns))
-		overflow_reset(&rs->ovf);
-	return in + rs->ovf.count;
+	rs->due = true;
+	rs->due_at = rs->quiet_until;
+	rs->due_emergency |= emergency;
+	return 0;
 }
 
-static int rule_evaluate(struct aod_detector *d, struct rule_state *rs, uint64_t now_mono,
-			 uint64_t now_wall, aod_anomaly_fn fn, void *ctx)
+/* Fire a pending anomaly whose time is before (or, inclusive, at) t. */
+static int fire_due(struct aod_detector *d, struct rule_state *rs, uint64_t t, bool inclusive)
 {
-	struct fire_span span = {
-		.now = now_mono,
-		.window_ns = d->window_ns,
-		.emergency = rs->emergency_pending,
-	};
-	uint32_t count = rule_prune_count(rs, &span);
-
-	if (count == 0) {
-		rs->emergency_pending = false; /* nothing left to report */
+	if (!rs->due || rs->due_at > t || (!inclusive && rs->due_at == t))
 		return 0;
-	}
-	if (!rs->emergency_pending && count < rs->rule.acceptable_count)
-		return 0;
-	rule_fire(d, rs, &span, now_wall, &d->scratch);
-	d->stats.anomalies++;
-	if (fn)
-		fn(&d->scratch, ctx);
+	fire(d, rs, rs->due_at, false);
 	return 1;
 }
 
-int aod_detector_evaluate(struct aod_detector *d, uint64_t now_mono, uint64_t now_wall,
-			  aod_anomaly_fn fn, void *ctx)
+/* ---- stuck ops ---- */
+
+static void stuck_reset(struct stuck_batch *b)
+{
+	b->open = false;
+	b->count = 0;
+	b->oldest_start = UINT64_MAX;
+	aod_tally_reset(&b->tally);
+	b->worst.n = 0;
+}
+
+static int stuck_fire(struct aod_detector *d, struct rule_state *rs)
+{
+	struct stuck_batch *b = &rs->stuck;
+	struct aod_anomaly *a = &d->scratch;
+
+	if (!b->open)
+		return 0;
+	anomaly_header(d, rs, a, AOD_RULE_STUCK, b->mono);
+	a->window_start_ns = wall_at(d, b->oldest_start);
+	a->total = b->count;
+	aod_tally_to_anomaly(&b->tally, a);
+	a->nworst = b->worst.n;
+	memcpy(a->worst, b->worst.ev, b->worst.n * sizeof(b->worst.ev[0]));
+	d->stats.stuck_ops += b->count;
+	stuck_reset(b);
+	emit(d, a);
+	return 1;
+}
+
+/* Fire the open batches that ev does not belong to (all of them if ev is NULL). */
+static int stuck_flush_before(struct aod_detector *d, const struct aod_event *ev)
 {
 	int fired = 0;
 
-	for (uint32_t i = 0; i < d->nrules; i++)
-		fired += rule_evaluate(d, d->rules[i], now_mono, now_wall, fn, ctx);
+	for (uint32_t i = 0; i < d->nrules; i++) {
+		struct stuck_batch *b = &d->rules[i]->stuck;
+
+		if (b->open && (!ev || !aod_event_is_stuck(ev) || ev->batch != b->batch ||
+				ev->mono_ns != b->mono))
+			fired += stuck_fire(d, d->rules[i]);
+	}
 	return fired;
 }
 
-int aod_detector_evaluate_emergency(struct aod_detector *d, uint64_t now_mono,
-				    uint64_t now_wall, aod_anomaly_fn fn, void *ctx)
+static int add_stuck(struct aod_detector *d, const struct aod_event *ev)
+{
+	bool counted = false;
+	int fired = stuck_flush_before(d, ev);
+
+	for (uint32_t i = 0; i < d->nrules; i++) {
+		struct rule_state *rs = d->rules[i];
+		struct stuck_batch *b = &rs->stuck;
+		uint64_t age = aod_event_latency_ns(ev);
+
+		if (!stuck_counts(&rs->rule, ev))
+			continue;
+		counted = true;
+		if (!b->open) {
+			b->open = true;
+			b->batch = ev->batch;
+			b->mono = ev->mono_ns;
+		}
+		b->count++;
+		if (ev->mono_ns - age < b->oldest_start)
+			b->oldest_start = ev->mono_ns > age ? ev->mono_ns - age : 0;
+		aod_tally_add(&b->tally, &rs->rule, ev);
+		aod_worst_add(&b->worst, AOD_RULE_STUCK, ev);
+	}
+	d->stats.events_counted += counted;
+	return fired;
+}
+
+/* ---- feeding ---- */
+
+static int rule_add(struct aod_detector *d, struct rule_state *rs, const struct aod_event *ev)
+{
+	bool emergency = is_emergency(&rs->rule, ev);
+
+	if (rs->newest && too_old(ev->mono_ns, rs->newest, d->window_ns)) {
+		d->stats.events_late++;
+		return 0;
+	}
+	if (ev->mono_ns > rs->newest) {
+		rs->newest = ev->mono_ns;
+		prune(rs, rs->newest, d->window_ns);
+	}
+	if (!rule_store(rs, ev))
+		d->stats.events_dropped++;
+	if (rs->due || emergency || window_count(rs) >= needed(rs))
+		return condition_met(d, rs, rs->newest, emergency);
+	return 0;
+}
+
+int aod_detector_add(struct aod_detector *d, const struct aod_event *ev)
+{
+	bool counted = false;
+	int fired = 0;
+
+	d->stats.events_in++;
+	d->wall_minus_mono = (int64_t)(ev->wall_ns - ev->mono_ns);
+	if (aod_event_is_stuck(ev))
+		return add_stuck(d, ev);
+	fired += stuck_flush_before(d, ev);
+	for (uint32_t i = 0; i < d->nrules; i++) {
+		struct rule_state *rs = d->rules[i];
+
+		fired += fire_due(d, rs, ev->mono_ns, false);
+		if (!event_counts(&rs->rule, ev))
+			continue;
+		counted = true;
+		fired += rule_add(d, rs, ev);
+	}
+	d->stats.events_counted += counted;
+	return fired;
+}
+
+int aod_detector_advance(struct aod_detector *d, uint64_t now_mono)
 {
 	int fired = 0;
 
-	for (uint32_t i = 0; i < d->nrules; i++)
-		if (d->rules[i]->emergency_pending)
-			fired += rule_evaluate(d, d->rules[i], now_mono, now_wall, fn, ctx);
+	for (uint32_t i = 0; i < d->nrules; i++) {
+		struct rule_state *rs = d->rules[i];
+
+		if (rs->stuck.open && rs->stuck.mono < now_mono)
+			fired += stuck_fire(d, rs);
+		fired += fire_due(d, rs, now_mono, true);
+	}
 	return fired;
+}
+
+int aod_detector_flush(struct aod_detector *d)
+{
+	return stuck_flush_before(d, NULL);
+}
+
+uint64_t aod_detector_next_due(const struct aod_detector *d)
+{
+	uint64_t next = UINT64_MAX;
+
+	for (uint32_t i = 0; i < d->nrules; i++) {
+		const struct rule_state *rs = d->rules[i];
+
+		if (rs->due && rs->due_at < next)
+			next = rs->due_at;
+		if (rs->stuck.open && rs->stuck.mono < next)
+			next = rs->stuck.mono;
+	}
+	return next;
 }
 
 /* ---- life cycle and reload ---- */
@@ -586,6 +493,33 @@ static struct rule_state *take_matching(struct rule_state **old, uint32_t nold,
 	return NULL;
 }
 
+/*
+ * A kept window under the new rule: events the new rule would not count are
+ * dropped (the overflow summary cannot be re-checked, so it goes too); what
+ * is left is due now if it meets the new rule, and no longer due if not.
+ */
+static void refilter(struct rule_state *rs)
+{
+	uint32_t kept = 0;
+	bool emergency = false;
+
+	for (uint32_t i = 0; i < rs->len; i++) {
+		struct aod_event *ev = ring_at(rs, i);
+
+		if (!event_counts(&rs->rule, ev))
+			continue;
+		emergency |= is_emergency(&rs->rule, ev);
+		if (kept != i)
+			*ring_at(rs, kept) = *ev;
+		kept++;
+	}
+	rs->len = kept;
+	overflow_reset(&rs->ovf);
+	rs->due = kept && (emergency || kept >= needed(rs));
+	rs->due_emergency = rs->due && emergency;
+	rs->due_at = rs->quiet_until > rs->newest ? rs->quiet_until : rs->newest;
+}
+
 int aod_detector_set_config(struct aod_detector *d, const struct aod_config *cfg)
 {
 	struct rule_state *fresh[AOD_MAX_RULES] = { NULL };
@@ -610,8 +544,10 @@ int aod_detector_set_config(struct aod_detector *d, const struct aod_config *cfg
 		} else {
 			rs = fresh[i];
 			overflow_reset(&rs->ovf);
+			stuck_reset(&rs->stuck);
 		}
 		rs->rule = *r;
+		refilter(rs);
 		next[i] = rs;
 	}
 	for (uint32_t i = 0; i < d->nrules; i++)
@@ -623,12 +559,15 @@ int aod_detector_set_config(struct aod_detector *d, const struct aod_config *cfg
 	return 0;
 }
 
-struct aod_detector *aod_detector_new(const struct aod_config *cfg)
+struct aod_detector *aod_detector_new(const struct aod_config *cfg, aod_anomaly_fn fn,
+				      void *ctx)
 {
 	struct aod_detector *d = calloc(1, sizeof(*d));
 
 	if (!d)
 		return NULL;
+	d->fn = fn;
+	d->fn_ctx = ctx;
 	if (aod_detector_set_config(d, cfg) < 0) {
 		free(d);
 		return NULL;

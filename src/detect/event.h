@@ -20,7 +20,13 @@ enum aod_event_kind {
 	AOD_EVENT_BLK_SLOW = 3,
 	AOD_EVENT_BLK_ERR = 4,
 	AOD_EVENT_SMB_RECONNECT = 5, /* context only: never counted by a rule */
+	AOD_EVENT_SMB_STUCK = 6,     /* an SMB command still in flight, found by the sweep */
+	AOD_EVENT_BLK_STUCK = 7,     /* a block request still in flight, found by the sweep */
 };
+
+/* aod_event.flags */
+#define AOD_EVF_WAS_STUCK 0x1 /* completion of an op already reported stuck: never counted again */
+#define AOD_EVF_LATE 0x2      /* completed after its in-flight entry expired; matched in user space */
 
 enum aod_source {
 	AOD_SOURCE_SMB = 0,
@@ -57,8 +63,16 @@ struct aod_smb_conn_fields {
 	char server[AOD_EV_SERVER_LEN];
 };
 
+/*
+ * Stuck ops (AOD_EVENT_*_STUCK) reuse the slow-op fields: mono_ns/wall_ns are
+ * when the sweep found the op, latency_ns its age then (so the op started at
+ * mono_ns - latency_ns), and batch numbers the sweep: the ops one sweep finds
+ * make one anomaly per rule.
+ */
 struct aod_event {
 	enum aod_event_kind kind;
+	uint32_t flags;    /* AOD_EVF_* */
+	uint32_t batch;    /* stuck ops: the sweep that found them; 0 otherwise */
 	uint64_t mono_ns;  /* CLOCK_MONOTONIC (= bpf_ktime_get_ns) at completion */
 	uint64_t wall_ns;  /* CLOCK_REALTIME at completion, derived once */
 	uint32_t pid;
@@ -73,8 +87,15 @@ struct aod_event {
 
 static inline enum aod_source aod_event_source(const struct aod_event *ev)
 {
-	return ev->kind == AOD_EVENT_BLK_SLOW || ev->kind == AOD_EVENT_BLK_ERR ? AOD_SOURCE_BLOCK
-									      : AOD_SOURCE_SMB;
+	return ev->kind == AOD_EVENT_BLK_SLOW || ev->kind == AOD_EVENT_BLK_ERR ||
+			       ev->kind == AOD_EVENT_BLK_STUCK
+		       ? AOD_SOURCE_BLOCK
+		       : AOD_SOURCE_SMB;
+}
+
+static inline bool aod_event_is_stuck(const struct aod_event *ev)
+{
+	return ev->kind == AOD_EVENT_SMB_STUCK || ev->kind == AOD_EVENT_BLK_STUCK;
 }
 
 static inline bool aod_event_is_error(const struct aod_event *ev)

@@ -94,6 +94,8 @@ fi
 # new threshold reaches the kernel's maps without reloading any program.
 progs_before=$(agent_prog_ids "$AGENT_PID")
 block_config "$WORK/aod.yaml" 1000 5
+# the rest of the first burst fires once the rule's quiet window (W) is over
+sleep $((W + 1))
 n_before=$(wc -l < "$WORK/out/anomalies.jsonl")
 kill -HUP "$AGENT_PID"; sleep 1
 "$HELPERS/odirect_io" "$WORK/io.dat" 64 4096 >/dev/null; sleep $((2 * W))
