@@ -36,6 +36,8 @@ UNIT_SRCS   := $(wildcard tests/unit/test_*.c)
 UNIT_BINS   := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 HELPER_SRCS := $(wildcard tests/helpers/*.c)
 HELPER_BINS := $(patsubst tests/helpers/%.c,$(BUILD)/tests/%,$(HELPER_SRCS))
+BENCH_SRCS  := $(wildcard bench/*.c)
+BENCH_BINS  := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
 
 .SECONDARY:
 .PHONY: all deps run check check-unit check-asan bench clean format vm-setup install tests-build asan-build
@@ -83,7 +85,11 @@ $(BUILD)/tests/%: tests/helpers/%.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LDLIBS)
 
-tests-build: $(BUILD)/aod $(UNIT_BINS) $(HELPER_BINS)
+$(BUILD)/bench/%: bench/%.c $(BUILD)/libaod.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libaod.a $(LDLIBS)
+
+tests-build: $(BUILD)/aod $(UNIT_BINS) $(HELPER_BINS) $(BENCH_BINS)
 
 run: deps all
 	@scripts/run-agent.sh $(BUILD)/aod

@@ -6,6 +6,7 @@
 #  4. emergency event -> anomaly delay
 #  5. anomaly -> bundle complete with the default actions; bundle size
 #  6. agent CPU and peak RSS during an anomaly storm
+#  7. detector throughput (events/s through the rules, one core)
 set -u
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${AOD_BUILD:-build}
@@ -63,6 +64,7 @@ fio_iops() {
 }
 
 echo "== aod bench ($(uname -r), $(nproc) cores) =="
+"$TOP/$BUILD/bench/bench_detector"
 command -v fio >/dev/null || { echo "bench: fio missing (make deps test installs it)"; exit 1; }
 # IOPS on a RAM-backed loop device: a real blk-mq device the probe sees, fast and
 # steady, so the probe's relative cost is at its highest and the virtual disk's noise
