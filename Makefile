@@ -85,6 +85,11 @@ $(BUILD)/tests/%: tests/helpers/%.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LDLIBS)
 
+# a FUSE filesystem that stalls on demand (block requests that hang, for tests)
+$(BUILD)/tests/stallfs: tests/helpers/stallfs.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(shell pkg-config --cflags fuse3) $(LDFLAGS) -o $@ $< $(shell pkg-config --libs fuse3)
+
 $(BUILD)/bench/%: bench/%.c $(BUILD)/libaod.a
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libaod.a $(LDLIBS)

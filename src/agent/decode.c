@@ -83,11 +83,20 @@ int aod_decode_event(struct aod_decoder *d, const struct aod_raw_event *raw, str
 	ev->tgid = raw->h.tgid;
 	memcpy(ev->comm, raw->h.comm, sizeof(ev->comm));
 	ev->comm[sizeof(ev->comm) - 1] = '\0';
+	if (raw->h.flags & AOD_RAWF_WAS_STUCK)
+		ev->flags |= AOD_EVF_WAS_STUCK;
+	if (raw->h.flags & AOD_RAWF_LATE)
+		ev->flags |= AOD_EVF_LATE;
 
+	if (raw->h.kind == AOD_RAW_SMB_STUCK || raw->h.kind == AOD_RAW_BLK_STUCK)
+		ev->batch = raw->h.batch;
 	switch (raw->h.kind) {
 	case AOD_RAW_SMB_SLOW:
 	case AOD_RAW_SMB_ERR:
-		ev->kind = raw->h.kind == AOD_RAW_SMB_SLOW ? AOD_EVENT_SMB_SLOW : AOD_EVENT_SMB_ERR;
+	case AOD_RAW_SMB_STUCK:
+		ev->kind = raw->h.kind == AOD_RAW_SMB_SLOW  ? AOD_EVENT_SMB_SLOW
+			   : raw->h.kind == AOD_RAW_SMB_ERR ? AOD_EVENT_SMB_ERR
+							    : AOD_EVENT_SMB_STUCK;
 		ev->smb.cmd = raw->smb.cmd;
 		ev->smb.tid = raw->smb.tid;
 		ev->smb.status = raw->smb.status;
@@ -98,7 +107,10 @@ int aod_decode_event(struct aod_decoder *d, const struct aod_raw_event *raw, str
 		return 0;
 	case AOD_RAW_BLK_SLOW:
 	case AOD_RAW_BLK_ERR:
-		ev->kind = raw->h.kind == AOD_RAW_BLK_SLOW ? AOD_EVENT_BLK_SLOW : AOD_EVENT_BLK_ERR;
+	case AOD_RAW_BLK_STUCK:
+		ev->kind = raw->h.kind == AOD_RAW_BLK_SLOW  ? AOD_EVENT_BLK_SLOW
+			   : raw->h.kind == AOD_RAW_BLK_ERR ? AOD_EVENT_BLK_ERR
+							    : AOD_EVENT_BLK_STUCK;
 		ev->blk.dev = raw->blk.dev;
 		snprintf(ev->blk.disk, sizeof(ev->blk.disk), "%s",
 			 aod_decoder_disk_name(d, raw->blk.dev, raw->h.ts_ns));

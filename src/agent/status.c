@@ -34,6 +34,10 @@ static json_t *probe_json(struct aod_agent *agent, enum aod_probe_id id)
 	for (int i = 0; i < AOD_CNT_MAX; i++)
 		json_object_set_new(c, counter_names[i], json_integer((json_int_t)st.counters[i]));
 	json_object_set_new(c, "inflight_expired", json_integer((json_int_t)st.inflight_expired));
+	json_object_set_new(c, "stuck_reported", json_integer((json_int_t)st.stuck_reported));
+	json_object_set_new(c, "late_matched", json_integer((json_int_t)st.late_matched));
+	json_object_set_new(c, "late_unmatched", json_integer((json_int_t)st.late_unmatched));
+	json_object_set_new(c, "expired_forgotten", json_integer((json_int_t)st.tracked_evicted));
 	json_object_set_new(c, "recursion_misses", json_integer((json_int_t)st.recursion_misses));
 	json_object_set_new(o, "counters", c);
 	return o;

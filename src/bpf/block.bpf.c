@@ -147,6 +147,12 @@ static __always_inline int blk_issue(struct request *rq)
 	start.ts_ns = bpf_ktime_get_ns();
 	start.pid = (__u32)id;
 	start.tgid = id >> 32;
+	/* read once here, not at completion: user space needs them to name
+	 * a request that never completes */
+	start.dev = rq_dev(rq);
+	start.op = rq_op(rq);
+	start.sector = BPF_CORE_READ(rq, __sector);
+	start.bytes = BPF_CORE_READ(rq, __data_len);
 	bpf_get_current_comm(start.comm, sizeof(start.comm));
 	if (bpf_map_update_elem(&blk_inflight, &key, &start, BPF_ANY))
 		cnt_inc(AOD_CNT_INFLIGHT_FULL);
@@ -169,7 +175,6 @@ static __always_inline void hist_add(__u32 dev, __u32 op, __u64 latency_ns)
 }
 
 static __always_inline void emit(__u32 kind, const struct aod_blk_start *s,
-				 struct request *rq, __u32 dev, __u32 op,
 				 __u32 bytes, __u64 now, __u64 latency,
 				 __s32 error, bool emergency)
 {
@@ -181,12 +186,12 @@ static __always_inline void emit(__u32 kind, const struct aod_blk_start *s,
 	e->h.tgid = s->tgid;
 	e->h.ts_ns = now;
 	__builtin_memcpy(e->h.comm, s->comm, sizeof(e->h.comm));
-	e->blk.sector = BPF_CORE_READ(rq, __sector);
+	e->blk.sector = s->sector;
 	e->blk.latency_ns = latency;
-	e->blk.dev = dev;
+	e->blk.dev = s->dev;
 	e->blk.bytes = bytes;
 	e->blk.error = error;
-	e->blk.op = op;
+	e->blk.op = s->op;
 	ev_submit(e, emergency);
 }
 
@@ -197,13 +202,14 @@ static __always_inline int blk_complete(struct request *rq, __u32 sts,
 	struct aod_blk_start start = {};
 	struct aod_blk_start *sp;
 	struct aod_blk_knobs *k;
-	__u32 zero = 0, dev, op;
+	__u32 zero = 0;
 	__s32 error = 0;
 	bool seen = false;
 	__u64 *th, thresh;
 
 	if (sts)
 		error = blk_sts_to_errno(sts);
+	k = bpf_map_lookup_elem(&blk_knobs, &zero);
 	sp = bpf_map_lookup_elem(&blk_inflight, &key);
 	if (sp) {
 		start = *sp; /* copy before delete */
@@ -212,32 +218,36 @@ static __always_inline int blk_complete(struct request *rq, __u32 sts,
 		latency = now - start.ts_ns;
 	} else {
 		cnt_inc(AOD_CNT_UNMATCHED);
-		if (!error)
+		if (!error && !(k && k->late_watch))
 			return 0;
 		id = bpf_get_current_pid_tgid();
 		start.pid = (__u32)id;
 		start.tgid = id >> 32;
+		start.dev = rq_dev(rq);
+		start.op = rq_op(rq);
+		start.sector = BPF_CORE_READ(rq, __sector);
 		bpf_get_current_comm(start.comm, sizeof(start.comm));
+		if (!error) {
+			/* user space may hold this request, expired while it hung */
+			emit(AOD_RAW_BLK_UNMATCHED, &start, nr_bytes, now, 0, 0, false);
+			return 0;
+		}
 	}
 	cnt_inc(AOD_CNT_OPS);
-	dev = rq_dev(rq);
-	op = rq_op(rq);
 	if (seen)
-		hist_add(dev, op, latency);
+		hist_add(start.dev, start.op, latency);
 
-	k = bpf_map_lookup_elem(&blk_knobs, &zero);
 	if (!k)
 		return 0;
 	if (seen) {
-		th = bpf_map_lookup_elem(&blk_dev_thresh, &dev);
+		th = bpf_map_lookup_elem(&blk_dev_thresh, &start.dev);
 		thresh = th ? *th : k->default_threshold_ns;
 		if (thresh != AOD_THRESH_OFF && latency >= thresh)
-			emit(AOD_RAW_BLK_SLOW, &start, rq, dev, op, nr_bytes,
-			     now, latency, 0, latency >= k->emergency_ns);
+			emit(AOD_RAW_BLK_SLOW, &start, nr_bytes, now, latency, 0,
+			     latency >= k->emergency_ns);
 	}
-	if (error && k->enabled_err)
-		emit(AOD_RAW_BLK_ERR, &start, rq, dev, op, nr_bytes, now,
-		     latency, error, false);
+	if (error && (k->enabled_err || (!seen && k->late_watch)))
+		emit(AOD_RAW_BLK_ERR, &start, nr_bytes, now, latency, error, false);
 	return 0;
 }
 

@@ -51,6 +51,8 @@ static __always_inline struct aod_raw_event *ev_reserve(__u32 kind)
 	}
 	e->h.kind = kind;
 	e->h.cpu = bpf_get_smp_processor_id();
+	e->h.flags = 0;
+	e->h.batch = 0;
 	return e;
 }
 

@@ -18,7 +18,16 @@ enum aod_raw_kind {
 	AOD_RAW_BLK_SLOW = 3,  /* a block request at/over its device threshold */
 	AOD_RAW_BLK_ERR = 4,   /* a block request completed with an error */
 	AOD_RAW_SMB_RECONNECT = 5, /* the cifs client reconnects to a server */
+	AOD_RAW_SMB_STUCK = 6,     /* user space only: the sweep found a command in flight */
+	AOD_RAW_BLK_STUCK = 7,     /* user space only: ... a block request in flight */
+	AOD_RAW_SMB_UNMATCHED = 8, /* a command completed without its enter in the map
+				    * (sent only while user space holds expired entries) */
+	AOD_RAW_BLK_UNMATCHED = 9, /* the same for a block request */
 };
+
+/* aod_raw_hdr.flags: set by user space (BPF writes 0) before decoding. */
+#define AOD_RAWF_WAS_STUCK 0x1 /* the op was reported stuck before it completed */
+#define AOD_RAWF_LATE 0x2      /* matched after its in-flight entry expired */
 
 enum aod_blk_op {
 	AOD_BLK_READ = 0,
@@ -50,14 +59,16 @@ struct aod_raw_hdr {
 	__u32 pid;      /* thread id of the issuer (at enter/issue) */
 	__u32 tgid;     /* process id of the issuer */
 	__u32 cpu;
-	__u64 ts_ns;    /* bpf_ktime_get_ns() at completion */
+	__u64 ts_ns;    /* bpf_ktime_get_ns() at completion (stuck: when found) */
 	char comm[AOD_COMM_LEN];
+	__u32 flags;    /* AOD_RAWF_*, 0 from BPF */
+	__u32 batch;    /* stuck records: the sweep that found them, 0 from BPF */
 };
 
 struct aod_raw_smb {
 	__u64 sesid;
 	__u64 mid;
-	__u64 latency_ns;  /* 0 if the enter was not seen */
+	__u64 latency_ns;  /* 0 if the enter was not seen; stuck: age when found */
 	__u32 tid;
 	__u32 status;      /* NTSTATUS, 0 for a slow op */
 	__s32 rc;          /* errno as the cifs client mapped it, <= 0 */
@@ -67,7 +78,7 @@ struct aod_raw_smb {
 
 struct aod_raw_blk {
 	__u64 sector;
-	__u64 latency_ns;
+	__u64 latency_ns;  /* 0 if the issue was not seen; stuck: age when found */
 	__u32 dev;         /* kernel dev_t: major << 20 | minor */
 	__u32 bytes;
 	__s32 error;       /* negative errno, 0 for a slow op */
@@ -105,7 +116,8 @@ struct aod_smb_knobs {
 	__u32 err_default;  /* enum aod_err_verdict for unlisted status/rc */
 	__u32 enabled_slow; /* a latency rule exists */
 	__u32 enabled_err;  /* an error rule exists */
-	__u32 pad;
+	__u32 late_watch;   /* user space holds expired in-flight entries: send
+			     * completions that find no enter (AOD_RAW_SMB_UNMATCHED) */
 	__u64 emergency_ns; /* an op this slow is sent with a forced wakeup;
 			     * AOD_THRESH_OFF: none */
 };
@@ -113,7 +125,7 @@ struct aod_smb_knobs {
 struct aod_blk_knobs {
 	__u64 default_threshold_ns; /* ~0ULL: no slow events */
 	__u32 enabled_err;
-	__u32 pad;
+	__u32 late_watch;           /* as in struct aod_smb_knobs */
 	__u64 emergency_ns;         /* as in struct aod_smb_knobs */
 };
 

@@ -33,11 +33,17 @@ struct aod_smb_start {
 	char comm[AOD_COMM_LEN];
 };
 
-/* A block request in flight, keyed by its struct request pointer. */
+/* A block request in flight, keyed by its struct request pointer (never
+ * shown to anyone: user space identifies a request by dev and sector). */
 struct aod_blk_start {
 	__u64 ts_ns;       /* bpf_ktime_get_ns() at issue; must stay first */
+	__u64 sector;      /* at issue */
 	__u32 pid;         /* task that issued it (may be a kworker) */
 	__u32 tgid;
+	__u32 dev;         /* kernel dev_t, at issue */
+	__u32 op;          /* enum aod_blk_op */
+	__u32 bytes;       /* at issue */
+	__u32 pad;
 	char comm[AOD_COMM_LEN];
 };
 

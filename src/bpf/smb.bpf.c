@@ -171,6 +171,30 @@ static __always_inline void emit(__u32 kind, const struct aod_smb_start *s,
 	ev_submit(e, emergency);
 }
 
+/* A completion whose enter is not in the map: user space may hold it
+ * (expired while the server hung) and measures it there. */
+static __always_inline void emit_unmatched(const struct smb_hdr_fields *f, __u64 now)
+{
+	struct aod_raw_event *e = ev_reserve(AOD_RAW_SMB_UNMATCHED);
+	__u64 id = bpf_get_current_pid_tgid();
+
+	if (!e)
+		return;
+	e->h.pid = (__u32)id;
+	e->h.tgid = id >> 32;
+	e->h.ts_ns = now;
+	bpf_get_current_comm(e->h.comm, sizeof(e->h.comm));
+	e->smb.sesid = f->sesid;
+	e->smb.mid = f->mid;
+	e->smb.latency_ns = 0;
+	e->smb.tid = f->tid;
+	e->smb.status = 0;
+	e->smb.rc = 0;
+	e->smb.cmd = f->cmd;
+	e->smb.pad = 0;
+	ev_submit(e, false);
+}
+
 static __always_inline void smb_complete(const struct smb_hdr_fields *f,
 					 __s32 rc, bool is_err)
 {
@@ -182,6 +206,7 @@ static __always_inline void smb_complete(const struct smb_hdr_fields *f,
 	__u32 zero = 0, cmd = f->cmd;
 	bool seen = false;
 
+	k = bpf_map_lookup_elem(&smb_knobs, &zero);
 	sp = bpf_map_lookup_elem(&smb_inflight, &key);
 	if (sp) {
 		/* copy before delete: a freed element can be reused at once */
@@ -192,8 +217,11 @@ static __always_inline void smb_complete(const struct smb_hdr_fields *f,
 		hist_add(cmd, latency);
 	} else {
 		cnt_inc(AOD_CNT_UNMATCHED);
-		if (!is_err)
+		if (!is_err) {
+			if (k && k->late_watch)
+				emit_unmatched(f, now);
 			return;
+		}
 		/* an error without its enter is still reported, with the
 		 * completing task's identity and latency 0 */
 		id = bpf_get_current_pid_tgid();
@@ -203,7 +231,6 @@ static __always_inline void smb_complete(const struct smb_hdr_fields *f,
 	}
 	cnt_inc(AOD_CNT_OPS);
 
-	k = bpf_map_lookup_elem(&smb_knobs, &zero);
 	if (!k)
 		return;
 	if (seen && k->enabled_slow && cmd < AOD_SMB_NCMDS) {
@@ -213,7 +240,10 @@ static __always_inline void smb_complete(const struct smb_hdr_fields *f,
 			emit(AOD_RAW_SMB_SLOW, &start, f, now, latency, 0,
 			     latency >= k->emergency_ns);
 	}
-	if (is_err && k->enabled_err && err_tracked(f->status, rc, k))
+	/* an unmatched error goes out even if untracked while user space
+	 * holds expired entries: it may be the end of a hung command */
+	if (is_err && ((k->enabled_err && err_tracked(f->status, rc, k)) ||
+		       (!seen && k->late_watch)))
 		emit(AOD_RAW_SMB_ERR, &start, f, now, latency, rc, false);
 }
 

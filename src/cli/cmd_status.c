@@ -36,17 +36,20 @@ static void print_probes(json_t *probes)
 	size_t i;
 	json_t *p;
 
-	printf("%-7s %-9s %-7s %10s %10s %8s %8s %8s %8s %9s  %s\n", "probe", "state", "mode",
-	       "ops", "events", "rb_drops", "inflight", "expired", "unmatch", "recursion",
-	       "reason");
+	printf("%-7s %-9s %-7s %10s %10s %8s %8s %8s %8s %9s %6s %6s  %s\n", "probe", "state",
+	       "mode", "ops", "events", "rb_drops", "inflight", "expired", "unmatch", "recursion",
+	       "stuck", "late", "reason");
 	json_array_foreach(probes, i, p) {
 		json_t *c = json_object_get(p, "counters");
 
-		printf("%-7s %-9s %-7s %10lld %10lld %8lld %8lld %8lld %8lld %9lld  %s\n",
+		printf("%-7s %-9s %-7s %10lld %10lld %8lld %8lld %8lld %8lld %9lld %6lld %6lld  %s\n",
 		       str(p, "name"), str(p, "state"), str(p, "mode"), num(c, "ops"),
 		       num(c, "events"), num(c, "ringbuf_drops"), num(c, "inflight_full"),
 		       num(c, "inflight_expired"), num(c, "unmatched"), num(c, "recursion_misses"),
-		       str(p, "reason"));
+		       num(c, "stuck_reported"), num(c, "late_matched"), str(p, "reason"));
+		if (num(c, "expired_forgotten"))
+			printf("        %lld expired ops forgotten before they completed (never measured)\n",
+			       num(c, "expired_forgotten"));
 	}
 }
 

@@ -88,6 +88,9 @@ struct aod_bundle_input {
 	uint64_t events_lost;                /* overwritten in the recorder before the copy */
 	const char *status_json;             /* aod's own status; NULL: no aod-status.json */
 	bool partial;                        /* aod stopped while collecting */
+	/* optional: the share of an SMB tree id ("\\\\server\\share"), "" if unknown */
+	void (*share_name)(void *ctx, uint64_t sesid, uint32_t tid, char *buf, size_t len);
+	void *share_ctx;
 };
 
 /* Where a file of the bundle stands against the size cap. */

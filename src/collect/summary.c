@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/text.h"
 #include "common/timeutil.h"
 
 #define MIB (1024.0 * 1024.0)
@@ -101,6 +102,16 @@ static void what_fired(FILE *f, const struct aod_anomaly *a)
 	aod_format_wall(a->window_start_ns, from, sizeof(from));
 	aod_format_wall(a->window_end_ns, to, sizeof(to));
 	fmt_ns(window, win, sizeof(win));
+	if (a->type == AOD_RULE_STUCK) {
+		fmt_ns(a->emergency_threshold_ns, thr, sizeof(thr));
+		fprintf(f, "Rule \"%s\" (source %s) found %u %s STUCK: still in flight at %s, "
+			   "longer than its emergency threshold of %s; the oldest had been waiting "
+			   "for %s (since %s). They had not completed when they were reported; see "
+			   "STUCK OPERATIONS for how long they had waited when this bundle was made.\n",
+			a->rule, aod_source_name(a->source), a->total, source_ops(a->source), to, thr,
+			win, from);
+		return;
+	}
 	fprintf(f, "Rule \"%s\" (source %s, type %s) fired: %u %s %s between %s and %s "
 		   "(window %s); its acceptable_count is %u.\n",
 		a->rule, aod_source_name(a->source), aod_rule_type_name(a->type), a->total,
@@ -133,6 +144,15 @@ static void per_key(FILE *f, const struct aod_anomaly *a)
 			fprintf(f, "  %-32.*s %8u\n", AOD_KEY_LEN, a->keys[i].key, a->keys[i].count);
 		return;
 	}
+	if (a->type == AOD_RULE_STUCK) {
+		fprintf(f, "  %-32s %8s  %s\n", "KEY", "STUCK", "OLDEST (WHEN FOUND)");
+		for (uint32_t i = 0; i < a->nkeys && i < AOD_ANOMALY_MAX_KEYS; i++) {
+			fmt_ns(a->keys[i].max_latency_ns, max, sizeof(max));
+			fprintf(f, "  %-32.*s %8u  %s\n", AOD_KEY_LEN, a->keys[i].key,
+				a->keys[i].count, max);
+		}
+		return;
+	}
 	fprintf(f, "  %-32s %8s  %-12s %s\n", "KEY", "COUNT", "THRESHOLD", "MAX LATENCY");
 	for (uint32_t i = 0; i < a->nkeys && i < AOD_ANOMALY_MAX_KEYS; i++) {
 		fmt_ns(a->keys[i].threshold_ns, thr, sizeof(thr));
@@ -142,11 +162,19 @@ static void per_key(FILE *f, const struct aod_anomaly *a)
 	}
 }
 
+static void put_comm(FILE *f, const char *comm)
+{
+	char esc[AOD_EV_COMM_LEN * 4 + 1];
+
+	aod_text_escape(comm, AOD_EV_COMM_LEN, esc, sizeof(esc), false);
+	fprintf(f, "%-16s", esc);
+}
+
 static void worst_events(FILE *f, const struct aod_anomaly *a)
 {
 	char when[40], key[64], outcome[96];
 
-	if (!a->nworst)
+	if (!a->nworst || a->type == AOD_RULE_STUCK)
 		return;
 	fprintf(f, "\nWORST EVENTS (%s)\n", a->type == AOD_RULE_ERROR ? "first errors" : "slowest first");
 	fprintf(f, "  %-24s %8s  %-16s %-24s %s\n", "TIME", "PID", "COMM", "KEY", "LATENCY / STATUS");
@@ -156,9 +184,60 @@ static void worst_events(FILE *f, const struct aod_anomaly *a)
 		aod_format_wall(ev->wall_ns, when, sizeof(when));
 		aod_summary_event_key(ev, key, sizeof(key));
 		event_outcome(ev, outcome, sizeof(outcome));
-		fprintf(f, "  %-24s %8u  %-16.*s %-24s %s\n", when, ev->tgid ? ev->tgid : ev->pid,
-			AOD_EV_COMM_LEN, ev->comm, key, outcome);
+		fprintf(f, "  %-24s %8u  ", when, ev->tgid ? ev->tgid : ev->pid);
+		put_comm(f, ev->comm);
+		fprintf(f, " %-24s %s%s\n", key, outcome, ev->flags & AOD_EVF_LATE ? " (late)" : "");
 	}
+}
+
+/* Where a stuck op waits: SMB session, tree and share; block op and sector. */
+static void stuck_where(const struct aod_bundle_input *in, const struct aod_event *ev,
+			char *buf, size_t len)
+{
+	char share[256] = "";
+
+	if (ev->kind == AOD_EVENT_BLK_STUCK) {
+		snprintf(buf, len, "%s, sector %llu, %u bytes",
+			 ev->blk.op == 0 ? "read" : ev->blk.op == 1 ? "write" : "other",
+			 (unsigned long long)ev->blk.sector, ev->blk.bytes);
+		return;
+	}
+	if (in->share_name)
+		in->share_name(in->share_ctx, ev->smb.sesid, ev->smb.tid, share, sizeof(share));
+	snprintf(buf, len, "session 0x%llx, tree 0x%x%s%s, message %llu",
+		 (unsigned long long)ev->smb.sesid, ev->smb.tid, share[0] ? ", " : "", share,
+		 (unsigned long long)ev->smb.mid);
+}
+
+static void stuck_ops(FILE *f, const struct aod_bundle_input *in,
+		      const struct aod_bundle_plan *plan)
+{
+	const struct aod_anomaly *a = in->anomaly;
+	char started[40], key[64], where[512], found[32], now[32];
+
+	if (a->type != AOD_RULE_STUCK || !a->nworst)
+		return;
+	fprintf(f, "\nSTUCK OPERATIONS (oldest first; %u in all)\n", a->total);
+	fprintf(f, "  %-24s %8s  %-16s %-16s %-12s %-12s %s\n", "STARTED", "PID", "COMM", "KEY",
+		"AGE FOUND", "AGE NOW", "WHERE");
+	for (uint32_t i = 0; i < a->nworst && i < AOD_ANOMALY_WORST; i++) {
+		const struct aod_event *ev = &a->worst[i];
+		uint64_t age = aod_event_latency_ns(ev);
+		uint64_t start = ev->wall_ns > age ? ev->wall_ns - age : 0;
+		char esc[sizeof(where) * 4];
+
+		aod_format_wall(start, started, sizeof(started));
+		aod_summary_event_key(ev, key, sizeof(key));
+		fmt_ns(age, found, sizeof(found));
+		fmt_ns(plan->created_ns > start ? plan->created_ns - start : 0, now, sizeof(now));
+		stuck_where(in, ev, where, sizeof(where));
+		aod_text_escape(where, sizeof(where), esc, sizeof(esc), false);
+		fprintf(f, "  %-24s %8u  ", started, ev->tgid ? ev->tgid : ev->pid);
+		put_comm(f, ev->comm);
+		fprintf(f, " %-16s %-12s %-12s %s\n", key, found, now, esc);
+	}
+	if (a->total > a->nworst)
+		fprintf(f, "  ... and %u more\n", a->total - a->nworst);
 }
 
 /* One line for a coalesced or suppressed anomaly: when, rule, count, top keys. */
@@ -269,8 +348,9 @@ static void reconnect_lines(FILE *f, const struct aod_bundle_input *in)
 		if (ev->kind != AOD_EVENT_SMB_RECONNECT)
 			continue;
 		aod_format_wall(ev->wall_ns, when, sizeof(when));
-		fprintf(f, "SMB reconnect at %s: server %.*s, connection %llu, next message id %llu.\n",
-			when, AOD_EV_SERVER_LEN, ev->conn.server[0] ? ev->conn.server : "?",
+		fprintf(f, "SMB reconnect at %s: server ", when);
+		aod_text_fput(f, ev->conn.server[0] ? ev->conn.server : "?", AOD_EV_SERVER_LEN, false);
+		fprintf(f, ", connection %llu, next message id %llu.\n",
 			(unsigned long long)ev->conn.conn_id, (unsigned long long)ev->conn.currmid);
 	}
 }
@@ -310,6 +390,7 @@ char *aod_summary_build(const struct aod_bundle_input *in, const struct aod_bund
 	what_fired(f, a);
 	per_key(f, a);
 	worst_events(f, a);
+	stuck_ops(f, in, plan);
 	other_anomalies(f, in);
 	actions(f, in, plan);
 	events(f, in, plan);

@@ -42,6 +42,7 @@ void aod_config_defaults(struct aod_config *cfg)
 		 "/run/aod/aod.sock");
 	cfg->agent.ringbuf_mb = 4;
 	cfg->agent.smb_inflight_timeout_sec = 30;
+	cfg->agent.stuck_sweep_ms = 250;
 	cfg->audit_enabled = false;
 }
 
@@ -89,7 +90,7 @@ static int parse_cleanup(struct cfg_ctx *c, yaml_node_t *n)
 }
 
 static const char *const agent_keys[] = {
-	"control_socket", "ringbuf_mb", "smb_inflight_timeout_sec", NULL,
+	"control_socket", "ringbuf_mb", "smb_inflight_timeout_sec", "stuck_sweep_ms", NULL,
 };
 
 static int parse_agent(struct cfg_ctx *c, yaml_node_t *n)
@@ -119,6 +120,8 @@ static int parse_agent(struct cfg_ctx *c, yaml_node_t *n)
 	if (!err && (v = cfg_get(c, n, "smb_inflight_timeout_sec", NULL)))
 		err = cfg_u32(c, v, "agent.smb_inflight_timeout_sec", 1, 3600,
 			      &cfg->agent.smb_inflight_timeout_sec);
+	if (!err && (v = cfg_get(c, n, "stuck_sweep_ms", NULL)))
+		err = cfg_u32(c, v, "agent.stuck_sweep_ms", 50, 10000, &cfg->agent.stuck_sweep_ms);
 	return err;
 }
 

@@ -203,8 +203,9 @@ int aod_config_print(const struct aod_config *cfg, FILE *out)
 	fprintf(out, "audit:\n  enabled: %s\n", cfg->audit_enabled ? "true" : "false");
 	fputs("agent:\n  control_socket: ", out);
 	put_str(out, cfg->agent.control_socket);
-	fprintf(out, "\n  ringbuf_mb: %u\n  smb_inflight_timeout_sec: %u\n",
-		cfg->agent.ringbuf_mb, cfg->agent.smb_inflight_timeout_sec);
+	fprintf(out, "\n  ringbuf_mb: %u\n  smb_inflight_timeout_sec: %u\n  stuck_sweep_ms: %u\n",
+		cfg->agent.ringbuf_mb, cfg->agent.smb_inflight_timeout_sec,
+		cfg->agent.stuck_sweep_ms);
 	fflush(out);
 	return ferror(out) ? -EIO : 0;
 }

@@ -130,7 +130,10 @@ struct aod_config {
 	struct {
 		char control_socket[PATH_MAX]; /* /run/aod/aod.sock */
 		uint32_t ringbuf_mb;           /* 8 */
-		uint32_t smb_inflight_timeout_sec; /* 30: enters never completed are expired */
+		uint32_t smb_inflight_timeout_sec; /* 30: SMB commands and block requests in
+						    * flight this long leave the kernel's map
+						    * (user space keeps them) */
+		uint32_t stuck_sweep_ms;       /* 250: how often in-flight maps are swept */
 	} agent;
 
 	bool audit_enabled;

@@ -25,9 +25,11 @@ static const char *const *mode_programs(const char *mode)
 	return NULL;
 }
 
-int blk_probe_write_knobs(struct probe_obj *po, const struct aod_blk_knob_set *k)
+static int blk_probe_write_knobs(struct probe_obj *po, const void *knobs, bool late_watch)
 {
+	const struct aod_blk_knob_set *k = knobs;
 	struct aod_block *skel = po->skel;
+	struct aod_blk_knobs one = k->k;
 	__u32 zero = 0;
 	int err;
 
@@ -36,14 +38,17 @@ int blk_probe_write_knobs(struct probe_obj *po, const struct aod_blk_knob_set *k
 			      offsetof(struct aod_knob_dev, thresh_ns), k->ndev);
 	if (err)
 		return err;
-	if (bpf_map_update_elem(bpf_map__fd(skel->maps.blk_knobs), &zero, &k->k, BPF_ANY))
+	one.late_watch = late_watch;
+	if (bpf_map_update_elem(bpf_map__fd(skel->maps.blk_knobs), &zero, &one, BPF_ANY))
 		return -errno;
 	return 0;
 }
 
-int blk_probe_load(struct probe_obj *po, const char *mode,
-		   const struct probe_load_env *env,
-		   const struct aod_blk_knob_set *k, char *err, size_t len)
+static void blk_probe_destroy(struct probe_obj *po);
+
+static int blk_probe_load(struct probe_obj *po, const char *mode,
+			  const struct probe_load_env *env, const void *k, char *err,
+			  size_t len)
 {
 	const char *const *progs = mode_programs(mode);
 	struct aod_block *skel;
@@ -83,7 +88,7 @@ int blk_probe_load(struct probe_obj *po, const char *mode,
 	po->inflight_fd = bpf_map__fd(skel->maps.blk_inflight);
 	po->inflight_key_size = sizeof(__u64);
 	po->inflight_value_size = sizeof(struct aod_blk_start);
-	e = blk_probe_write_knobs(po, k);
+	e = blk_probe_write_knobs(po, k, false);
 	if (e) {
 		snprintf(err, len, "writing knobs: %s", strerror(-e));
 		goto fail;
@@ -106,9 +111,97 @@ int blk_probe_hist_map_fd(struct probe_obj *po)
 	return bpf_map__fd(skel->maps.blk_hist);
 }
 
-void blk_probe_destroy(struct probe_obj *po)
+static void blk_probe_destroy(struct probe_obj *po)
 {
 	probe_detach(po);
 	aod_block__destroy(po->skel);
 	memset(po, 0, sizeof(*po));
 }
+
+/* ---- the table entry ---- */
+
+static void blk_compute_knobs(const struct aod_config *cfg, bool record_all, void *knobs)
+{
+	aod_knobs_blk(cfg, record_all, "/sys/class/block", knobs);
+}
+
+static bool blk_knobs_needed(const void *knobs)
+{
+	return ((const struct aod_blk_knob_set *)knobs)->needed;
+}
+
+static bool blk_knobs_equal(const void *a, const void *b)
+{
+	return aod_knobs_blk_equal(a, b);
+}
+
+static uint64_t blk_stuck_threshold(const void *knobs)
+{
+	return ((const struct aod_blk_knob_set *)knobs)->k.emergency_ns;
+}
+
+static void blk_inflight_entry(const void *key, const void *value, struct aod_op_id *id,
+			       struct aod_raw_event *rec)
+{
+	const struct aod_blk_start *v = value;
+
+	(void)key; /* a kernel pointer: never leaves this function */
+	id->a = v->dev;
+	id->b = v->sector;
+	id->start_ns = v->ts_ns;
+	memset(rec, 0, sizeof(*rec));
+	rec->h.kind = AOD_RAW_BLK_STUCK;
+	rec->h.pid = v->pid;
+	rec->h.tgid = v->tgid;
+	memcpy(rec->h.comm, v->comm, sizeof(rec->h.comm));
+	rec->blk.dev = v->dev;
+	rec->blk.sector = v->sector;
+	rec->blk.op = v->op;
+	rec->blk.bytes = v->bytes;
+}
+
+static void blk_record_id(const struct aod_raw_event *rec, struct aod_op_id *id)
+{
+	id->a = rec->blk.dev;
+	id->b = rec->blk.sector;
+	id->start_ns = rec->blk.latency_ns ? rec->h.ts_ns - rec->blk.latency_ns : 0;
+}
+
+static void blk_fill_late(struct aod_raw_event *rec, const struct aod_raw_event *start)
+{
+	rec->h.pid = start->h.pid;
+	rec->h.tgid = start->h.tgid;
+	memcpy(rec->h.comm, start->h.comm, sizeof(rec->h.comm));
+	rec->blk.op = start->blk.op;
+	if (!rec->blk.bytes)
+		rec->blk.bytes = start->blk.bytes;
+}
+
+static void blk_hist_key(const struct aod_raw_event *rec, uint32_t *a, uint32_t *b)
+{
+	*a = rec->blk.dev;
+	*b = rec->blk.op;
+}
+
+const struct probe_ops aod_blk_probe_ops = {
+	.name = "block",
+	.force_env = "AOD_BLK_ATTACH",
+	.modes = aod_blk_modes,
+	.refresh_each_tick = true, /* devices appear and get their threshold */
+	.knobs_size = sizeof(struct aod_blk_knob_set),
+	.compute_knobs = blk_compute_knobs,
+	.knobs_needed = blk_knobs_needed,
+	.knobs_equal = blk_knobs_equal,
+	.stuck_threshold_ns = blk_stuck_threshold,
+	.load = blk_probe_load,
+	.write_knobs = blk_probe_write_knobs,
+	.destroy = blk_probe_destroy,
+	.kind_slow = AOD_RAW_BLK_SLOW,
+	.kind_err = AOD_RAW_BLK_ERR,
+	.kind_unmatched = AOD_RAW_BLK_UNMATCHED,
+	.kind_stuck = AOD_RAW_BLK_STUCK,
+	.inflight_entry = blk_inflight_entry,
+	.record_id = blk_record_id,
+	.fill_late = blk_fill_late,
+	.hist_key = blk_hist_key,
+};

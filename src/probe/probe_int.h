@@ -2,6 +2,10 @@
 /*
  * Internals of src/probe shared by the lifecycle code (probes.c) and the
  * per-probe loaders (smb_probe.c, blk_probe.c). Not for other rooms.
+ *
+ * A probe is one table entry (struct probe_ops): its attach modes, how to
+ * compute and write its knobs, and how to read its in-flight map. The
+ * lifecycle code knows nothing else about it.
  */
 #ifndef AOD_PROBE_INT_H
 #define AOD_PROBE_INT_H
@@ -12,6 +16,7 @@
 
 #include "probe/knobs.h"
 #include "probe/probes.h"
+#include "probe/tracked.h"
 
 #define PROBE_MAX_LINKS 4
 #define PROBE_ERR_LEN 256
@@ -23,7 +28,7 @@ struct probe_obj {
 	struct bpf_link *links[PROBE_MAX_LINKS];
 	int nlinks;
 	int counters_fd;            /* per-CPU enum aod_counter */
-	int inflight_fd;            /* swept by tick; values start with ts_ns */
+	int inflight_fd;            /* swept by user space; values start with ts_ns */
 	size_t inflight_key_size;
 	size_t inflight_value_size;
 };
@@ -33,6 +38,45 @@ struct probe_load_env {
 	int ring_fd;                /* the shared ring buffer */
 	uint64_t wakeup_bytes;
 };
+
+struct probe_ops {
+	const char *name;           /* "smb", "block" */
+	const char *force_env;      /* environment variable that forces a mode */
+	const char *const *modes;   /* attach modes, in fallback order */
+	/* Can it attach now (module loaded)? NULL: always. why: what was found,
+	 * or the waiting reason. */
+	bool (*kernel_side_present)(char *why, size_t len);
+	unsigned attach_retries;    /* ticks with the kernel side present before FAILED */
+	bool refresh_each_tick;     /* knobs depend on the host (block device names) */
+
+	size_t knobs_size;
+	void (*compute_knobs)(const struct aod_config *cfg, bool record_all, void *knobs);
+	bool (*knobs_needed)(const void *knobs);
+	bool (*knobs_equal)(const void *a, const void *b);
+	uint64_t (*stuck_threshold_ns)(const void *knobs); /* AOD_THRESH_OFF: none */
+
+	int (*load)(struct probe_obj *po, const char *mode, const struct probe_load_env *env,
+		    const void *knobs, char *err, size_t len);
+	int (*write_knobs)(struct probe_obj *po, const void *knobs, bool late_watch);
+	void (*destroy)(struct probe_obj *po);
+
+	/* Records: which kinds are its slow ops, errors, unmatched ends, stuck ops. */
+	uint32_t kind_slow, kind_err, kind_unmatched, kind_stuck;
+	/* An in-flight map entry: its identity, and the stuck record it makes
+	 * (everything but ts_ns, latency and batch). */
+	void (*inflight_entry)(const void *key, const void *value, struct aod_op_id *id,
+			       struct aod_raw_event *rec);
+	/* A completion record's identity (start_ns = ts - latency). */
+	void (*record_id)(const struct aod_raw_event *rec, struct aod_op_id *id);
+	/* Copy the issuer and start-side fields of a tracked op into a late
+	 * completion record. */
+	void (*fill_late)(struct aod_raw_event *rec, const struct aod_raw_event *start);
+	/* User-space histogram key of a record (late completions). */
+	void (*hist_key)(const struct aod_raw_event *rec, uint32_t *a, uint32_t *b);
+};
+
+extern const struct probe_ops aod_smb_probe_ops;
+extern const struct probe_ops aod_blk_probe_ops;
 
 /* ---- probe_util.c */
 void probe_libbpf_log_init(void);
@@ -48,36 +92,33 @@ void probe_detach(struct probe_obj *po);
 const char *probe_load_error(int err); /* text for an object load error */
 int probe_sum_counters(int fd, uint64_t out[AOD_CNT_MAX]);
 uint64_t probe_recursion_misses(struct bpf_object *obj);
-int probe_sweep(int fd, size_t key_size, size_t value_size,
-		uint64_t cutoff_ns, uint64_t *expired);
+/*
+ * Every entry of a hash map: fn(ctx, key, value) for each, from a copy
+ * taken in batches; fn returns true to delete the entry, which is done
+ * only if its first 8 value bytes (ts_ns) are still those seen (the key
+ * may have been reused meanwhile). Returns entries visited or -errno.
+ */
+typedef bool (*probe_entry_fn)(void *ctx, const void *key, const void *value);
+int probe_scan_map(int fd, size_t key_size, size_t value_size, probe_entry_fn fn, void *ctx);
 /* Make a hash map hold exactly these entries (key at offset 0 of each,
  * value at value_off): new ones are written first, stale ones deleted
  * after, so no key that stays is ever missing mid-update. */
 int probe_sync_hash(int fd, const void *entries, size_t entry_size, size_t key_size,
 		    size_t value_off, uint32_t n);
 
-/* ---- smb_probe.c */
+/* ---- smb_probe.c (also used by tests, which drive the loaded programs
+ * with BPF_PROG_TEST_RUN) */
 extern const char *const aod_smb_modes[];  /* in the order tried */
-bool smb_kernel_side_present(char *why, size_t len);
-/* Open, load and write knobs, without attaching (tests drive the loaded
- * programs with BPF_PROG_TEST_RUN); smb_probe_load also attaches. */
 int smb_probe_prepare(struct probe_obj *po, const char *mode,
 		      const struct probe_load_env *env,
 		      const struct aod_smb_knob_set *k, char *err, size_t len);
-int smb_probe_load(struct probe_obj *po, const char *mode,
-		   const struct probe_load_env *env,
-		   const struct aod_smb_knob_set *k, char *err, size_t len);
-int smb_probe_write_knobs(struct probe_obj *po, const struct aod_smb_knob_set *k);
+int smb_probe_write_knobs(struct probe_obj *po, const struct aod_smb_knob_set *k,
+			  bool late_watch);
 int smb_probe_hist(struct probe_obj *po, unsigned cmd, struct aod_hist *out);
 void smb_probe_destroy(struct probe_obj *po);
 
 /* ---- blk_probe.c */
 extern const char *const aod_blk_modes[];
-int blk_probe_load(struct probe_obj *po, const char *mode,
-		   const struct probe_load_env *env,
-		   const struct aod_blk_knob_set *k, char *err, size_t len);
-int blk_probe_write_knobs(struct probe_obj *po, const struct aod_blk_knob_set *k);
 int blk_probe_hist_map_fd(struct probe_obj *po);
-void blk_probe_destroy(struct probe_obj *po);
 
 #endif /* AOD_PROBE_INT_H */

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /* Helpers shared by the probe loaders: libbpf logging, program selection
- * and attach, counters, in-flight sweeps, knob map updates. */
+ * and attach, counters, in-flight map scans, knob map updates. */
 #include <bpf/bpf.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -169,36 +169,64 @@ static uint64_t value_ts(const unsigned char *v)
 	return ts;
 }
 
-int probe_sweep(int fd, size_t key_size, size_t value_size,
-		uint64_t cutoff_ns, uint64_t *expired)
+/* Delete key if its entry still starts at ts (not a reused key). */
+static void delete_if_same(int fd, const unsigned char *key, uint64_t ts, size_t value_size)
 {
-	unsigned char key[MAX_KEY], next[MAX_KEY], val[MAX_VALUE];
-	unsigned char *stale;
-	uint32_t nstale = 0;
+	unsigned char val[MAX_VALUE];
+
+	if (value_size <= MAX_VALUE && !bpf_map_lookup_elem(fd, key, val) && value_ts(val) == ts)
+		bpf_map_delete_elem(fd, key);
+}
+
+/* The copy: BPF_MAP_LOOKUP_BATCH (5.6+), else key by key. Returns the count. */
+static int copy_entries(int fd, size_t key_size, size_t value_size, unsigned char *keys,
+			unsigned char *values, uint32_t max)
+{
+	unsigned char next[MAX_KEY], prev[MAX_KEY];
+	uint32_t n = 0, count = max;
+	__u64 batch = 0;
 	int err;
+
+	err = bpf_map_lookup_batch(fd, NULL, &batch, keys, values, &count, NULL);
+	if (!err || errno == ENOENT) /* ENOENT: the whole map fit */
+		return (int)count;
+	if (errno != EINVAL && errno != ENOTSUP && errno != EOPNOTSUPP)
+		return -errno;
+	err = bpf_map_get_next_key(fd, NULL, next);
+	while (!err && n < max) {
+		memcpy(prev, next, key_size);
+		if (!bpf_map_lookup_elem(fd, prev, values + n * value_size)) {
+			memcpy(keys + n * key_size, prev, key_size);
+			n++;
+		}
+		err = bpf_map_get_next_key(fd, prev, next);
+	}
+	return (int)n;
+}
+
+int probe_scan_map(int fd, size_t key_size, size_t value_size, probe_entry_fn fn, void *ctx)
+{
+	unsigned char *keys, *values;
+	int n, ret;
 
 	if (key_size > MAX_KEY || value_size > MAX_VALUE)
 		return -EINVAL;
-	stale = malloc(SWEEP_MAX_PER_TICK * key_size);
-	if (!stale)
-		return -ENOMEM;
-	err = bpf_map_get_next_key(fd, NULL, next);
-	while (!err && nstale < SWEEP_MAX_PER_TICK) {
-		memcpy(key, next, key_size);
-		if (!bpf_map_lookup_elem(fd, key, val) && value_ts(val) < cutoff_ns)
-			memcpy(stale + nstale++ * key_size, key, key_size);
-		err = bpf_map_get_next_key(fd, key, next);
-	}
-	for (uint32_t i = 0; i < nstale; i++) {
-		unsigned char *k = stale + i * key_size;
+	keys = malloc(SWEEP_MAX_PER_TICK * key_size);
+	values = malloc(SWEEP_MAX_PER_TICK * value_size);
+	ret = keys && values ? 0 : -ENOMEM;
+	n = ret ? 0 : copy_entries(fd, key_size, value_size, keys, values, SWEEP_MAX_PER_TICK);
+	if (n < 0)
+		ret = n;
+	for (int i = 0; i < n; i++) {
+		const unsigned char *k = keys + (size_t)i * key_size;
+		const unsigned char *v = values + (size_t)i * value_size;
 
-		/* re-check: the op may have completed and its key been reused */
-		if (!bpf_map_lookup_elem(fd, k, val) && value_ts(val) < cutoff_ns &&
-		    !bpf_map_delete_elem(fd, k))
-			(*expired)++;
+		if (fn(ctx, k, v))
+			delete_if_same(fd, k, value_ts(v), value_size);
 	}
-	free(stale);
-	return 0;
+	free(keys);
+	free(values);
+	return ret ? ret : n;
 }
 
 static bool entry_has_key(const unsigned char *entries, size_t entry_size,

@@ -1,39 +1,72 @@
 // SPDX-License-Identifier: MIT
 /*
  * Probe lifecycle: the shared ring, which probes are needed, attaching
- * with fallbacks (now or when the kernel side appears), knob updates,
- * in-flight sweeps, status. One mutex guards everything except the ring
- * consumer, which only the poll thread touches and which never changes
- * after start.
+ * with fallbacks (now or when the kernel side appears), knob updates, the
+ * in-flight sweep, status. Every probe is one entry of probe_table (its
+ * struct probe_ops); nothing here knows a probe by name.
+ *
+ * Threads: one mutex guards the slots (load state, knobs, counters that
+ * other threads read). The poll thread alone consumes the ring and owns
+ * each slot's tracked-ops table (stuck reports, expired entries), which
+ * the sweep and the ring callback both use; the sweep runs in the poll
+ * thread too, right after the ring was drained, so that a completion
+ * already in the ring is never mistaken for an op still in flight.
  */
 #include <bpf/bpf.h>
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "bpf/hist.bpf.h"
 #include "common/log.h"
 #include "common/timeutil.h"
+#include "probe/hist.h"
 #include "probe/probe_int.h"
 
-#define SMB_ATTACH_RETRIES 3   /* ticks with cifs present before FAILED */
-#define DEFAULT_RINGBUF_MB 8
+#define DEFAULT_RINGBUF_MB 1
 #define MAX_RINGBUF_MB 1024
 #define MAX_WAKEUP_BYTES (64 * 1024)
 #define DEFAULT_INFLIGHT_TIMEOUT_NS (30 * AOD_NSEC_PER_SEC)
-#define SYSFS_CLASS_BLOCK "/sys/class/block"
+#define DEFAULT_SWEEP_NS (250 * AOD_NSEC_PER_MSEC)
+/* A stuck op gone from the kernel map is forgotten after this long: its
+ * completion record, if any, has been consumed by then. */
+#define STUCK_FORGET_NS AOD_NSEC_PER_SEC
+#define TRACKED_MAX 16384 /* = the in-flight maps' size */
+
+static const struct probe_ops *const probe_table[AOD_PROBE_COUNT] = {
+	[AOD_PROBE_SMB] = &aod_smb_probe_ops,
+	[AOD_PROBE_BLOCK] = &aod_blk_probe_ops,
+};
+
+/* Latencies measured in user space (late completions), merged into the
+ * kernel's histograms when they are read. */
+struct late_hist {
+	uint32_t n, cap;
+	struct late_hist_entry {
+		uint32_t a, b; /* SMB: cmd, 0; block: dev, op */
+		struct aod_hist h;
+	} *v;
+};
 
 struct probe_slot {
+	const struct probe_ops *ops;
 	enum aod_probe_state state;
 	char mode[16];
 	char reason[256];
 	uint64_t attach_ns;
-	uint64_t inflight_expired;
 	unsigned failed_attempts;
 	bool loaded;
 	struct probe_obj po;
+	void *knobs;                /* ops->knobs_size bytes */
+	bool late_watch;            /* written to the kernel: expired entries exist */
+	struct aod_tracked tracked; /* poll thread only */
+	struct late_hist late;
+	uint64_t inflight_expired, stuck_reported; /* under the lock */
+	_Atomic uint64_t late_matched, late_unmatched;
 };
 
 struct aod_probes {
@@ -42,9 +75,10 @@ struct aod_probes {
 	void *fn_ctx;
 	struct aod_probes_opts opts;
 	uint64_t inflight_timeout_ns;
+	uint64_t sweep_ns;
+	uint64_t next_sweep;
+	uint32_t sweep_seq;
 	struct aod_config *cfg;
-	struct aod_smb_knob_set *smb_k;
-	struct aod_blk_knob_set *blk_k;
 	const char *force[AOD_PROBE_COUNT]; /* from the environment, or NULL */
 	int ring_fd;
 	size_t ring_bytes;
@@ -53,13 +87,9 @@ struct aod_probes {
 	struct probe_slot slot[AOD_PROBE_COUNT];
 };
 
-static const char *const probe_names[AOD_PROBE_COUNT] = {
-	[AOD_PROBE_SMB] = "smb", [AOD_PROBE_BLOCK] = "block",
-};
-
 const char *aod_probe_name(enum aod_probe_id id)
 {
-	return (unsigned)id < AOD_PROBE_COUNT ? probe_names[id] : "?";
+	return (unsigned)id < AOD_PROBE_COUNT ? probe_table[id]->name : "?";
 }
 
 const char *aod_probe_state_name(enum aod_probe_state state)
@@ -85,14 +115,9 @@ const char *aod_blk_op_name(enum aod_blk_op op)
 	return "?";
 }
 
-static const char *const *probe_modes(enum aod_probe_id id)
+static bool probe_needed(const struct probe_slot *s)
 {
-	return id == AOD_PROBE_SMB ? aod_smb_modes : aod_blk_modes;
-}
-
-static bool probe_needed(const struct aod_probes *p, enum aod_probe_id id)
-{
-	return id == AOD_PROBE_SMB ? p->smb_k->needed : p->blk_k->needed;
+	return s->ops->knobs_needed(s->knobs);
 }
 
 static void set_state(struct probe_slot *s, enum aod_probe_state state,
@@ -106,8 +131,8 @@ static void set_state(struct probe_slot *s, enum aod_probe_state state,
 
 static void compute_knobs(struct aod_probes *p)
 {
-	aod_knobs_smb(p->cfg, p->opts.record_all, p->smb_k);
-	aod_knobs_blk(p->cfg, p->opts.record_all, SYSFS_CLASS_BLOCK, p->blk_k);
+	for (int id = 0; id < AOD_PROBE_COUNT; id++)
+		p->slot[id].ops->compute_knobs(p->cfg, p->opts.record_all, p->slot[id].knobs);
 }
 
 static const char *env_mode(const char *var)
@@ -117,20 +142,36 @@ static const char *env_mode(const char *var)
 	return v && *v ? v : NULL;
 }
 
+static uint64_t sec_or(uint64_t given_ns, uint32_t cfg_sec, uint64_t dflt_ns)
+{
+	if (given_ns)
+		return given_ns;
+	return cfg_sec ? cfg_sec * AOD_NSEC_PER_SEC : dflt_ns;
+}
+
 struct aod_probes *aod_probes_new(const struct aod_config *cfg,
 				  const struct aod_probes_opts *opts,
 				  aod_raw_event_fn fn, void *ctx)
 {
 	struct aod_probes *p = calloc(1, sizeof(*p));
+	bool ok;
 
 	if (!p)
 		return NULL;
 	pthread_mutex_init(&p->lock, NULL);
 	p->ring_fd = -1;
 	p->cfg = malloc(sizeof(*p->cfg));
-	p->smb_k = malloc(sizeof(*p->smb_k));
-	p->blk_k = malloc(sizeof(*p->blk_k));
-	if (!p->cfg || !p->smb_k || !p->blk_k) {
+	ok = p->cfg != NULL;
+	for (int id = 0; id < AOD_PROBE_COUNT; id++) {
+		struct probe_slot *s = &p->slot[id];
+
+		s->ops = probe_table[id];
+		s->knobs = calloc(1, s->ops->knobs_size);
+		ok &= s->knobs != NULL;
+		aod_tracked_init(&s->tracked, TRACKED_MAX);
+		p->force[id] = env_mode(s->ops->force_env);
+	}
+	if (!ok) {
 		aod_probes_free(p);
 		errno = ENOMEM;
 		return NULL;
@@ -140,30 +181,137 @@ struct aod_probes *aod_probes_new(const struct aod_config *cfg,
 	if (opts)
 		p->opts = *opts;
 	memcpy(p->cfg, cfg, sizeof(*cfg));
-	p->inflight_timeout_ns = p->opts.inflight_timeout_ns;
-	if (!p->inflight_timeout_ns)
-		p->inflight_timeout_ns = cfg->agent.smb_inflight_timeout_sec * AOD_NSEC_PER_SEC;
-	if (!p->inflight_timeout_ns)
-		p->inflight_timeout_ns = DEFAULT_INFLIGHT_TIMEOUT_NS;
-	p->force[AOD_PROBE_SMB] = env_mode("AOD_SMB_ATTACH");
-	p->force[AOD_PROBE_BLOCK] = env_mode("AOD_BLK_ATTACH");
+	p->inflight_timeout_ns = sec_or(p->opts.inflight_timeout_ns,
+					cfg->agent.smb_inflight_timeout_sec, DEFAULT_INFLIGHT_TIMEOUT_NS);
+	p->sweep_ns = p->opts.sweep_ns ? p->opts.sweep_ns
+		      : cfg->agent.stuck_sweep_ms ? cfg->agent.stuck_sweep_ms * AOD_NSEC_PER_MSEC
+						  : DEFAULT_SWEEP_NS;
 	probe_libbpf_log_init();
 	compute_knobs(p);
 	return p;
 }
 
-/* ---- ring --------------------------------------------------------------- */
+/* ---- ring: records, as the poll thread sees them ------------------------ */
+
+static int slot_of_kind(const struct aod_probes *p, uint32_t kind)
+{
+	for (int id = 0; id < AOD_PROBE_COUNT; id++) {
+		const struct probe_ops *o = p->slot[id].ops;
+
+		if (kind == o->kind_slow || kind == o->kind_err || kind == o->kind_unmatched)
+			return id;
+	}
+	return -1;
+}
+
+static void late_hist_add(struct late_hist *lh, uint32_t a, uint32_t b, uint64_t latency_ns)
+{
+	struct late_hist_entry *e = NULL;
+	unsigned slot = aod_hist_slot(latency_ns / 1000);
+
+	for (uint32_t i = 0; i < lh->n && !e; i++)
+		if (lh->v[i].a == a && lh->v[i].b == b)
+			e = &lh->v[i];
+	if (!e) {
+		if (lh->n == lh->cap) {
+			uint32_t cap = lh->cap ? lh->cap * 2 : 8;
+			struct late_hist_entry *v = realloc(lh->v, cap * sizeof(*v));
+
+			if (!v)
+				return;
+			lh->v = v;
+			lh->cap = cap;
+		}
+		e = &lh->v[lh->n++];
+		memset(e, 0, sizeof(*e));
+		e->a = a;
+		e->b = b;
+	}
+	e->h.slots[slot]++;
+}
+
+/*
+ * A completion whose in-flight entry expired while it hung: measure it
+ * from the start user space kept. Returns false if it is not one of ours
+ * (an unmatched record then has nothing to say and is dropped).
+ */
+static bool match_late(struct aod_probes *p, struct probe_slot *s, struct aod_raw_event *rec)
+{
+	struct aod_op_id id;
+	struct aod_tracked_op *op;
+	uint64_t latency;
+	uint32_t a, b;
+
+	s->ops->record_id(rec, &id);
+	op = aod_tracked_find(&s->tracked, id.a, id.b);
+	if (!op || !(op->state & AOD_TRACKED_EXPIRED) || rec->h.ts_ns < op->id.start_ns)
+		return false;
+	latency = rec->h.ts_ns - op->id.start_ns;
+	s->ops->fill_late(rec, &op->start);
+	if (rec->h.kind == s->ops->kind_unmatched)
+		rec->h.kind = s->ops->kind_slow;
+	if (rec->h.kind == AOD_RAW_SMB_SLOW || rec->h.kind == AOD_RAW_SMB_ERR)
+		rec->smb.latency_ns = latency;
+	else
+		rec->blk.latency_ns = latency;
+	rec->h.flags |= AOD_RAWF_LATE;
+	if (op->state & AOD_TRACKED_REPORTED)
+		rec->h.flags |= AOD_RAWF_WAS_STUCK;
+	s->ops->hist_key(rec, &a, &b);
+	pthread_mutex_lock(&p->lock);
+	late_hist_add(&s->late, a, b, latency);
+	pthread_mutex_unlock(&p->lock);
+	atomic_fetch_add(&s->late_matched, 1);
+	aod_tracked_remove(&s->tracked, op);
+	return true;
+}
+
+/* Flag the completion of an op reported stuck, or measure a late one.
+ * Returns false for a record to drop. */
+static bool annotate(struct aod_probes *p, struct aod_raw_event *rec)
+{
+	int id = slot_of_kind(p, rec->h.kind);
+	struct probe_slot *s;
+	struct aod_op_id oid;
+	struct aod_tracked_op *op;
+
+	if (id < 0)
+		return true;
+	s = &p->slot[id];
+	if (rec->h.kind == s->ops->kind_unmatched) {
+		if (match_late(p, s, rec))
+			return true;
+		atomic_fetch_add(&s->late_unmatched, 1);
+		return false;
+	}
+	if (!s->tracked.n)
+		return true;
+	s->ops->record_id(rec, &oid);
+	if (!oid.start_ns) { /* an error whose start the kernel did not have */
+		if (s->tracked.nexpired)
+			match_late(p, s, rec);
+		return true;
+	}
+	op = aod_tracked_find(&s->tracked, oid.a, oid.b);
+	if (op && (op->state & AOD_TRACKED_STUCK) && op->id.start_ns == oid.start_ns) {
+		rec->h.flags |= AOD_RAWF_WAS_STUCK;
+		aod_tracked_remove(&s->tracked, op);
+	}
+	return true;
+}
 
 static int on_sample(void *ctx, void *data, size_t size)
 {
 	struct aod_probes *p = ctx;
+	struct aod_raw_event rec;
 
 	if (size < sizeof(struct aod_raw_event)) {
 		log_debug("probe: short ring record (%zu bytes) skipped", size);
 		return 0;
 	}
-	if (p->fn)
-		p->fn(p->fn_ctx, data);
+	memcpy(&rec, data, sizeof(rec)); /* the ring's pages are read-only */
+	if (annotate(p, &rec) && p->fn)
+		p->fn(p->fn_ctx, &rec);
 	return 0;
 }
 
@@ -205,8 +353,97 @@ static int ring_create(struct aod_probes *p)
 	return 0;
 }
 
+/* ---- the in-flight sweep (poll thread) ---------------------------------- */
+
+struct sweep {
+	struct aod_probes *p;
+	struct probe_slot *s;
+	uint64_t now, stuck_ns;
+	unsigned expired, reported;
+};
+
+static void emit_stuck(struct sweep *w, struct aod_raw_event *rec, uint64_t age)
+{
+	rec->h.ts_ns = w->now;
+	rec->h.batch = w->p->sweep_seq;
+	if (rec->h.kind == AOD_RAW_SMB_STUCK)
+		rec->smb.latency_ns = age;
+	else
+		rec->blk.latency_ns = age;
+	w->reported++;
+	if (w->p->fn)
+		w->p->fn(w->p->fn_ctx, rec);
+}
+
+/* One in-flight entry: report it once when stuck, expire it when too old. */
+static bool sweep_entry(void *ctx, const void *key, const void *value)
+{
+	struct sweep *w = ctx;
+	struct aod_tracked *t = &w->s->tracked;
+	struct aod_raw_event rec;
+	struct aod_tracked_op *op;
+	struct aod_op_id id;
+	uint64_t age;
+
+	w->s->ops->inflight_entry(key, value, &id, &rec);
+	age = w->now > id.start_ns ? w->now - id.start_ns : 0;
+	op = aod_tracked_find(t, id.a, id.b);
+	if (op && op->id.start_ns != id.start_ns && !(op->state & AOD_TRACKED_EXPIRED)) {
+		aod_tracked_remove(t, op); /* an older op under the same name completed */
+		op = NULL;
+	}
+	if (age >= w->p->inflight_timeout_ns) {
+		op = op ? op : aod_tracked_insert(t, &id, &rec, AOD_TRACKED_EXPIRED);
+		if (op)
+			aod_tracked_expire(t, op);
+		w->expired++;
+		return true; /* delete it from the kernel's map */
+	}
+	if (op) {
+		op->last_seen_ns = w->now;
+	} else if (w->stuck_ns != AOD_THRESH_OFF && age >= w->stuck_ns) {
+		op = aod_tracked_insert(t, &id, &rec, AOD_TRACKED_STUCK);
+		if (op) {
+			op->last_seen_ns = w->now;
+			emit_stuck(w, &rec, age);
+		}
+	}
+	return false;
+}
+
+/* Under p->lock. */
+static void sweep_slot(struct aod_probes *p, struct probe_slot *s, uint64_t now)
+{
+	struct sweep w = { .p = p, .s = s, .now = now,
+			   .stuck_ns = s->ops->stuck_threshold_ns(s->knobs) };
+	bool want;
+	int n;
+
+	n = probe_scan_map(s->po.inflight_fd, s->po.inflight_key_size, s->po.inflight_value_size,
+			   sweep_entry, &w);
+	if (n < 0)
+		log_debug("probe %s: in-flight scan: %s", s->ops->name, strerror(-n));
+	aod_tracked_forget_unseen(&s->tracked, now > STUCK_FORGET_NS ? now - STUCK_FORGET_NS : 0);
+	s->inflight_expired += w.expired;
+	s->stuck_reported += w.reported;
+	want = s->tracked.nexpired > 0;
+	if (want != s->late_watch && !s->ops->write_knobs(&s->po, s->knobs, want))
+		s->late_watch = want;
+}
+
+static void sweep_all(struct aod_probes *p, uint64_t now)
+{
+	pthread_mutex_lock(&p->lock);
+	p->sweep_seq++;
+	for (int id = 0; id < AOD_PROBE_COUNT; id++)
+		if (p->slot[id].loaded)
+			sweep_slot(p, &p->slot[id], now);
+	pthread_mutex_unlock(&p->lock);
+}
+
 int aod_probes_poll(struct aod_probes *p, int timeout_ms)
 {
+	uint64_t now;
 	int n, m;
 
 	if (!p->rb)
@@ -218,12 +455,17 @@ int aod_probes_poll(struct aod_probes *p, int timeout_ms)
 	m = ring_buffer__consume(p->rb);
 	if (m < 0)
 		return m;
+	now = aod_mono_ns();
+	if (now >= p->next_sweep) {
+		p->next_sweep = now + p->sweep_ns;
+		sweep_all(p, now);
+	}
 	return (n > 0 ? n : 0) + m;
 }
 
 /* ---- attach ------------------------------------------------------------- */
 
-static int load_mode(struct aod_probes *p, enum aod_probe_id id, const char *mode,
+static int load_mode(struct aod_probes *p, struct probe_slot *s, const char *mode,
 		     char *err, size_t len)
 {
 	struct probe_load_env env = {
@@ -231,11 +473,8 @@ static int load_mode(struct aod_probes *p, enum aod_probe_id id, const char *mod
 		.wakeup_bytes = p->ring_bytes / 8 < MAX_WAKEUP_BYTES
 					? p->ring_bytes / 8 : MAX_WAKEUP_BYTES,
 	};
-	struct probe_obj *po = &p->slot[id].po;
 
-	if (id == AOD_PROBE_SMB)
-		return smb_probe_load(po, mode, &env, p->smb_k, err, len);
-	return blk_probe_load(po, mode, &env, p->blk_k, err, len);
+	return s->ops->load(&s->po, mode, &env, s->knobs, err, len);
 }
 
 /* Tries each mode in order (or the forced one). On failure the slot's
@@ -249,25 +488,26 @@ static int probe_attach(struct aod_probes *p, enum aod_probe_id id)
 	size_t used = 0;
 	int err = -ENOENT;
 
-	if (force && !probe_mode_valid(force, probe_modes(id))) {
+	if (force && !probe_mode_valid(force, s->ops->modes)) {
 		snprintf(s->reason, sizeof(s->reason), "%s=%s: unknown attach mode",
-			 id == AOD_PROBE_SMB ? "AOD_SMB_ATTACH" : "AOD_BLK_ATTACH", force);
+			 s->ops->force_env, force);
 		return -EINVAL;
 	}
-	for (const char *const *m = probe_modes(id); *m; m++) {
+	for (const char *const *m = s->ops->modes; *m; m++) {
 		if (force && strcmp(force, *m))
 			continue;
-		err = load_mode(p, id, *m, one, sizeof(one));
+		err = load_mode(p, s, *m, one, sizeof(one));
 		if (!err) {
 			s->loaded = true;
+			s->late_watch = false;
 			s->attach_ns = aod_mono_ns() - t0;
 			snprintf(s->mode, sizeof(s->mode), "%s", *m);
 			set_state(s, AOD_PROBE_ATTACHED, "");
-			log_info("probe %s: attached (%s) in %.1f ms", aod_probe_name(id),
-				 *m, (double)s->attach_ns / 1e6);
+			log_info("probe %s: attached (%s) in %.1f ms", s->ops->name, *m,
+				 (double)s->attach_ns / 1e6);
 			return 0;
 		}
-		log_debug("probe %s: %s: %s", aod_probe_name(id), *m, one);
+		log_debug("probe %s: %s: %s", s->ops->name, *m, one);
 		if (used < sizeof(all))
 			used += (size_t)snprintf(all + used, sizeof(all) - used, "%s%s: %s",
 						 used ? "; " : "", *m, one);
@@ -277,39 +517,30 @@ static int probe_attach(struct aod_probes *p, enum aod_probe_id id)
 	return err;
 }
 
-static void attach_or_fail(struct aod_probes *p, enum aod_probe_id id)
+/*
+ * Attach a needed probe if its kernel side is there. From a tick (the
+ * kernel side appeared late) a failure is retried a few ticks: a module
+ * may still be initialising.
+ */
+static void try_attach(struct aod_probes *p, enum aod_probe_id id, bool from_tick)
 {
 	struct probe_slot *s = &p->slot[id];
+	char why[128] = "";
 
-	if (probe_attach(p, id)) {
-		s->state = AOD_PROBE_FAILED;
-		log_warn("probe %s: failed: %s", aod_probe_name(id), s->reason);
-	}
-}
-
-static void smb_try_attach(struct aod_probes *p, bool from_tick)
-{
-	struct probe_slot *s = &p->slot[AOD_PROBE_SMB];
-	char why[128];
-
-	if (!smb_kernel_side_present(why, sizeof(why))) {
+	if (s->ops->kernel_side_present && !s->ops->kernel_side_present(why, sizeof(why))) {
 		set_state(s, AOD_PROBE_WAITING, why);
 		return;
 	}
-	if (!from_tick) {
-		attach_or_fail(p, AOD_PROBE_SMB);
+	if (from_tick && s->ops->kernel_side_present)
+		log_info("probe %s: kernel side appeared (%s); attaching", s->ops->name, why);
+	if (!probe_attach(p, id))
 		return;
-	}
-	log_info("probe smb: cifs appeared (%s); attaching", why);
-	if (!probe_attach(p, AOD_PROBE_SMB))
-		return;
-	/* the module may still be initialising: retry a few ticks */
-	if (++s->failed_attempts >= SMB_ATTACH_RETRIES) {
-		s->state = AOD_PROBE_FAILED;
-		log_warn("probe smb: failed: %s", s->reason);
-	} else {
+	if (from_tick && ++s->failed_attempts < s->ops->attach_retries) {
 		s->state = AOD_PROBE_WAITING;
+		return;
 	}
+	s->state = AOD_PROBE_FAILED;
+	log_warn("probe %s: failed: %s", s->ops->name, s->reason);
 }
 
 int aod_probes_start(struct aod_probes *p)
@@ -329,14 +560,11 @@ int aod_probes_start(struct aod_probes *p)
 	}
 	p->started = true;
 	for (int id = 0; id < AOD_PROBE_COUNT; id++) {
-		if (!probe_needed(p, id)) {
+		if (!probe_needed(&p->slot[id])) {
 			set_state(&p->slot[id], AOD_PROBE_DISABLED, "no rule needs it");
 			continue;
 		}
-		if (id == AOD_PROBE_SMB)
-			smb_try_attach(p, false);
-		else
-			attach_or_fail(p, id);
+		try_attach(p, id, false);
 	}
 	pthread_mutex_unlock(&p->lock);
 	return 0;
@@ -344,13 +572,9 @@ int aod_probes_start(struct aod_probes *p)
 
 /* ---- reload, tick ------------------------------------------------------- */
 
-static int write_knobs(struct aod_probes *p, enum aod_probe_id id)
+static int write_knobs(struct probe_slot *s)
 {
-	struct probe_obj *po = &p->slot[id].po;
-
-	if (id == AOD_PROBE_SMB)
-		return smb_probe_write_knobs(po, p->smb_k);
-	return blk_probe_write_knobs(po, p->blk_k);
+	return s->ops->write_knobs(&s->po, s->knobs, s->late_watch);
 }
 
 int aod_probes_apply_config(struct aod_probes *p, const struct aod_config *cfg)
@@ -365,18 +589,17 @@ int aod_probes_apply_config(struct aod_probes *p, const struct aod_config *cfg)
 		int err;
 
 		if (s->loaded) {
-			err = write_knobs(p, id);
+			err = write_knobs(s);
 			if (err) {
-				log_err("probe %s: writing knobs: %s", aod_probe_name(id),
-					strerror(-err));
+				log_err("probe %s: writing knobs: %s", s->ops->name, strerror(-err));
 				if (!ret)
 					ret = err;
 			}
-		} else if (probe_needed(p, id) && s->state == AOD_PROBE_DISABLED) {
+		} else if (probe_needed(s) && s->state == AOD_PROBE_DISABLED) {
 			s->failed_attempts = 0;
 			set_state(s, AOD_PROBE_WAITING, "needed by the new config; "
 				  "attaching at the next tick");
-		} else if (!probe_needed(p, id)) {
+		} else if (!probe_needed(s)) {
 			set_state(s, AOD_PROBE_DISABLED, "no rule needs it");
 		}
 	}
@@ -384,53 +607,37 @@ int aod_probes_apply_config(struct aod_probes *p, const struct aod_config *cfg)
 	return ret;
 }
 
-/* Device names may appear after start (hotplug): re-resolve them. */
-static int refresh_blk_devices(struct aod_probes *p)
+/* Knobs that depend on the host (block devices appear): recompute. */
+static int refresh_knobs(struct aod_probes *p, struct probe_slot *s)
 {
-	struct aod_blk_knob_set *k = malloc(sizeof(*k));
+	void *k = malloc(s->ops->knobs_size);
 	int err = 0;
 
 	if (!k)
 		return -ENOMEM;
-	aod_knobs_blk(p->cfg, p->opts.record_all, SYSFS_CLASS_BLOCK, k);
-	if (!aod_knobs_blk_equal(k, p->blk_k)) {
-		memcpy(p->blk_k, k, sizeof(*k));
-		err = write_knobs(p, AOD_PROBE_BLOCK);
+	s->ops->compute_knobs(p->cfg, p->opts.record_all, k);
+	if (!s->ops->knobs_equal(k, s->knobs)) {
+		memcpy(s->knobs, k, s->ops->knobs_size);
+		err = write_knobs(s);
 	}
 	free(k);
 	return err;
 }
 
-static int sweep(struct aod_probes *p, enum aod_probe_id id, uint64_t now)
-{
-	struct probe_slot *s = &p->slot[id];
-
-	if (!s->loaded || now < p->inflight_timeout_ns)
-		return 0;
-	return probe_sweep(s->po.inflight_fd, s->po.inflight_key_size,
-			   s->po.inflight_value_size, now - p->inflight_timeout_ns,
-			   &s->inflight_expired);
-}
-
 int aod_probes_tick(struct aod_probes *p, uint64_t now_mono_ns)
 {
-	struct probe_slot *smb = &p->slot[AOD_PROBE_SMB];
-	struct probe_slot *blk = &p->slot[AOD_PROBE_BLOCK];
 	int ret = 0, err;
 
+	(void)now_mono_ns;
 	pthread_mutex_lock(&p->lock);
-	if (!p->started)
-		goto out;
-	if (smb->state == AOD_PROBE_WAITING && !smb->loaded)
-		smb_try_attach(p, true);
-	if (blk->state == AOD_PROBE_WAITING && !blk->loaded)
-		attach_or_fail(p, AOD_PROBE_BLOCK);
-	if (blk->loaded && (err = refresh_blk_devices(p)) && !ret)
-		ret = err;
-	for (int id = 0; id < AOD_PROBE_COUNT; id++)
-		if ((err = sweep(p, id, now_mono_ns)) && !ret)
+	for (int id = 0; id < AOD_PROBE_COUNT && p->started; id++) {
+		struct probe_slot *s = &p->slot[id];
+
+		if (s->state == AOD_PROBE_WAITING && !s->loaded)
+			try_attach(p, id, true);
+		if (s->loaded && s->ops->refresh_each_tick && (err = refresh_knobs(p, s)) && !ret)
 			ret = err;
-out:
+	}
 	pthread_mutex_unlock(&p->lock);
 	return ret;
 }
@@ -454,12 +661,24 @@ void aod_probes_status(struct aod_probes *p, enum aod_probe_id id,
 		snprintf(out->reason, sizeof(out->reason), "%s", s->reason);
 	snprintf(out->mode, sizeof(out->mode), "%s", s->mode);
 	out->inflight_expired = s->inflight_expired;
+	out->stuck_reported = s->stuck_reported;
+	out->late_matched = atomic_load(&s->late_matched);
+	out->late_unmatched = atomic_load(&s->late_unmatched);
+	out->tracked_evicted = s->tracked.evicted;
 	out->attach_ns = s->attach_ns;
 	if (s->loaded) {
 		probe_sum_counters(s->po.counters_fd, out->counters);
 		out->recursion_misses = probe_recursion_misses(s->po.obj);
 	}
 	pthread_mutex_unlock(&p->lock);
+}
+
+/* Under p->lock: add the user-space latencies of (a, b) to h. */
+static void merge_late(const struct probe_slot *s, uint32_t a, uint32_t b, struct aod_hist *h)
+{
+	for (uint32_t i = 0; i < s->late.n; i++)
+		if (s->late.v[i].a == a && s->late.v[i].b == b)
+			aod_hist_merge(h, &s->late.v[i].h);
 }
 
 int aod_probes_smb_hist(struct aod_probes *p, unsigned cmd, struct aod_hist *out)
@@ -471,6 +690,8 @@ int aod_probes_smb_hist(struct aod_probes *p, unsigned cmd, struct aod_hist *out
 		return -EINVAL;
 	pthread_mutex_lock(&p->lock);
 	err = s->loaded ? smb_probe_hist(&s->po, cmd, out) : -ENOENT;
+	if (!err)
+		merge_late(s, cmd, 0, out);
 	pthread_mutex_unlock(&p->lock);
 	return err;
 }
@@ -518,6 +739,8 @@ int aod_probes_blk_hist_foreach(struct aod_probes *p, aod_blk_hist_fn fn, void *
 
 	pthread_mutex_lock(&p->lock);
 	n = s->loaded ? blk_hist_copy(blk_probe_hist_map_fd(&s->po), &v) : -ENOENT;
+	for (i = 0; i < n; i++)
+		merge_late(s, v[i].key.dev, v[i].key.op, &v[i].hist);
 	pthread_mutex_unlock(&p->lock);
 	if (n < 0)
 		return n;
@@ -536,16 +759,19 @@ void aod_probes_free(struct aod_probes *p)
 {
 	if (!p)
 		return;
-	if (p->slot[AOD_PROBE_SMB].loaded)
-		smb_probe_destroy(&p->slot[AOD_PROBE_SMB].po);
-	if (p->slot[AOD_PROBE_BLOCK].loaded)
-		blk_probe_destroy(&p->slot[AOD_PROBE_BLOCK].po);
+	for (int id = 0; id < AOD_PROBE_COUNT; id++) {
+		struct probe_slot *s = &p->slot[id];
+
+		if (s->loaded)
+			s->ops->destroy(&s->po);
+		aod_tracked_free(&s->tracked);
+		free(s->late.v);
+		free(s->knobs);
+	}
 	ring_buffer__free(p->rb);
 	if (p->ring_fd >= 0)
 		close(p->ring_fd);
 	pthread_mutex_destroy(&p->lock);
 	free(p->cfg);
-	free(p->smb_k);
-	free(p->blk_k);
 	free(p);
 }

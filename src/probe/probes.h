@@ -5,9 +5,10 @@
  * knob maps from the config, drain the shared event ring, report state,
  * counters and in-kernel histograms.
  *
- * Threads: aod_probes_poll() belongs to one thread (the dispatcher);
- * aod_probes_tick(), aod_probes_apply_config(), aod_probes_status() and
- * the histogram readers may be called from any other thread. All probes
+ * Threads: aod_probes_poll() belongs to one thread (the dispatcher), which
+ * also sweeps the in-flight maps (stuck ops, expiry); aod_probes_tick(),
+ * aod_probes_apply_config(), aod_probes_status() and the histogram readers
+ * may be called from any other thread. All probes
  * write into one ring buffer created by aod_probes_start(), so a probe
  * that attaches later (the cifs module loaded after start) never changes
  * what poll waits on. aod_probes_free() must come after the poll thread
@@ -43,7 +44,12 @@ struct aod_probe_status {
 	char mode[16];          /* "raw_tp", "tp_btf", "fentry", "kprobe"; "" if none */
 	char reason[256];       /* why waiting/failed/disabled; "" when attached */
 	uint64_t counters[AOD_CNT_MAX]; /* enum aod_counter, summed over CPUs */
-	uint64_t inflight_expired;      /* starts never completed, swept by tick */
+	uint64_t inflight_expired;      /* in flight longer than the in-flight timeout:
+					 * taken out of the kernel's map, kept in user space */
+	uint64_t stuck_reported;        /* in flight past the emergency threshold: reported once */
+	uint64_t late_matched;          /* expired ops whose completion came later, measured */
+	uint64_t late_unmatched;        /* unmatched completions user space had no start for */
+	uint64_t tracked_evicted;       /* expired ops forgotten to make room (never measured) */
 	uint64_t recursion_misses;      /* bpf_prog_info, summed over the programs */
 	uint64_t attach_ns;             /* time the last (successful) attach took */
 };
@@ -56,6 +62,7 @@ struct aod_probes_opts {
 	uint32_t ringbuf_mb;          /* 0: config agent.ringbuf_mb; rounded up to 2^n */
 	bool record_all;              /* thresholds 0, every error tracked (aod record) */
 	uint64_t inflight_timeout_ns; /* 0: config agent.smb_inflight_timeout_sec */
+	uint64_t sweep_ns;            /* 0: config agent.stuck_sweep_ms */
 };
 
 /*
@@ -79,7 +86,14 @@ int aod_probes_start(struct aod_probes *p);
 /*
  * Waits up to timeout_ms for a wakeup, then drains every record pending
  * (records are submitted mostly without wakeups, so a short timeout, e.g.
- * 50 ms, bounds their delay). Returns records consumed, or -errno.
+ * 50 ms, bounds their delay). Then, every sweep interval, sweeps the
+ * in-flight maps: an op older than its probe's emergency threshold (the
+ * smallest over the source's latency rules) is handed to fn once as an
+ * AOD_RAW_*_STUCK record (h.batch numbers the sweep); one older than the
+ * in-flight timeout leaves the kernel's map but is kept here, so that its
+ * completion, whenever it comes, is still measured (AOD_RAWF_LATE; its
+ * latency goes into the histograms too). Completions of ops reported stuck
+ * carry AOD_RAWF_WAS_STUCK. Returns records consumed, or -errno.
  */
 int aod_probes_poll(struct aod_probes *p, int timeout_ms);
 
@@ -91,9 +105,8 @@ int aod_probes_apply_config(struct aod_probes *p, const struct aod_config *cfg);
 /*
  * About once a second, not from the poll thread: attaches waiting probes
  * whose kernel side appeared (cifs module: /sys/module/cifs,
- * /sys/kernel/btf/cifs or its tracefs events), re-resolves block device
- * names, and deletes in-flight entries older than the in-flight timeout
- * (counted in inflight_expired). Returns 0 or -errno of the first error.
+ * /sys/kernel/btf/cifs or its tracefs events) and re-resolves block device
+ * names. Returns 0 or -errno of the first error.
  */
 int aod_probes_tick(struct aod_probes *p, uint64_t now_mono_ns);
 

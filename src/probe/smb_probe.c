@@ -41,7 +41,7 @@ static const char *const *mode_programs(const char *mode)
 }
 
 /* Any of these means cifs is in the kernel (module loaded or built in). */
-bool smb_kernel_side_present(char *why, size_t len)
+static bool smb_kernel_side_present(char *why, size_t len)
 {
 	static const char *const paths[] = {
 		"/sys/module/cifs",
@@ -61,10 +61,12 @@ bool smb_kernel_side_present(char *why, size_t len)
 	return false;
 }
 
-int smb_probe_write_knobs(struct probe_obj *po, const struct aod_smb_knob_set *k)
+int smb_probe_write_knobs(struct probe_obj *po, const struct aod_smb_knob_set *k,
+			  bool late_watch)
 {
 	struct aod_smb *skel = po->skel;
 	int fd = bpf_map__fd(skel->maps.smb_thresh);
+	struct aod_smb_knobs one = k->k;
 	__u32 zero = 0;
 	int err;
 
@@ -84,7 +86,8 @@ int smb_probe_write_knobs(struct probe_obj *po, const struct aod_smb_knob_set *k
 				      offsetof(struct aod_knob_rc, verdict), k->nrc);
 	if (err)
 		return err;
-	if (bpf_map_update_elem(bpf_map__fd(skel->maps.smb_knobs), &zero, &k->k, BPF_ANY))
+	one.late_watch = late_watch;
+	if (bpf_map_update_elem(bpf_map__fd(skel->maps.smb_knobs), &zero, &one, BPF_ANY))
 		return -errno;
 	return 0;
 }
@@ -132,7 +135,7 @@ int smb_probe_prepare(struct probe_obj *po, const char *mode,
 	po->inflight_fd = bpf_map__fd(skel->maps.smb_inflight);
 	po->inflight_key_size = sizeof(struct aod_smb_key);
 	po->inflight_value_size = sizeof(struct aod_smb_start);
-	e = smb_probe_write_knobs(po, k);
+	e = smb_probe_write_knobs(po, k, false);
 	if (e) {
 		snprintf(err, len, "writing knobs: %s", strerror(-e));
 		goto fail;
@@ -144,10 +147,11 @@ fail:
 	return e;
 }
 
-int smb_probe_load(struct probe_obj *po, const char *mode,
-		   const struct probe_load_env *env,
-		   const struct aod_smb_knob_set *k, char *err, size_t len)
+static int smb_probe_load(struct probe_obj *po, const char *mode,
+			  const struct probe_load_env *env, const void *knobs, char *err,
+			  size_t len)
 {
+	const struct aod_smb_knob_set *k = knobs;
 	int e = smb_probe_prepare(po, mode, env, k, err, len);
 
 	if (e)
@@ -174,3 +178,96 @@ void smb_probe_destroy(struct probe_obj *po)
 	aod_smb__destroy(po->skel);
 	memset(po, 0, sizeof(*po));
 }
+
+/* ---- the table entry ---- */
+
+static void smb_compute_knobs(const struct aod_config *cfg, bool record_all, void *knobs)
+{
+	aod_knobs_smb(cfg, record_all, knobs);
+}
+
+static bool smb_knobs_needed(const void *knobs)
+{
+	return ((const struct aod_smb_knob_set *)knobs)->needed;
+}
+
+static bool smb_knobs_equal(const void *a, const void *b)
+{
+	return !memcmp(a, b, sizeof(struct aod_smb_knob_set));
+}
+
+static uint64_t smb_stuck_threshold(const void *knobs)
+{
+	return ((const struct aod_smb_knob_set *)knobs)->k.emergency_ns;
+}
+
+static int smb_write_knobs(struct probe_obj *po, const void *knobs, bool late_watch)
+{
+	return smb_probe_write_knobs(po, knobs, late_watch);
+}
+
+static void smb_inflight_entry(const void *key, const void *value, struct aod_op_id *id,
+			       struct aod_raw_event *rec)
+{
+	const struct aod_smb_key *k = key;
+	const struct aod_smb_start *v = value;
+
+	id->a = k->sesid;
+	id->b = k->mid;
+	id->start_ns = v->ts_ns;
+	memset(rec, 0, sizeof(*rec));
+	rec->h.kind = AOD_RAW_SMB_STUCK;
+	rec->h.pid = v->pid;
+	rec->h.tgid = v->tgid;
+	memcpy(rec->h.comm, v->comm, sizeof(rec->h.comm));
+	rec->smb.sesid = k->sesid;
+	rec->smb.mid = k->mid;
+	rec->smb.tid = v->tid;
+	rec->smb.cmd = v->cmd;
+}
+
+static void smb_record_id(const struct aod_raw_event *rec, struct aod_op_id *id)
+{
+	id->a = rec->smb.sesid;
+	id->b = rec->smb.mid;
+	id->start_ns = rec->smb.latency_ns ? rec->h.ts_ns - rec->smb.latency_ns : 0;
+}
+
+static void smb_fill_late(struct aod_raw_event *rec, const struct aod_raw_event *start)
+{
+	rec->h.pid = start->h.pid;
+	rec->h.tgid = start->h.tgid;
+	memcpy(rec->h.comm, start->h.comm, sizeof(rec->h.comm));
+	rec->smb.tid = start->smb.tid;
+	rec->smb.cmd = start->smb.cmd;
+}
+
+static void smb_hist_key(const struct aod_raw_event *rec, uint32_t *a, uint32_t *b)
+{
+	*a = rec->smb.cmd;
+	*b = 0;
+}
+
+const struct probe_ops aod_smb_probe_ops = {
+	.name = "smb",
+	.force_env = "AOD_SMB_ATTACH",
+	.modes = aod_smb_modes,
+	.kernel_side_present = smb_kernel_side_present,
+	.attach_retries = 3, /* the module may still be initialising */
+	.knobs_size = sizeof(struct aod_smb_knob_set),
+	.compute_knobs = smb_compute_knobs,
+	.knobs_needed = smb_knobs_needed,
+	.knobs_equal = smb_knobs_equal,
+	.stuck_threshold_ns = smb_stuck_threshold,
+	.load = smb_probe_load,
+	.write_knobs = smb_write_knobs,
+	.destroy = smb_probe_destroy,
+	.kind_slow = AOD_RAW_SMB_SLOW,
+	.kind_err = AOD_RAW_SMB_ERR,
+	.kind_unmatched = AOD_RAW_SMB_UNMATCHED,
+	.kind_stuck = AOD_RAW_SMB_STUCK,
+	.inflight_entry = smb_inflight_entry,
+	.record_id = smb_record_id,
+	.fill_late = smb_fill_late,
+	.hist_key = smb_hist_key,
+};

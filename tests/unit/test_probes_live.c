@@ -659,30 +659,52 @@ static void test_enable_on_reload_and_record_all(void **state)
 	free(s);
 }
 
-static void test_sweep_expires_old_entries(void **state)
+struct scan_ctx {
+	int fd;
+	unsigned seen;
+};
+
+/* Delete every entry; re-stamp key 2 first, as if it had been reused. */
+static bool scan_delete_all(void *ctx, const void *key, const void *value)
+{
+	struct scan_ctx *c = ctx;
+	struct aod_blk_start v = *(const struct aod_blk_start *)value;
+	uint64_t k = *(const uint64_t *)key;
+
+	c->seen++;
+	if (k == 2) {
+		v.ts_ns = 12345;
+		assert_int_equal(bpf_map_update_elem(c->fd, &k, &v, BPF_EXIST), 0);
+	}
+	return true;
+}
+
+static void test_scan_map_deletes_unchanged_only(void **state)
 {
 	struct aod_blk_start v = { 0 };
-	uint64_t expired = 0, key, next;
-	int fd, left = 0;
+	struct scan_ctx c = { 0 };
+	uint64_t key, next;
+	int left = 0;
 
 	(void)state;
 	NEED_KERNEL();
-	fd = bpf_map_create(BPF_MAP_TYPE_HASH, "aod_test_sweep", sizeof(key), sizeof(v), 16, NULL);
-	assert_true(fd >= 0);
+	c.fd = bpf_map_create(BPF_MAP_TYPE_HASH, "aod_test_scan", sizeof(key), sizeof(v), 16, NULL);
+	assert_true(c.fd >= 0);
 	for (key = 1; key <= 3; key++) {
 		v.ts_ns = key * 100;
-		assert_int_equal(bpf_map_update_elem(fd, &key, &v, BPF_ANY), 0);
+		assert_int_equal(bpf_map_update_elem(c.fd, &key, &v, BPF_ANY), 0);
 	}
-	assert_int_equal(probe_sweep(fd, sizeof(key), sizeof(v), 250, &expired), 0);
-	assert_int_equal(expired, 2);
-	for (int err = bpf_map_get_next_key(fd, NULL, &next); !err;
-	     err = bpf_map_get_next_key(fd, &key, &next)) {
+	assert_int_equal(probe_scan_map(c.fd, sizeof(key), sizeof(v), scan_delete_all, &c), 3);
+	assert_int_equal(c.seen, 3);
+	/* 1 and 3 are gone; 2 was reused (a new ts) before the delete: it stays */
+	for (int err = bpf_map_get_next_key(c.fd, NULL, &next); !err;
+	     err = bpf_map_get_next_key(c.fd, &key, &next)) {
 		key = next;
-		assert_int_equal(key, 3);
+		assert_int_equal(key, 2);
 		left++;
 	}
 	assert_int_equal(left, 1);
-	close(fd);
+	close(c.fd);
 }
 
 /* ---- the SMB programs, driven with BPF_PROG_TEST_RUN (no cifs needed) ---- */
@@ -855,18 +877,45 @@ static void test_smb_programs(void **state)
 
 	/* new knobs (a reload): nothing is slow, no error tracked */
 	quiet = smb_knobs_for("    blk: {type: Latency, tool: biolatency, acceptable_count: 1}\n");
-	assert_int_equal(smb_probe_write_knobs(&r.po, quiet), 0);
+	assert_int_equal(smb_probe_write_knobs(&r.po, quiet, false), 0);
 	ENTER(&r, 5, 0x1234, 8, 50);
 	usleep(3000);
 	DONE(&r, 5, 0x1234, 8, 50);
 	ENTER(&r, 5, 0x1234, 8, 51);
 	ERR(&r, 5, 0x1234, 8, 51, 0xC0000022, -13);
 	assert_int_equal(rig_collect(&r), 3);
-	assert_int_equal(smb_probe_write_knobs(&r.po, k), 0);
+	assert_int_equal(smb_probe_write_knobs(&r.po, k, false), 0);
+
+	/* a completion without its enter: silent, unless user space holds
+	 * expired entries (late_watch), which it then needs to measure */
+	DONE(&r, 5, 0x1234, 8, 60);
+	assert_int_equal(rig_collect(&r), 3);
+	assert_int_equal(smb_probe_write_knobs(&r.po, k, true), 0);
+	DONE(&r, 5, 0x1234, 8, 61);
+	assert_int_equal(rig_collect(&r), 4);
+	e = &r.s->ev[3];
+	assert_int_equal(e->h.kind, AOD_RAW_SMB_UNMATCHED);
+	assert_true(e->smb.sesid == 0x1234 && e->smb.mid == 61 && e->smb.cmd == 8);
+	assert_true(e->h.flags == 0 && e->h.batch == 0);
+	/* an untracked error without its enter goes out too while watching */
+	ERR(&r, 7, 0x1234, 5, 62, 0xC0000034, -2);
+	assert_int_equal(rig_collect(&r), 5);
+	assert_int_equal(r.s->ev[4].h.kind, AOD_RAW_SMB_ERR);
+	assert_int_equal(smb_probe_write_knobs(&r.po, k, false), 0);
+	ERR(&r, 7, 0x1234, 5, 63, 0xC0000034, -2);
+	assert_int_equal(rig_collect(&r), 5);
 
 	rig_free(&r);
 	free(k);
 	free(quiet);
+}
+
+static bool expire_all(void *ctx, const void *key, const void *value)
+{
+	(void)key;
+	(void)value;
+	(*(uint64_t *)ctx)++;
+	return true;
 }
 
 static void test_smb_inflight_bounded_and_swept(void **state)
@@ -874,6 +923,7 @@ static void test_smb_inflight_bounded_and_swept(void **state)
 	struct aod_smb_knob_set *k;
 	struct smb_rig r;
 	uint64_t cnt[AOD_CNT_MAX], expired = 0;
+	int n;
 
 	(void)state;
 	NEED_KERNEL();
@@ -883,13 +933,15 @@ static void test_smb_inflight_bounded_and_swept(void **state)
 		ENTER(&r, 1, 0x77, 8, mid);
 	assert_int_equal(probe_sum_counters(r.po.counters_fd, cnt), 0);
 	assert_true(cnt[AOD_CNT_INFLIGHT_FULL] >= 3);
-	assert_int_equal(probe_sweep(r.po.inflight_fd, r.po.inflight_key_size,
-				     r.po.inflight_value_size, aod_mono_ns(), &expired), 0);
-	printf("# %llu in-flight entries expired by one sweep\n", (unsigned long long)expired);
+	n = probe_scan_map(r.po.inflight_fd, r.po.inflight_key_size, r.po.inflight_value_size,
+			   expire_all, &expired);
+	printf("# %llu in-flight entries seen and expired by one scan\n",
+	       (unsigned long long)expired);
+	assert_int_equal(n, (int)expired);
 	assert_true(expired >= AOD_SMB_INFLIGHT_MAX - 64 && expired <= AOD_SMB_INFLIGHT_MAX);
 	expired = 0;
-	assert_int_equal(probe_sweep(r.po.inflight_fd, r.po.inflight_key_size,
-				     r.po.inflight_value_size, aod_mono_ns(), &expired), 0);
+	assert_int_equal(probe_scan_map(r.po.inflight_fd, r.po.inflight_key_size,
+					r.po.inflight_value_size, expire_all, &expired), 0);
 	assert_int_equal(expired, 0); /* the map is empty */
 	rig_free(&r);
 	free(k);
@@ -930,7 +982,7 @@ int main(void)
 		cmocka_unit_test(test_raw_tp_fallback),
 		cmocka_unit_test(test_bad_mode_fails_visibly),
 		cmocka_unit_test(test_enable_on_reload_and_record_all),
-		cmocka_unit_test(test_sweep_expires_old_entries),
+		cmocka_unit_test(test_scan_map_deletes_unchanged_only),
 		cmocka_unit_test(test_smb_programs),
 		cmocka_unit_test(test_smb_inflight_bounded_and_swept),
 		cmocka_unit_test(test_smb_fallback_modes_load),
