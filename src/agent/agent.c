@@ -29,6 +29,7 @@
 #include "common/log.h"
 #include "common/timeutil.h"
 #include "probe/probes.h"
+#include "probe/smb_shares.h"
 
 #define EVENT_QUEUE_CAP 65536
 #define ANOMALY_QUEUE_CAP 256
@@ -174,6 +175,7 @@ static int agent_init(struct aod_agent *agent, const struct aod_agent_opts *opts
 	int err;
 
 	agent->listen_fd = -1;
+	agent->spacewatch_kick = -1;
 	agent->stop_eventfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	pthread_mutex_init(&agent->cfg_lock, NULL);
 	agent->start_mono_ns = aod_mono_ns();
@@ -213,7 +215,9 @@ static int agent_init(struct aod_agent *agent, const struct aod_agent_opts *opts
 		return -ENOMEM;
 	aod_decoder_init(&agent->decoder);
 	agent->collector = aod_collector_new(agent);
-	if (!agent->collector)
+	agent->shares = aod_smb_shares_new(AOD_DEBUGDATA_PATH);
+	agent->spacewatch_kick = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (!agent->collector || !agent->shares || agent->spacewatch_kick < 0)
 		return -ENOMEM;
 
 	popts.ringbuf_mb = agent->cfg->agent.ringbuf_mb;
@@ -321,6 +325,9 @@ static void agent_shutdown(struct aod_agent *agent)
 		unlink(agent->cfg->agent.control_socket);
 	}
 	aod_collector_free(agent->collector);
+	aod_smb_shares_free(agent->shares);
+	if (agent->spacewatch_kick >= 0)
+		close(agent->spacewatch_kick);
 	aod_action_pool_free(agent->pool);
 	aod_flight_recorder_free(agent->recorder);
 	aod_anomaly_queue_free(agent->anomalies);

@@ -28,6 +28,7 @@ struct aod_anomaly_queue;
 struct aod_flight_recorder;
 struct aod_action_pool;
 struct aod_collector;
+struct aod_smb_shares;
 
 enum aod_worker_id {
 	AOD_W_DISPATCHER,
@@ -68,6 +69,8 @@ struct aod_agent {
 	struct aod_flight_recorder *recorder;
 	struct aod_action_pool *pool;
 	struct aod_collector *collector;
+	struct aod_smb_shares *shares;      /* SMB tree id -> share name (thread-safe) */
+	int spacewatch_kick;                /* eventfd: a bundle was published, check now */
 	struct aod_detector_stats_shared {
 		_Atomic uint64_t events_in, events_counted, events_dropped, events_late,
 			stuck_ops;

@@ -2,6 +2,7 @@
 #include "agent/collector.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,8 +14,10 @@
 #include "agent/flight_recorder.h"
 #include "collect/action.h"
 #include "collect/bundle.h"
+#include "collect/events_file.h"
 #include "common/log.h"
 #include "common/timeutil.h"
+#include "probe/smb_shares.h"
 
 #define MAX_COALESCED 64
 #define MAX_SUPPRESSED_LISTED 32
@@ -152,16 +155,63 @@ static void count_results(struct aod_collector *c, const struct aod_action_resul
 	}
 }
 
-static long copy_events(struct aod_agent *agent, const struct collection *col,
-			struct aod_event **events)
+#define MAX_RECONNECTS_LISTED 32
+
+/* events.jsonl, streamed from the flight recorder into the staging dir. */
+struct event_stream {
+	struct aod_events_file file;
+	struct aod_event reconnects[MAX_RECONNECTS_LISTED];
+	size_t nreconnects;
+};
+
+static int stream_one(void *ctx, const struct aod_event *ev)
+{
+	struct event_stream *es = ctx;
+
+	aod_events_file_add(&es->file, ev);
+	if (ev->kind == AOD_EVENT_SMB_RECONNECT && es->nreconnects < MAX_RECONNECTS_LISTED)
+		es->reconnects[es->nreconnects++] = *ev;
+	return 0;
+}
+
+/* The range: flight_recorder_sec before the anomaly fired, up to now. */
+static int stream_events(struct aod_agent *agent, const struct collection *col,
+			 const char *staging, struct event_stream *es, struct aod_bundle_input *in)
 {
 	uint64_t now_mono = aod_mono_ns(), now_wall = aod_wall_ns();
 	uint64_t span = (uint64_t)col->cfg.watcher.flight_recorder_sec * AOD_NSEC_PER_SEC;
 	uint64_t age = now_wall > col->primary.id ? now_wall - col->primary.id : 0;
 	uint64_t fired_mono = now_mono > age ? now_mono - age : 0;
+	int dfd = open(staging, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	long n;
+	int err;
 
-	return aod_flight_recorder_copy(agent->recorder, fired_mono > span ? fired_mono - span : 0,
-					now_mono, events);
+	if (dfd < 0)
+		return -errno;
+	err = aod_events_file_open(&es->file, dfd);
+	close(dfd);
+	if (err)
+		return err;
+	n = aod_flight_recorder_foreach(agent->recorder, fired_mono > span ? fired_mono - span : 0,
+					now_mono, stream_one, es, &in->events_lost);
+	err = aod_events_file_close(&es->file);
+	in->nevents = es->file.written;
+	in->reconnects = es->reconnects;
+	in->nreconnects = es->nreconnects;
+	return n < 0 ? (int)n : err;
+}
+
+static void share_of(void *ctx, uint64_t sesid, uint32_t tid, char *buf, size_t len)
+{
+	aod_smb_share_name(ctx, sesid, tid, buf, len);
+}
+
+static void kick_spacewatch(struct aod_agent *agent)
+{
+	uint64_t one = 1;
+
+	if (write(agent->spacewatch_kick, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		log_warn("space watcher kick: %s", strerror(errno));
 }
 
 static int write_bundle(struct collection *col, struct aod_action_spec *specs,
@@ -174,14 +224,17 @@ static int write_bundle(struct collection *col, struct aod_action_spec *specs,
 		.specs = specs, .results = results, .nresults = n, .partial = partial,
 	};
 	struct aod_bundle_info info;
-	struct aod_event *events = NULL;
-	long nevents = copy_events(c->agent, col, &events);
+	struct event_stream *es = calloc(1, sizeof(*es));
 	char *status = aod_agent_status_json(c->agent);
 	int err;
 
-	in.events = events;
-	in.nevents = nevents > 0 ? (size_t)nevents : 0;
+	err = es ? stream_events(c->agent, col, staging, es, &in) : -ENOMEM;
+	if (err)
+		log_warn("bundle for anomaly %llu: events.jsonl: %s", (unsigned long long)col->primary.id,
+			 strerror(-err));
 	in.status_json = status;
+	in.share_name = share_of;
+	in.share_ctx = c->agent->shares;
 	/* Coalesced anomalies keep arriving until the bundle is written: freeze them now. */
 	pthread_mutex_lock(&c->lock);
 	in.coalesced = col->coalesced;
@@ -210,8 +263,10 @@ static int write_bundle(struct collection *col, struct aod_action_spec *specs,
 		log_notice("bundle %s written: %llu bytes%s%s", info.path,
 			   (unsigned long long)info.size, partial ? " (partial: aod stopping)" : "",
 			   info.ncut ? ", outputs cut to fit max_bundle_mb" : "");
+	if (!err)
+		kick_spacewatch(c->agent);
 	free(status);
-	free(events);
+	free(es);
 	return err;
 }
 

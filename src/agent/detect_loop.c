@@ -3,8 +3,9 @@
  * Detector thread: feeds decoded events to the pure detector, which fires
  * rules as the events arrive; wakes for anomalies due at the end of a quiet
  * period (detector.h).
- * Each anomaly is logged as one line, sent to syslog at LOG_ALERT,
- * appended to <aod_output_dir>/anomalies.jsonl and queued for the collector.
+ * Each anomaly is logged as one line (control characters escaped), sent to
+ * syslog at LOG_ALERT, appended to <aod_output_dir>/anomalies.jsonl
+ * (anomaly_log.h) and queued for the collector.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -16,12 +17,15 @@
 #include <unistd.h>
 
 #include "agent/agent.h"
+#include "agent/anomaly_log.h"
 #include "agent/anomaly_queue.h"
 #include "agent/event_queue.h"
 #include "agent/evjson.h"
 #include "common/log.h"
+#include "common/text.h"
 #include "common/timeutil.h"
 #include "detect/detector.h"
+#include "probe/smb_shares.h"
 
 #define DRAIN_MAX 1024
 #define STATS_INTERVAL_NS AOD_NSEC_PER_SEC
@@ -36,34 +40,46 @@ struct detect_loop {
 	uint64_t cfg_gen;
 	struct aod_detector *det;
 	struct aod_event *buf;
+	struct aod_anomaly_log log;
 };
 
-static int append_anomaly_log(const struct aod_config *cfg, const struct aod_anomaly *a)
-{
-	char path[PATH_MAX + 32];
-	json_t *obj = aod_anomaly_to_json(a);
-	char *line = obj ? json_dumps(obj, JSON_COMPACT) : NULL;
-	ssize_t len, written;
-	int fd, err = 0;
+#define MIB (1024.0 * 1024.0)
 
+/* The share of each SMB event in the anomaly's worst list, where known. */
+static void add_shares(struct aod_agent *agent, const struct aod_anomaly *a, json_t *obj)
+{
+	json_t *worst = json_object_get(obj, "worst");
+	char name[AOD_SHARE_NAME_LEN], esc[AOD_SHARE_NAME_LEN * 4];
+
+	for (uint32_t i = 0; i < a->nworst && a->source == AOD_SOURCE_SMB; i++) {
+		const struct aod_event *ev = &a->worst[i];
+
+		if (ev->kind == AOD_EVENT_SMB_RECONNECT ||
+		    aod_smb_share_name(agent->shares, ev->smb.sesid, ev->smb.tid, name, sizeof(name)))
+			continue;
+		aod_text_escape(name, sizeof(name), esc, sizeof(esc), false); /* JSON wants UTF-8 */
+		json_object_set_new(json_array_get(worst, i), "share", json_string(esc));
+	}
+}
+
+static int append_anomaly_log(struct detect_loop *dl, const struct aod_anomaly *a)
+{
+	json_t *obj = aod_anomaly_to_json(a);
+	char *line;
+	int err;
+
+	if (obj)
+		add_shares(dl->agent, a, obj);
+	line = obj ? json_dumps(obj, JSON_COMPACT) : NULL;
 	json_decref(obj);
 	if (!line)
 		return -ENOMEM;
-	snprintf(path, sizeof(path), "%s/anomalies.jsonl", cfg->output_dir);
-	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		err = -errno;
-		goto out;
-	}
-	len = (ssize_t)strlen(line);
-	line[len] = '\n';
-	written = write(fd, line, (size_t)len + 1);
-	if (written != len + 1)
-		err = written < 0 ? -errno : -EIO;
-	close(fd);
-out:
+	aod_anomaly_log_configure(&dl->log, dl->cfg->output_dir,
+				  (uint64_t)(dl->cfg->cleanup.max_anomaly_log_mb * MIB));
+	err = aod_anomaly_log_append(&dl->log, line, strlen(line));
 	if (err)
-		log_warn("cannot append to %s: %s", path, strerror(-err));
+		log_warn("cannot append to %s/%s: %s", dl->cfg->output_dir, AOD_ANOMALY_LOG,
+			 strerror(-err));
 	free(line);
 	return err;
 }
@@ -72,13 +88,14 @@ static void on_anomaly(const struct aod_anomaly *a, void *ctx)
 {
 	struct detect_loop *dl = ctx;
 	struct aod_agent *agent = dl->agent;
-	char line[4096];
+	char line[4096], safe[sizeof(line) * 4];
 
 	atomic_fetch_add(&agent->counters.anomalies, 1);
 	aod_anomaly_format_line(a, line, sizeof(line));
-	log_notice("%s", line);
-	syslog(LOG_ALERT, "AOD detected anomaly: %s", line);
-	if (append_anomaly_log(dl->cfg, a))
+	aod_text_escape(line, sizeof(line), safe, sizeof(safe), false);
+	log_notice("%s", safe);
+	syslog(LOG_ALERT, "AOD detected anomaly: %s", safe);
+	if (append_anomaly_log(dl, a))
 		atomic_fetch_add(&agent->counters.anomaly_log_errors, 1);
 	if (aod_anomaly_queue_push(agent->anomalies, a) == -ENOSPC)
 		log_warn("anomaly queue full: anomaly %llu not collected",
@@ -136,6 +153,7 @@ int aod_detector_main(struct aod_agent *agent)
 	struct detect_loop dl = { .agent = agent };
 	int err = -ENOMEM;
 
+	aod_anomaly_log_init(&dl.log);
 	dl.cfg = malloc(sizeof(*dl.cfg));
 	dl.buf = malloc(DRAIN_MAX * sizeof(*dl.buf));
 	if (!dl.cfg || !dl.buf)
@@ -149,6 +167,7 @@ out:
 	if (err)
 		log_err("detector: %s", strerror(-err));
 	aod_detector_free(dl.det);
+	aod_anomaly_log_close(&dl.log);
 	free(dl.buf);
 	free(dl.cfg);
 	return err;

@@ -1,18 +1,48 @@
 // SPDX-License-Identifier: MIT
 /*
  * SpaceWatcher thread: removes crash leftovers at start, then keeps the
- * finished bundles within the size budget and the age limit (policy in
- * src/collect/retention.c), checking every cleanup_interval_sec, or 4x as
- * often (at least once a second) while in emergency.
+ * output within the size budget and the age limit (policy in
+ * src/collect/retention.c), checking every cleanup_interval_sec, 4x as
+ * often (at least once a second) while in emergency, and right after each
+ * bundle is published (the collector kicks spacewatch_kick). The anomaly
+ * log (bounded by its own rotation) counts in the budget: the bundles get
+ * what it leaves.
  */
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "agent/agent.h"
+#include "agent/anomaly_log.h"
 #include "collect/retention.h"
 #include "common/log.h"
 #include "common/timeutil.h"
+
+/* Sleep until the next check, a kick, or stop. Returns true if stopping. */
+static bool wait_next(struct aod_agent *agent, unsigned sec)
+{
+	struct pollfd pfd[2] = {
+		{ .fd = agent->stop_eventfd, .events = POLLIN },
+		{ .fd = agent->spacewatch_kick, .events = POLLIN },
+	};
+	uint64_t n;
+
+	if (poll(pfd, 2, (int)(sec * 1000u)) > 0 && (pfd[1].revents & POLLIN) &&
+	    read(agent->spacewatch_kick, &n, sizeof(n)) < 0)
+		log_debug("space watcher: kick: %m");
+	return aod_agent_stopping(agent);
+}
+
+/* The budget left for bundles once the anomaly log has its share. */
+static void budget_for_bundles(const struct aod_config *cfg, struct aod_retention_policy *p)
+{
+	uint64_t log_bytes = aod_anomaly_log_bytes(cfg->output_dir);
+
+	if (p->budget_bytes)
+		p->budget_bytes = p->budget_bytes > log_bytes ? p->budget_bytes - log_bytes : 1;
+}
 
 int aod_spacewatch_main(struct aod_agent *agent)
 {
@@ -34,6 +64,7 @@ int aod_spacewatch_main(struct aod_agent *agent)
 
 		aod_agent_config_refresh(agent, cfg, &gen);
 		aod_retention_policy_from_config(cfg, &policy);
+		budget_for_bundles(cfg, &policy);
 		err = aod_retention_check(cfg->output_dir, &policy, aod_wall_ns(), &st);
 		if (err) {
 			log_warn("space watcher: cannot scan %s/batches: %s", cfg->output_dir,
@@ -47,7 +78,7 @@ int aod_spacewatch_main(struct aod_agent *agent)
 		}
 		if (!st.next_check_sec)
 			st.next_check_sec = 1;
-		if (aod_agent_sleep(agent, st.next_check_sec * 1000u))
+		if (wait_next(agent, st.next_check_sec))
 			break;
 	} while (true);
 	free(cfg);

@@ -20,7 +20,7 @@
 
 #include <jansson.h>
 
-#include "agent/evjson.h"
+#include "collect/events_file.h"
 #include "collect/manifest.h"
 #include "collect/summary.h"
 #include "common/log.h"
@@ -273,6 +273,16 @@ static void plan_actions(const struct aod_bundle_input *in, int sfd, struct aod_
 	}
 }
 
+/* events.jsonl, as the collector streamed it into staging (or none). */
+static void plan_events(int sfd, struct aod_bundle_plan *plan)
+{
+	struct stat st;
+
+	plan->events.present = !fstatat(sfd, AOD_EVENTS_FILE, &st, AT_SYMLINK_NOFOLLOW) &&
+			       S_ISREG(st.st_mode);
+	plan->events.size = plan->events.present ? (uint64_t)st.st_size : 0;
+}
+
 static int cmp_u64(const void *a, const void *b)
 {
 	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
@@ -308,35 +318,54 @@ static uint64_t fill_level(const uint64_t *sizes, size_t n, uint64_t budget)
 	return level;
 }
 
-/* Cut the oldest events: advance the cut to the next line start. */
-static void cut_events(const char *jsonl, struct aod_bundle_plan *plan, size_t nevents)
+/*
+ * Cut the oldest events: move the cut to the next line start and count the
+ * lines before it, reading events.jsonl from staging (never all at once).
+ */
+static int cut_events(int sfd, struct aod_bundle_plan *plan, size_t nevents)
 {
-	uint64_t cut = plan->events.cut;
+	uint64_t cut = plan->events.cut, pos = 0;
 	size_t dropped = 0;
+	char buf[COPY_CHUNK];
+	int fd, err = 0;
 
-	if (!cut) {
-		plan->events_written = nevents;
-		return;
-	}
-	for (uint64_t pos = 0; pos < plan->events.size; pos++) {
-		if (jsonl[pos] != '\n')
-			continue;
-		dropped++;
-		if (pos + 1 >= cut) {
-			cut = pos + 1;
+	plan->events_written = nevents;
+	if (!cut)
+		return 0;
+	fd = openat(sfd, AOD_EVENTS_FILE, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	while (pos < plan->events.size) {
+		ssize_t n = pread(fd, buf, sizeof(buf), (off_t)pos);
+
+		if (n <= 0) {
+			err = n < 0 ? -errno : 0;
+			cut = plan->events.size; /* shrunk: cut everything */
 			break;
 		}
+		for (ssize_t i = 0; i < n; i++, pos++) {
+			if (buf[i] != '\n')
+				continue;
+			dropped++;
+			if (pos + 1 >= cut) {
+				cut = pos + 1;
+				goto done;
+			}
+		}
 	}
-	plan->events.cut = cut;
-	plan->events_written = nevents - dropped;
+done:
+	close(fd);
+	plan->events.cut = cut < plan->events.size ? cut : plan->events.size;
+	plan->events_written = dropped < nevents ? nevents - dropped : 0;
+	return err;
 }
 
-static int apply_budget(struct aod_bundle_plan *plan, size_t nresults, const char *jsonl,
-			size_t nevents)
+static int apply_budget(struct aod_bundle_plan *plan, size_t nresults, int sfd, size_t nevents)
 {
 	size_t n = 0;
 	uint64_t *sizes = malloc((nresults + 1) * sizeof(*sizes));
 	uint64_t level;
+	int err;
 
 	if (!sizes)
 		return -ENOMEM;
@@ -354,7 +383,9 @@ static int apply_budget(struct aod_bundle_plan *plan, size_t nresults, const cha
 		fp->cut = fp->present && fp->size > level ? fp->size - level : 0;
 	}
 	plan->events.cut = plan->events.size > level ? plan->events.size - level : 0;
-	cut_events(jsonl, plan, nevents);
+	err = cut_events(sfd, plan, nevents);
+	if (err)
+		log_warn("bundle %s: reading events.jsonl to cut it: %s", plan->stem, strerror(-err));
 	for (size_t i = 0; i < nresults; i++)
 		if (plan->actions[i].cut) {
 			plan->ncut++;
@@ -367,42 +398,15 @@ static int apply_budget(struct aod_bundle_plan *plan, size_t nresults, const cha
 	return 0;
 }
 
-/* events.jsonl: one aod_event_to_json() object per line, oldest first. */
-static int build_events_jsonl(const struct aod_bundle_input *in, char **out, size_t *len)
-{
-	FILE *f = open_memstream(out, len);
-	int err = 0;
-
-	if (!f)
-		return -errno;
-	for (size_t i = 0; i < in->nevents && !err; i++) {
-		json_t *obj = aod_event_to_json(&in->events[i]);
-
-		if (!obj || json_dumpf(obj, f, JSON_COMPACT) < 0 || fputc('\n', f) == EOF)
-			err = -ENOMEM;
-		json_decref(obj);
-	}
-	if (fclose(f) != 0 && !err)
-		err = -ENOMEM;
-	if (err) {
-		free(*out);
-		*out = NULL;
-	}
-	return err;
-}
-
 struct bundle_texts {
 	char *manifest;
 	char *summary;
-	char *events;
-	size_t events_len;
 };
 
 static void texts_free(struct bundle_texts *t)
 {
 	free(t->manifest);
 	free(t->summary);
-	free(t->events);
 	memset(t, 0, sizeof(*t));
 }
 
@@ -426,7 +430,7 @@ static int render_texts(const struct aod_bundle_input *in, const struct aod_bund
  * every file cut, their longest form) and the per-entry overhead.
  */
 static int plan_budget(const struct aod_bundle_input *in, struct aod_bundle_plan *plan,
-		       struct bundle_texts *t)
+		       struct bundle_texts *t, int sfd)
 {
 	uint64_t tar_max, fixed, entries;
 	size_t nactions = 0;
@@ -456,7 +460,7 @@ static int plan_budget(const struct aod_bundle_input *in, struct aod_bundle_plan
 		return -EFBIG;
 	}
 	plan->data_budget = tar_max - fixed;
-	err = apply_budget(plan, in->nresults, t->events, in->nevents);
+	err = apply_budget(plan, in->nresults, sfd, in->nevents);
 	return err ? err : render_texts(in, plan, t);
 }
 
@@ -580,9 +584,10 @@ static int write_entries(struct tar *t, const struct aod_bundle_input *in,
 		err = tar_add_text(t, "summary.txt", tx->summary, strlen(tx->summary));
 	if (!err && in->status_json)
 		err = tar_add_text(t, "aod-status.json", in->status_json, strlen(in->status_json));
-	if (!err)
-		err = tar_add_text(t, "events.jsonl", tx->events + plan->events.cut,
-				   plan->events.size - plan->events.cut);
+	if (!err && plan->events.present)
+		err = tar_add_file(t, sfd, AOD_EVENTS_FILE, &plan->events);
+	else if (!err)
+		err = tar_add_text(t, AOD_EVENTS_FILE, "", 0);
 	for (size_t i = 0; i < in->nresults && !err; i++)
 		if (plan->actions[i].present)
 			err = tar_add_file(t, sfd, in->results[i].file, &plan->actions[i]);
@@ -726,7 +731,7 @@ int aod_bundle_write(const struct aod_bundle_input *in, struct aod_bundle_info *
 
 	memset(out, 0, sizeof(*out));
 	if (!in->cfg || !in->anomaly || !in->staging_dir || (in->nresults && !in->results) ||
-	    (in->nevents && !in->events))
+	    (in->nreconnects && !in->reconnects))
 		return -EINVAL;
 	err = plan_init(in, &plan);
 	if (err) {
@@ -742,11 +747,8 @@ int aod_bundle_write(const struct aod_bundle_input *in, struct aod_bundle_info *
 		return err;
 	}
 	plan_actions(in, sfd, &plan);
-	err = build_events_jsonl(in, &tx.events, &tx.events_len);
-	plan.events.present = true;
-	plan.events.size = tx.events_len;
-	if (!err)
-		err = plan_budget(in, &plan, &tx);
+	plan_events(sfd, &plan);
+	err = plan_budget(in, &plan, &tx, sfd);
 	if (!err)
 		err = write_and_publish(in, &plan, &tx, sfd, out);
 	close(sfd);

@@ -2,7 +2,7 @@
 /*
  * Diagnostics bundles: one tar.zst per anomaly under <output_dir>/batches.
  *
- *   batches/.staging-<id>/               actions write here (0700), hidden
+ *   batches/.staging-<id>/               actions and events.jsonl go here (0700), hidden
  *   batches/.aod_<id>_<src>_<type>.tar.zst.tmp   archive being written (0600)
  *   batches/aod_<id>_<src>_<type>.tar.zst        finished bundle (0600)
  *
@@ -83,9 +83,12 @@ struct aod_bundle_input {
 	const struct aod_action_spec *specs; /* optional; specs[i] belongs to results[i] */
 	const struct aod_action_result *results;
 	size_t nresults;
-	const struct aod_event *events;      /* flight recorder, oldest first */
-	size_t nevents;
-	uint64_t events_lost;                /* overwritten in the recorder before the copy */
+	/* events.jsonl, if present in the staging dir (collect/events_file.h):
+	 * the flight recorder's events of the bundle's range */
+	size_t nevents;                      /* lines it holds */
+	uint64_t events_lost;                /* events of the range the recorder overwrote */
+	const struct aod_event *reconnects;  /* SMB reconnects among them, for the summary */
+	size_t nreconnects;
 	const char *status_json;             /* aod's own status; NULL: no aod-status.json */
 	bool partial;                        /* aod stopped while collecting */
 	/* optional: the share of an SMB tree id ("\\\\server\\share"), "" if unknown */
@@ -110,7 +113,7 @@ struct aod_bundle_plan {
 	uint64_t max_bytes;          /* the cap on the compressed bundle */
 	uint64_t data_budget;        /* bytes of events + action output that fit under it */
 	struct aod_bundle_file_plan *actions; /* [nresults] */
-	struct aod_bundle_file_plan events;   /* events.jsonl; cut on whole lines */
+	struct aod_bundle_file_plan events;   /* events.jsonl from staging; cut on whole lines */
 	size_t events_written;       /* newest events kept (the oldest go first) */
 	uint64_t ncut;               /* files cut (actions and events) */
 	uint64_t cut_bytes;          /* bytes cut in all */

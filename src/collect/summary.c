@@ -342,11 +342,9 @@ static void reconnect_lines(FILE *f, const struct aod_bundle_input *in)
 {
 	char when[40];
 
-	for (size_t i = 0; i < in->nevents; i++) {
-		const struct aod_event *ev = &in->events[i];
+	for (size_t i = 0; i < in->nreconnects; i++) {
+		const struct aod_event *ev = &in->reconnects[i];
 
-		if (ev->kind != AOD_EVENT_SMB_RECONNECT)
-			continue;
 		aod_format_wall(ev->wall_ns, when, sizeof(when));
 		fprintf(f, "SMB reconnect at %s: server ", when);
 		aod_text_fput(f, ev->conn.server[0] ? ev->conn.server : "?", AOD_EV_SERVER_LEN, false);
@@ -364,7 +362,8 @@ static void events(FILE *f, const struct aod_bundle_input *in, const struct aod_
 		fprintf(f, "; the %zu oldest were left out to fit max_bundle_mb",
 			in->nevents - plan->events_written);
 	if (in->events_lost)
-		fprintf(f, "; %llu were overwritten in the recorder before the copy",
+		fprintf(f, "; %llu events of this range were lost: the flight recorder (at most "
+			   "flight_recorder_max_events) overwrote them before the bundle was made",
 			(unsigned long long)in->events_lost);
 	fprintf(f, ".\n");
 	reconnect_lines(f, in);

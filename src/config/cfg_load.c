@@ -43,6 +43,7 @@ void aod_config_defaults(struct aod_config *cfg)
 	cfg->agent.ringbuf_mb = 4;
 	cfg->agent.smb_inflight_timeout_sec = 30;
 	cfg->agent.stuck_sweep_ms = 250;
+	cfg->cleanup.max_anomaly_log_mb = 20;
 	cfg->audit_enabled = false;
 }
 
@@ -59,7 +60,7 @@ static uint64_t fnv1a(const char *buf, size_t len)
 
 static const char *const cleanup_keys[] = {
 	"cleanup_interval_sec", "max_log_age_days", "max_total_log_size_mb",
-	"aod_output_dir", NULL,
+	"max_anomaly_log_mb", "aod_output_dir", NULL,
 };
 
 static int parse_cleanup(struct cfg_ctx *c, yaml_node_t *n)
@@ -78,6 +79,14 @@ static int parse_cleanup(struct cfg_ctx *c, yaml_node_t *n)
 	if (!err && (v = cfg_get(c, n, "max_total_log_size_mb", NULL)))
 		err = cfg_number(c, v, "cleanup.max_total_log_size_mb", "a number of MiB",
 				 0, true, 1e7, &cfg->cleanup.max_total_log_size_mb);
+	if (!err && (v = cfg_get(c, n, "max_anomaly_log_mb", NULL))) {
+		err = cfg_number(c, v, "cleanup.max_anomaly_log_mb", "a number of MiB", 0, true, 1e6,
+				 &cfg->cleanup.max_anomaly_log_mb);
+		if (!err && cfg->cleanup.max_anomaly_log_mb < 0.0625)
+			err = cfg_error(c, v, "cleanup.max_anomaly_log_mb",
+					"expected at least 0.0625 (64 KiB), got %g",
+					cfg->cleanup.max_anomaly_log_mb);
+	}
 	/* AODv2's SpaceWatcher read this one; aod uses the top-level key. */
 	if (!err && (v = cfg_get(c, n, "aod_output_dir", NULL))) {
 		err = cfg_fs_path(c, v, "cleanup.aod_output_dir", legacy, sizeof(legacy));

@@ -198,6 +198,8 @@ int aod_config_print(const struct aod_config *cfg, FILE *out)
 	put_double(out, cfg->cleanup.max_log_age_days);
 	fputs("\n  max_total_log_size_mb: ", out);
 	put_double(out, cfg->cleanup.max_total_log_size_mb);
+	fputs("\n  max_anomaly_log_mb: ", out);
+	put_double(out, cfg->cleanup.max_anomaly_log_mb);
 	fputc('\n', out);
 	print_watcher(out, cfg);
 	fprintf(out, "audit:\n  enabled: %s\n", cfg->audit_enabled ? "true" : "false");

@@ -110,6 +110,7 @@ struct aod_config {
 		uint32_t cleanup_interval_sec; /* 60 */
 		double max_log_age_days;       /* 2 */
 		double max_total_log_size_mb;  /* 200 */
+		double max_anomaly_log_mb;     /* 20: anomalies.jsonl and its rotations, in the budget */
 	} cleanup;
 
 	struct {

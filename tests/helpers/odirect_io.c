@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/vfs.h>
 #include <time.h>
 #include <unistd.h>
@@ -72,6 +73,7 @@ int main(int argc, char **argv)
 	unsigned long count, bs = 4096;
 	struct timespec t0, t1;
 	struct statfs sfs;
+	struct stat st;
 	void *buf = NULL;
 	int fd, rc = 1;
 
@@ -86,7 +88,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "odirect_io: %s: %s\n", argv[1], strerror(errno));
 		return 1;
 	}
-	if (!fstatfs(fd, &sfs) && sfs.f_type == TMPFS_MAGIC_NR)
+	if (!fstat(fd, &st) && S_ISREG(st.st_mode) && !fstatfs(fd, &sfs) &&
+	    sfs.f_type == TMPFS_MAGIC_NR)
 		fprintf(stderr, "odirect_io: warning: %s is on tmpfs: no block I/O\n", argv[1]);
 	if (posix_memalign(&buf, 4096, bs)) {
 		fprintf(stderr, "odirect_io: out of memory\n");
