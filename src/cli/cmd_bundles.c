@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "cli/commands.h"
+#include "common/text.h"
 #include "collect/bundle.h"
 #include "common/timeutil.h"
 #include "config/config.h"
@@ -203,10 +204,22 @@ static int print_summary(const char *path)
 		char buf[16384];
 		la_ssize_t n;
 
+		char *text = NULL;
+		size_t len = 0;
+		FILE *mem;
+
 		if (!slash || strcmp(slash + 1, "summary.txt"))
 			continue;
+		mem = open_memstream(&text, &len);
+		if (!mem)
+			break;
 		while ((n = archive_read_data(a, buf, sizeof(buf))) > 0)
-			fwrite(buf, 1, (size_t)n, stdout);
+			fwrite(buf, 1, (size_t)n, mem);
+		fclose(mem);
+		/* whole, so that no UTF-8 sequence is split; a bundle is text from
+		 * other people's names: escape what a terminal would act on */
+		aod_text_fput(stdout, text, len, true);
+		free(text);
 		found = n < 0 ? -1 : 1;
 		break;
 	}

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* aod status: ask the running agent, print probes and counters. */
 #include <getopt.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -10,6 +11,7 @@
 #include "agent/control.h"
 #include "cli/commands.h"
 #include "cli/socket_path.h"
+#include "common/text.h"
 
 static void status_usage(FILE *out)
 {
@@ -31,24 +33,41 @@ static const char *str(json_t *obj, const char *key)
 	return s ? s : "";
 }
 
+/* printf to stdout with control characters escaped: paths and reasons
+ * (libbpf, the kernel) quote names that others chose. */
+__attribute__((format(printf, 1, 2))) static void out(const char *fmt, ...)
+{
+	char *line = NULL;
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&line, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	aod_text_fput(stdout, line, (size_t)n, true);
+	free(line);
+}
+
 static void print_probes(json_t *probes)
 {
 	size_t i;
 	json_t *p;
 
-	printf("%-7s %-9s %-7s %10s %10s %8s %8s %8s %8s %9s %6s %6s  %s\n", "probe", "state",
+	out("%-7s %-9s %-7s %10s %10s %8s %8s %8s %8s %9s %6s %6s  %s\n", "probe", "state",
 	       "mode", "ops", "events", "rb_drops", "inflight", "expired", "unmatch", "recursion",
 	       "stuck", "late", "reason");
 	json_array_foreach(probes, i, p) {
 		json_t *c = json_object_get(p, "counters");
 
-		printf("%-7s %-9s %-7s %10lld %10lld %8lld %8lld %8lld %8lld %9lld %6lld %6lld  %s\n",
+		out("%-7s %-9s %-7s %10lld %10lld %8lld %8lld %8lld %8lld %9lld %6lld %6lld  %s\n",
 		       str(p, "name"), str(p, "state"), str(p, "mode"), num(c, "ops"),
 		       num(c, "events"), num(c, "ringbuf_drops"), num(c, "inflight_full"),
 		       num(c, "inflight_expired"), num(c, "unmatched"), num(c, "recursion_misses"),
 		       num(c, "stuck_reported"), num(c, "late_matched"), str(p, "reason"));
 		if (num(c, "expired_forgotten"))
-			printf("        %lld expired ops forgotten before they completed (never measured)\n",
+			out("        %lld expired ops forgotten before they completed (never measured)\n",
 			       num(c, "expired_forgotten"));
 	}
 }
@@ -59,23 +78,23 @@ static void print_status(json_t *root)
 	json_t *det = json_object_get(root, "detector"), *a = json_object_get(root, "anomalies");
 	json_t *col = json_object_get(root, "collector");
 
-	printf("aod %s, pid %lld, up %.0f s; probes attached in %.1f ms\n", str(root, "version"),
+	out("aod %s, pid %lld, up %.0f s; probes attached in %.1f ms\n", str(root, "version"),
 	       num(root, "pid"), json_real_value(json_object_get(root, "uptime_s")),
 	       json_real_value(json_object_get(root, "probes_attach_ms")));
-	printf("config %s (hash %s), output %s\n\n", str(cfg, "path"), str(cfg, "hash"),
+	out("config %s (hash %s), output %s\n\n", str(cfg, "path"), str(cfg, "hash"),
 	       str(cfg, "output_dir"));
 	print_probes(json_object_get(root, "probes"));
-	printf("\nevents: decoded %lld, bad %lld, queue overflows %lld, flight recorder "
+	out("\nevents: decoded %lld, bad %lld, queue overflows %lld, flight recorder "
 	       "overwritten %lld\n",
 	       num(d, "events_decoded"), num(d, "events_bad"), num(d, "event_queue_overflows"),
 	       num(d, "flight_recorder_overwritten"));
-	printf("detector: in %lld, counted %lld, window drops %lld, late %lld, stuck ops %lld\n",
+	out("detector: in %lld, counted %lld, window drops %lld, late %lld, stuck ops %lld\n",
 	       num(det, "events_in"), num(det, "events_counted"), num(det, "window_dropped"),
 	       num(det, "late_dropped"), num(det, "stuck_ops"));
-	printf("anomalies: %lld, queue overflows %lld, log errors %lld\n", num(a, "total"),
+	out("anomalies: %lld, queue overflows %lld, log errors %lld\n", num(a, "total"),
 	       num(a, "queue_overflows"), num(a, "log_errors"));
 	if (col)
-		printf("bundles: written %lld, failed %lld, coalesced %lld, suppressed %lld, "
+		out("bundles: written %lld, failed %lld, coalesced %lld, suppressed %lld, "
 		       "actions timed out %lld\n",
 		       num(col, "bundles_written"), num(col, "bundles_failed"),
 		       num(col, "coalesced"), num(col, "suppressed"), num(col, "actions_timed_out"));

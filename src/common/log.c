@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "common/log.h"
+#include "common/text.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,11 +37,20 @@ int aod_log_level_from_name(const char *name)
 	return -1;
 }
 
+/* Log lines carry names others chose (processes, paths, shares): no
+ * control character reaches the terminal or the journal unescaped. */
 static void emit_line(enum aod_log_level level, const char *line, int len)
 {
+	char safe[2048];
 	struct timespec ts;
 	struct tm tm;
 
+	if (aod_text_needs_escape(line, (size_t)len, false)) {
+		size_t need = aod_text_escape(line, (size_t)len, safe, sizeof(safe), false);
+
+		line = safe;
+		len = (int)(need < sizeof(safe) ? need : sizeof(safe) - 1);
+	}
 	if (log_journal) {
 		fprintf(stderr, "<%d>%.*s\n", level, len, line);
 		return;
