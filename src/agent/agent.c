@@ -31,7 +31,7 @@
 #include "probe/probes.h"
 #include "probe/smb_shares.h"
 
-#define EVENT_QUEUE_CAP 65536
+#define EVENT_QUEUE_CAP 16384 /* > 4 dispatch batches; overflows are counted */
 #define ANOMALY_QUEUE_CAP 256
 #define DISPATCH_BATCH 4096
 #define STOP_JOIN_GRACE_MS 5000

@@ -40,7 +40,7 @@ void aod_config_defaults(struct aod_config *cfg)
 	cfg->watcher.zstd_level = 3;
 	snprintf(cfg->agent.control_socket, sizeof(cfg->agent.control_socket),
 		 "/run/aod/aod.sock");
-	cfg->agent.ringbuf_mb = 4;
+	cfg->agent.ringbuf_mb = 1;
 	cfg->agent.smb_inflight_timeout_sec = 30;
 	cfg->agent.stuck_sweep_ms = 250;
 	cfg->cleanup.max_anomaly_log_mb = 20;
