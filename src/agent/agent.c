@@ -106,10 +106,17 @@ static int load_config(struct aod_config *cfg, const char *path)
 	return rc;
 }
 
+/*
+ * SIGHUP. A config that fails to load is rejected; keys that cannot change
+ * at runtime keep their running values (and status says so); new
+ * thresholds that cannot all be written to the kernel are rolled back there
+ * too, so that kernel and user space never disagree.
+ */
 static void reload_config(struct aod_agent *agent)
 {
 	struct aod_config *fresh = malloc(sizeof(*fresh));
-	int err;
+	char keys[sizeof(agent->restart_needed)];
+	int err, rollback;
 
 	if (!fresh) {
 		log_err("config reload: out of memory; keeping the running config");
@@ -122,18 +129,31 @@ static void reload_config(struct aod_agent *agent)
 		free(fresh);
 		return;
 	}
+	aod_config_keep_restart_keys(fresh, agent->cfg, keys, sizeof(keys));
 	err = aod_probes_apply_config(agent->probes, fresh);
-	if (err)
-		log_warn("config reload: kernel thresholds not fully updated: %s", strerror(-err));
+	if (err) {
+		rollback = aod_probes_apply_config(agent->probes, agent->cfg);
+		atomic_fetch_add(&agent->counters.reloads_failed, 1);
+		log_err("config reload failed: the new thresholds could not be written to the kernel "
+			"(%s); %s", strerror(-err),
+			rollback ? "rolling back failed too: kernel thresholds may be mixed"
+				 : "rolled back: the running config stays, in the kernel too");
+		free(fresh);
+		return;
+	}
 	pthread_mutex_lock(&agent->cfg_lock);
 	free(agent->cfg);
 	agent->cfg = fresh;
+	snprintf(agent->restart_needed, sizeof(agent->restart_needed), "%s", keys);
 	atomic_fetch_add(&agent->cfg_gen, 1);
 	pthread_mutex_unlock(&agent->cfg_lock);
 	aod_event_queue_wake(agent->events);
 	atomic_fetch_add(&agent->counters.reloads_ok, 1);
 	log_notice("config reloaded from %s (hash %016llx)", fresh->source_path,
 		   (unsigned long long)fresh->hash);
+	if (keys[0])
+		log_warn("config reload: %s changed; they take effect only after a restart, the "
+			 "running values are kept", keys);
 }
 
 static int make_output_dir(const char *dir)
@@ -174,7 +194,7 @@ static int agent_init(struct aod_agent *agent, const struct aod_agent_opts *opts
 	char missing[128];
 	int err;
 
-	agent->listen_fd = -1;
+	agent->control.fd = agent->control.lock_fd = -1;
 	agent->spacewatch_kick = -1;
 	agent->stop_eventfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	pthread_mutex_init(&agent->cfg_lock, NULL);
@@ -202,6 +222,9 @@ static int agent_init(struct aod_agent *agent, const struct aod_agent_opts *opts
 			strerror(-err));
 		return 1;
 	}
+	/* before any probe: a second agent on the same socket must change nothing */
+	if (aod_control_listen(agent->cfg->agent.control_socket, &agent->control) < 0)
+		return 1;
 	agent->events = aod_event_queue_new(EVENT_QUEUE_CAP);
 	agent->anomalies = aod_anomaly_queue_new(ANOMALY_QUEUE_CAP);
 	agent->recorder = aod_flight_recorder_new(
@@ -236,9 +259,7 @@ static int agent_init(struct aod_agent *agent, const struct aod_agent_opts *opts
 	 * freed it: give those pages back instead of keeping them for the agent's life. */
 	malloc_trim(0);
 	log_unattached_probes(agent);
-
-	agent->listen_fd = aod_control_listen(agent->cfg->agent.control_socket);
-	return agent->listen_fd < 0 ? 1 : 0;
+	return 0;
 }
 
 static int start_workers(struct aod_agent *agent)
@@ -320,10 +341,7 @@ static void agent_shutdown(struct aod_agent *agent)
 	for (int i = 0; i < AOD_W_COUNT; i++)
 		aod_worker_join(&agent->workers[i]);
 	aod_probes_free(agent->probes); /* detaches every BPF link */
-	if (agent->listen_fd >= 0) {
-		close(agent->listen_fd);
-		unlink(agent->cfg->agent.control_socket);
-	}
+	aod_control_unlisten(&agent->control);
 	aod_collector_free(agent->collector);
 	aod_smb_shares_free(agent->shares);
 	if (agent->spacewatch_kick >= 0)
@@ -368,6 +386,8 @@ int aod_agent_run(const struct aod_agent_opts *opts)
 	}
 	if (agent->events && agent->anomalies)
 		agent_shutdown(agent);
+	else
+		aod_control_unlisten(&agent->control);
 	if (sfd >= 0)
 		close(sfd);
 	closelog();

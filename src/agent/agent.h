@@ -18,6 +18,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "agent/control.h"
 #include "agent/decode.h"
 #include "agent/worker.h"
 #include "config/config.h"
@@ -57,6 +58,7 @@ struct aod_agent {
 	struct aod_config *cfg;
 	_Atomic uint64_t cfg_gen;
 	char config_path[4096];             /* "" = embedded default */
+	char restart_needed[512];           /* keys a reload could not apply (under cfg_lock) */
 
 	struct aod_probes *probes;
 	struct aod_decoder decoder;
@@ -81,7 +83,7 @@ struct aod_agent {
 	atomic_bool stopping;
 	_Atomic int exit_code;               /* set by a fatal worker */
 	int stop_eventfd;                    /* readable once stopping */
-	int listen_fd;                       /* control socket */
+	struct aod_control_socket control;   /* the control socket, ours alone */
 	uint64_t start_wall_ns, start_mono_ns;
 	uint64_t probes_attach_ns;           /* start -> all available probes attached */
 };

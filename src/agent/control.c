@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -44,12 +45,68 @@ static int make_parent_dir(const char *path)
 	return 0;
 }
 
-int aod_control_listen(const char *path)
+/* Is a live agent answering on path? */
+static bool someone_listens(const struct sockaddr_un *addr)
+{
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	bool live;
+
+	if (fd < 0)
+		return false;
+	live = connect(fd, (const struct sockaddr *)addr, sizeof(*addr)) == 0;
+	close(fd);
+	return live;
+}
+
+/*
+ * One agent per socket: hold an exclusive lock on PATH.lock for life, and
+ * never remove what is not a stale socket of ours. Returns the lock fd or
+ * -errno (logged).
+ */
+static int claim(const char *path, const struct sockaddr_un *addr)
+{
+	char lock[PATH_MAX];
+	struct stat st;
+	int fd;
+
+	snprintf(lock, sizeof(lock), "%s.lock", path);
+	fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0) {
+		log_err("control socket %s: cannot open its lock %s: %s", path, lock, strerror(errno));
+		return -errno;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB)) {
+		int err = errno == EWOULDBLOCK ? -EADDRINUSE : -errno;
+
+		log_err("control socket %s: another aod agent is running with it (it holds %s); "
+			"stop that one or give this one another agent.control_socket", path, lock);
+		close(fd);
+		return err;
+	}
+	if (!lstat(path, &st) && !S_ISSOCK(st.st_mode)) {
+		log_err("control socket %s: the path exists and is not a socket; not replacing it",
+			path);
+		close(fd);
+		return -EEXIST;
+	}
+	if (!lstat(path, &st) && someone_listens(addr)) {
+		log_err("control socket %s: something else answers on it; not replacing it", path);
+		close(fd);
+		return -EADDRINUSE;
+	}
+	unlink(path); /* a stale socket: its agent is gone (we hold the lock) */
+	return fd;
+}
+
+int aod_control_listen(const char *path, struct aod_control_socket *out)
 {
 	struct sockaddr_un addr;
+	struct stat st;
 	mode_t old_umask;
 	int fd, err;
 
+	out->fd = out->lock_fd = -1;
+	snprintf(out->path, sizeof(out->path), "%s", path);
 	err = fill_addr(&addr, path);
 	if (!err)
 		err = make_parent_dir(path);
@@ -57,16 +114,16 @@ int aod_control_listen(const char *path)
 		log_err("control socket %s: %s", path, strerror(-err));
 		return err;
 	}
+	out->lock_fd = claim(path, &addr);
+	if (out->lock_fd < 0)
+		return out->lock_fd;
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0) {
 		err = -errno;
 		log_err("control socket: %s", strerror(errno));
+		aod_control_unlisten(out);
 		return err;
 	}
-	/* A stale socket from a crashed agent: replace it, but only a socket. */
-	struct stat st;
-	if (!lstat(path, &st) && S_ISSOCK(st.st_mode))
-		unlink(path);
 	old_umask = umask(0077); /* the socket is born 0600 */
 	err = bind(fd, (struct sockaddr *)&addr, sizeof(addr)) ? -errno : 0;
 	umask(old_umask);
@@ -74,12 +131,34 @@ int aod_control_listen(const char *path)
 		err = -errno;
 	if (!err && listen(fd, 16))
 		err = -errno;
+	if (!err && lstat(path, &st))
+		err = -errno;
 	if (err) {
 		log_err("control socket %s: %s", path, strerror(-err));
 		close(fd);
+		aod_control_unlisten(out);
 		return err;
 	}
+	out->fd = fd;
+	out->dev = st.st_dev;
+	out->ino = st.st_ino;
 	return fd;
+}
+
+void aod_control_unlisten(struct aod_control_socket *s)
+{
+	struct stat st;
+
+	if (s->fd >= 0) {
+		close(s->fd);
+		/* only the socket we bound: never a file someone put there since */
+		if (!lstat(s->path, &st) && S_ISSOCK(st.st_mode) && st.st_dev == s->dev &&
+		    st.st_ino == s->ino)
+			unlink(s->path);
+	}
+	if (s->lock_fd >= 0)
+		close(s->lock_fd);
+	s->fd = s->lock_fd = -1;
 }
 
 static bool peer_allowed(int fd)
@@ -158,7 +237,7 @@ static void serve_client(struct aod_agent *agent, int fd)
 int aod_control_main(struct aod_agent *agent)
 {
 	struct pollfd pfd[2] = {
-		{ .fd = agent->listen_fd, .events = POLLIN },
+		{ .fd = agent->control.fd, .events = POLLIN },
 		{ .fd = agent->stop_eventfd, .events = POLLIN },
 	};
 
@@ -172,7 +251,7 @@ int aod_control_main(struct aod_agent *agent)
 		}
 		if (pfd[1].revents)
 			break;
-		fd = accept4(agent->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+		fd = accept4(agent->control.fd, NULL, NULL, SOCK_CLOEXEC);
 		if (fd < 0)
 			continue;
 		/* Blocking I/O with a poll timeout inside: one slow client cannot hang us long. */

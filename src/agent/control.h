@@ -9,11 +9,27 @@
 #define AOD_AGENT_CONTROL_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 #define AOD_DEFAULT_SOCKET "/run/aod/aod.sock"
 
-/* Server side: bind and listen. Returns the fd or -errno (logged). */
-int aod_control_listen(const char *path);
+/* The agent's end: the listening socket and the lock that makes it its own. */
+struct aod_control_socket {
+	int fd;
+	int lock_fd;       /* flock(LOCK_EX) on PATH.lock, held for the agent's life */
+	char path[108];
+	dev_t dev;         /* the socket file we bound: the only one we unlink */
+	ino_t ino;
+};
+
+/*
+ * Server side: claim PATH (refused if another agent holds PATH.lock, if PATH
+ * is not a socket, or if something answers on it; a stale socket is
+ * replaced), bind and listen. Returns the fd or -errno (logged).
+ */
+int aod_control_listen(const char *path, struct aod_control_socket *out);
+/* Close, unlink the socket only if it is still the one we bound, release the lock. */
+void aod_control_unlisten(struct aod_control_socket *s);
 
 /*
  * Client side: send request, read the whole reply into a malloc'd string.

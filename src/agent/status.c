@@ -50,8 +50,9 @@ static json_t *config_json(struct aod_agent *agent)
 
 	pthread_mutex_lock(&agent->cfg_lock);
 	snprintf(hash, sizeof(hash), "%016llx", (unsigned long long)agent->cfg->hash);
-	o = json_pack("{s:s, s:s, s:s, s:i}", "path", agent->cfg->source_path, "hash", hash,
-		      "output_dir", agent->cfg->output_dir, "rules", (int)agent->cfg->nrules);
+	o = json_pack("{s:s, s:s, s:s, s:i, s:s}", "path", agent->cfg->source_path, "hash", hash,
+		      "output_dir", agent->cfg->output_dir, "rules", (int)agent->cfg->nrules,
+		      "restart_needed", agent->restart_needed);
 	pthread_mutex_unlock(&agent->cfg_lock);
 	return o;
 }

@@ -81,8 +81,12 @@ static void print_status(json_t *root)
 	out("aod %s, pid %lld, up %.0f s; probes attached in %.1f ms\n", str(root, "version"),
 	       num(root, "pid"), json_real_value(json_object_get(root, "uptime_s")),
 	       json_real_value(json_object_get(root, "probes_attach_ms")));
-	out("config %s (hash %s), output %s\n\n", str(cfg, "path"), str(cfg, "hash"),
+	out("config %s (hash %s), output %s\n", str(cfg, "path"), str(cfg, "hash"),
 	       str(cfg, "output_dir"));
+	if (str(cfg, "restart_needed")[0])
+		out("restart needed: %s (a reload changed them; the running values are in force)\n",
+		    str(cfg, "restart_needed"));
+	out("\n");
 	print_probes(json_object_get(root, "probes"));
 	out("\nevents: decoded %lld, bad %lld, queue overflows %lld, flight recorder "
 	       "overwritten %lld\n",

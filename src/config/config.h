@@ -166,6 +166,14 @@ int aod_config_load(struct aod_config *cfg, const char *path, struct aod_config_
 extern const char aod_default_config_yaml[];
 extern const size_t aod_default_config_yaml_len;
 
+/*
+ * Reload: the keys a running agent cannot change (sized or bound at start)
+ * that differ between fresh and running get the running values back in
+ * fresh; keys gets their names ("agent.ringbuf_mb, ..."). Returns how many.
+ */
+size_t aod_config_keep_restart_keys(struct aod_config *fresh, const struct aod_config *running,
+				    char *keys, size_t len);
+
 /* Print the effective config as YAML with every default filled. */
 int aod_config_print(const struct aod_config *cfg, FILE *out);
 

@@ -80,6 +80,7 @@ struct aod_probes {
 	uint32_t sweep_seq;
 	struct aod_config *cfg;
 	const char *force[AOD_PROBE_COUNT]; /* from the environment, or NULL */
+	int test_fail_knob_writes;          /* AOD_TEST_FAIL_KNOB_WRITES: tests only */
 	int ring_fd;
 	size_t ring_bytes;
 	struct ring_buffer *rb;
@@ -186,6 +187,8 @@ struct aod_probes *aod_probes_new(const struct aod_config *cfg,
 	p->sweep_ns = p->opts.sweep_ns ? p->opts.sweep_ns
 		      : cfg->agent.stuck_sweep_ms ? cfg->agent.stuck_sweep_ms * AOD_NSEC_PER_MSEC
 						  : DEFAULT_SWEEP_NS;
+	if (getenv("AOD_TEST_FAIL_KNOB_WRITES"))
+		p->test_fail_knob_writes = atoi(getenv("AOD_TEST_FAIL_KNOB_WRITES"));
 	probe_libbpf_log_init();
 	compute_knobs(p);
 	return p;
@@ -572,9 +575,17 @@ int aod_probes_start(struct aod_probes *p)
 
 /* ---- reload, tick ------------------------------------------------------- */
 
-static int write_knobs(struct probe_slot *s)
+static int write_knobs(struct aod_probes *p, struct probe_slot *s)
 {
-	return s->ops->write_knobs(&s->po, s->knobs, s->late_watch);
+	int err = s->ops->write_knobs(&s->po, s->knobs, s->late_watch);
+
+	/* test hook (AOD_TEST_FAIL_KNOB_WRITES): a write that went in, then failed,
+	 * as when a later map of the set cannot be written */
+	if (!err && p->test_fail_knob_writes > 0) {
+		p->test_fail_knob_writes--;
+		err = -EIO;
+	}
+	return err;
 }
 
 int aod_probes_apply_config(struct aod_probes *p, const struct aod_config *cfg)
@@ -589,7 +600,7 @@ int aod_probes_apply_config(struct aod_probes *p, const struct aod_config *cfg)
 		int err;
 
 		if (s->loaded) {
-			err = write_knobs(s);
+			err = write_knobs(p, s);
 			if (err) {
 				log_err("probe %s: writing knobs: %s", s->ops->name, strerror(-err));
 				if (!ret)
@@ -618,7 +629,7 @@ static int refresh_knobs(struct aod_probes *p, struct probe_slot *s)
 	s->ops->compute_knobs(p->cfg, p->opts.record_all, k);
 	if (!s->ops->knobs_equal(k, s->knobs)) {
 		memcpy(s->knobs, k, s->ops->knobs_size);
-		err = write_knobs(s);
+		err = write_knobs(p, s);
 	}
 	free(k);
 	return err;
