@@ -27,10 +27,11 @@ static void replay_usage(FILE *out)
 {
 	fprintf(out,
 		"usage: aod replay FILE [--config FILE] [--json] [--skip-bad]\n\n"
-		"Run the events of a recording (`aod record`, JSON lines) through the detector on\n"
-		"the recording's own timeline (a virtual clock: evaluations every\n"
-		"watch_interval_sec, emergencies at once) and print the anomalies that would have\n"
-		"fired, one line each, then `replayed N events, M anomalies`. FILE '-' reads stdin.\n\n"
+		"Run the events of a recording (`aod record`, JSON lines) through the detector at\n"
+		"their own times (the agent's code: a rule fires at the event that fills its\n"
+		"window, not on a tick, so a replay gives exactly what the agent gave) and print\n"
+		"the anomalies that would have fired, one line each, then `replayed N events, M\n"
+		"anomalies`. FILE '-' reads stdin.\n\n"
 		"  --config FILE  rules to try (default: the built-in default config)\n"
 		"  --json         print anomalies as JSON lines (the summary goes to stderr)\n"
 		"  --skip-bad     skip malformed lines (reported on stderr and counted) instead\n"

@@ -19,6 +19,8 @@
 #   writes through //127.0.0.1/ro              -> SMB error anomaly (STATUS_ACCESS_DENIED)
 #   wait for bundles; kill smbd's connection   -> agent stays up, reconnect in events?
 #   SIGTERM; then one agent per forced attach mode (raw_tp, tp_btf, fentry, kprobe)
+#   "stuck" agent: kill -STOP smbd's connection under a writer -> stuck anomaly and a
+#   complete bundle while it hangs; kill -CONT -> I/O completes, nothing fires twice
 # The main agent never sees the mount: under TCG the mount's own commands take 20-80 ms
 # and would fire a latency anomaly (and take the rule's bundle) before netem.
 set -u
@@ -301,6 +303,66 @@ for mode in $MODES; do
 	fi
 	stop_agent "$name"
 done
+
+# --- a hung server (case h): smbd's connection stopped under a writer -------------------
+# The agent must report the hung commands while they hang, write a complete bundle
+# although actions on the mount hang too, and not count the commands again when they end.
+if (($(left) > 60)); then
+	mkdir -p "$OUT/stuck/aod"
+	cat > "$OUT/stuck/aod.yaml" << EOF
+watch_interval_sec: 1
+aod_output_dir: $OUT/stuck/aod
+guardian:
+  anomalies:
+    latency:
+      type: Latency
+      tool: smbslower
+      acceptable_count: 100000
+      default_threshold_ms: 20
+      emergency_threshold_ms: 1000
+      holdoff_sec: 0
+EOF
+	"$AOD" agent --config "$OUT/stuck/aod.yaml" > "$OUT/stuck/agent.out" 2> "$OUT/stuck/agent.log" &
+	AGENT_PID=$!
+	fact stuck.started "$(cs)"
+	if wait_status stuck 'attached' 40; then
+		master=$(cat /run/smbvm/pid/smbd.pid 2> /dev/null)
+		conns=$(conn_children "${master:-1}")
+		fact stuck.conns "$(echo $conns)"
+		for p in $conns; do kill -STOP "$p"; done
+		fact stuck.stopped "$(cs)"
+		$B dd if=/dev/zero of=/mnt/smb/stuck bs=64k count=4 conv=fsync 2> "$OUT/stuck/dd.err" &
+		ddp=$!
+		wait_anomaly stuck 0 smb stuck 20
+		t=$(cs) # the bundle, complete, while the server is still stopped
+		until ls "$OUT"/stuck/aod/batches/aod_*_smb_stuck.tar.zst > /dev/null 2>&1; do
+			(($(cs) - t > 6000)) && break
+			alive "$AGENT_PID" || break
+			$B sleep 0.25
+		done
+		ls "$OUT"/stuck/aod/batches/aod_*_smb_stuck.tar.zst > /dev/null 2>&1 && fact stuck.bundle "$(cs)"
+		fact stuck.anoms_before_cont "$(nlines "$OUT/stuck/aod/anomalies.jsonl")"
+		for p in $conns; do kill -CONT "$p"; done
+		fact stuck.cont "$(cs)"
+		t=$(cs)
+		while alive "$ddp" && (($(cs) - t < 6000)); do $B sleep 0.25; done
+		if alive "$ddp"; then
+			kill "$ddp"
+			fact stuck.dd_hung 1
+		fi
+		wait "$ddp"
+		fact stuck.dd_rc $?
+		fact stuck.dd_done "$(cs)"
+		$B sleep 3 # completions reach the detector; nothing may fire for them
+		alive "$AGENT_PID" && fact stuck.agent_alive 1
+		"$AOD" status --config "$OUT/stuck/aod.yaml" > "$OUT/stuck/status-final.txt" 2>&1 &&
+			fact stuck.status_ok 1
+		"$AOD" status --config "$OUT/stuck/aod.yaml" --json > "$OUT/stuck/status-final.json" 2>&1
+	fi
+	stop_agent stuck
+else
+	skip_rest stuck
+fi
 
 cp /proc/fs/cifs/Stats "$OUT/cifs-Stats.txt" 2> /dev/null
 cp /proc/fs/cifs/DebugData "$OUT/cifs-DebugData.txt" 2> /dev/null

@@ -19,7 +19,8 @@ export SMBVM_DIR=${SMBVM_DIR:-/var/tmp/aod-smbvm}
 MODES="raw_tp tp_btf fentry kprobe"
 CASES="smb-vm-boot smb-late-module-attach smb-late-module-events smb-latency-anomaly smb-record
 smb-error-anomaly smb-bundle-latency smb-bundle-error smb-reconnect-agent-up smb-reconnect-events
-smb-agent-sigterm smb-probe-attach smb-attach-raw_tp smb-attach-tp_btf smb-attach-fentry smb-attach-kprobe"
+smb-agent-sigterm smb-probe-attach smb-attach-raw_tp smb-attach-tp_btf smb-attach-fentry smb-attach-kprobe
+smb-stuck-anomaly smb-stuck-bundle smb-stuck-recovers smb-stuck-not-twice"
 VM_TIMEOUT=380   # boot (15-30 s) + the guest budget (300 s) + margin
 LAT_THRESHOLD_NS=20000000   # default_threshold_ms in _guest-smb.sh's config
 NETEM_MIN_NS=90000000       # netem 50 ms on lo delays request and reply: >= ~100 ms per command
@@ -308,6 +309,68 @@ check_attach() { # case name [mode]
 	pass "$c"
 }
 
+check_stuck() {
+	local a f=$OUT/stuck/aod/anomalies.jsonl lag verdict b summ dup c
+	if case_skipped smb-stuck-anomaly stuck; then
+		for c in smb-stuck-bundle smb-stuck-recovers smb-stuck-not-twice; do skip "$c" "not run (guest time budget)"; done
+		return
+	fi
+	if ! has stuck.stopped; then
+		fail smb-stuck-anomaly "smbd was never stopped under the agent: $(agent_why stuck)"
+		for c in smb-stuck-bundle smb-stuck-recovers smb-stuck-not-twice; do skip "$c" "not run (see smb-stuck-anomaly)"; done
+		return
+	fi
+	a=$(anomalies stuck stuck 0 | head -n 1)
+	if [ -z "$a" ]; then
+		fail smb-stuck-anomaly "no smb stuck anomaly within 20 s of stopping smbd ($(F stuck.conns)): $(agent_why stuck)"
+	else
+		lag=$(jq '(.id - .window_start_ns) / 1e6 | floor' <<< "$a")
+		info "stuck anomaly: $(jq -c '{keys: [.keys[] | "\(.key) n=\(.count)"], first: (.worst[0] | {comm, cmd, age_ns, share, sesid, tid})}' <<< "$a"); fired ${lag} ms after the oldest op began"
+		verdict=$(jq -r --argjson lag "$lag" --arg share '\\127.0.0.1\share' '
+			if (.worst | length) == 0 then "no stuck ops listed"
+			elif (.worst[0].kind != "smb_stuck") then "worst[0] is \(.worst[0].kind)"
+			elif ([.keys[].key] | map(startswith("SMB2_")) | all | not) then "keys \([.keys[].key])"
+			elif (.worst[0].age_ns < 1000000000) then "age \(.worst[0].age_ns) under the 1 s threshold"
+			elif ((.worst[0].share // "") != $share) then "share \(.worst[0].share // "none"), want \($share)"
+			elif ($lag > 2000) then "fired \($lag) ms after the op began (bound: 1 s threshold + 1 s)"
+			else "ok" end' <<< "$a")
+		if [ "$verdict" = ok ]; then pass smb-stuck-anomaly; else fail smb-stuck-anomaly "$verdict"; fi
+	fi
+	b=$(ls "$OUT"/stuck/aod/batches/aod_*_smb_stuck.tar.zst 2> /dev/null | head -n 1)
+	if [ -z "$b" ] || ! has stuck.bundle; then
+		fail smb-stuck-bundle "no complete smb stuck bundle while smbd was stopped (waited 60 s)"
+	else
+		summ=$(bundle_cat "$b" "$(bundle_file "$b" '(^|/)summary\.txt$')")
+		info "stuck bundle $((($(F stuck.bundle) - $(F stuck.anomaly_smb_stuck)) / 100)) s after the anomaly, smbd still stopped: $(tar --zstd -tf "$b" 2> /dev/null | wc -l) files; actions: $(bundle_cat "$b" "$(bundle_file "$b" 'manifest\.json$')" | jq -c '[.actions[] | {name, timed_out, ms: .duration_ms}]' 2> /dev/null)"
+		if grep -q 'STUCK OPERATIONS' <<< "$summ" && grep -qF '\\127.0.0.1\share' <<< "$summ"; then
+			pass smb-stuck-bundle
+		else
+			fail smb-stuck-bundle "summary.txt lacks the stuck ops or the share: $(head -c 600 <<< "$summ")"
+		fi
+	fi
+	if has stuck.dd_hung; then
+		fail smb-stuck-recovers "the writer still hung 60 s after kill -CONT"
+	elif [ "$(F stuck.dd_rc)" != 0 ]; then
+		fail smb-stuck-recovers "the writer failed (rc $(F stuck.dd_rc)): $(cat "$OUT/stuck/dd.err" 2> /dev/null)"
+	elif ! has stuck.agent_alive || ! has stuck.status_ok; then
+		fail smb-stuck-recovers "agent not healthy after the thaw: $(agent_why stuck)"
+	else
+		pass "smb-stuck-recovers (writer done $(secs $(($(F stuck.dd_done) - $(F stuck.cont)))) s after kill -CONT)"
+	fi
+	# nothing fires for ops already reported: no latency anomaly (only an emergency could,
+	# at acceptable_count 100000), and no op in two stuck anomalies
+	dup=$(jq -r 'select(.type == "stuck") | .worst[] | "\(.sesid)/\(.mid)"' "$f" 2> /dev/null | sort | uniq -d | head -n 3)
+	if [ -n "$(anomalies stuck latency 0)" ]; then
+		fail smb-stuck-not-twice "a latency anomaly after the thaw: $(anomalies stuck latency 0 | head -n 1 | head -c 300)"
+	elif [ -n "$dup" ]; then
+		fail smb-stuck-not-twice "ops reported stuck twice: $dup"
+	elif [ -z "$a" ]; then
+		skip smb-stuck-not-twice "no stuck anomaly (see smb-stuck-anomaly)"
+	else
+		pass "smb-stuck-not-twice ($(jq '.detector.stuck_ops' "$OUT/stuck/status-final.json" 2> /dev/null) stuck ops, $(jq '.probes[] | select(.name == "smb") | .counters.stuck_reported' "$OUT/stuck/status-final.json" 2> /dev/null) reported)"
+	fi
+}
+
 judge() {
 	OUT=$RUN/out
 	command -v jq > /dev/null || fail_first "jq missing (tests/vm/smbvm/setup.sh installs it)"
@@ -329,6 +392,7 @@ judge() {
 	check_sigterm
 	check_attach smb-probe-attach main
 	local m; for m in $MODES; do check_attach "smb-attach-$m" "attach-$m" "$m"; done
+	check_stuck
 }
 
 if [ "${1:-}" = --eval ]; then
