@@ -335,12 +335,13 @@ EOF
 		ddp=$!
 		wait_anomaly stuck 0 smb stuck 20
 		t=$(cs) # the bundle, complete, while the server is still stopped
-		until ls "$OUT"/stuck/aod/batches/aod_*_smb_stuck.tar.zst > /dev/null 2>&1; do
+		while :; do
+			stuck_bundles=("$OUT"/stuck/aod/batches/aod_*_smb_stuck.tar.zst) # nullglob: () if none
+			((${#stuck_bundles[@]} > 0)) && { fact stuck.bundle "$(cs)"; break; }
 			(($(cs) - t > 6000)) && break
 			alive "$AGENT_PID" || break
 			$B sleep 0.25
 		done
-		ls "$OUT"/stuck/aod/batches/aod_*_smb_stuck.tar.zst > /dev/null 2>&1 && fact stuck.bundle "$(cs)"
 		fact stuck.anoms_before_cont "$(nlines "$OUT/stuck/aod/anomalies.jsonl")"
 		for p in $conns; do kill -CONT "$p"; done
 		fact stuck.cont "$(cs)"

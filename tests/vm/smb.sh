@@ -342,10 +342,20 @@ check_stuck() {
 	else
 		summ=$(bundle_cat "$b" "$(bundle_file "$b" '(^|/)summary\.txt$')")
 		info "stuck bundle $((($(F stuck.bundle) - $(F stuck.anomaly_smb_stuck)) / 100)) s after the anomaly, smbd still stopped: $(tar --zstd -tf "$b" 2> /dev/null | wc -l) files; actions: $(bundle_cat "$b" "$(bundle_file "$b" 'manifest\.json$')" | jq -c '[.actions[] | {name, timed_out, ms: .duration_ms}]' 2> /dev/null)"
-		if grep -q 'STUCK OPERATIONS' <<< "$summ" && grep -qF '\\127.0.0.1\share' <<< "$summ"; then
-			pass smb-stuck-bundle
-		else
+		local man el maxto
+		man=$(bundle_cat "$b" "$(bundle_file "$b" 'manifest\.json$')")
+		el=$(($(F stuck.bundle) - $(F stuck.anomaly_smb_stuck)))
+		maxto=$(jq '[.actions[] | .timeout_sec // 10] | max' <<< "$man" 2> /dev/null)
+		if ! grep -q 'STUCK OPERATIONS' <<< "$summ" || ! grep -qF '\\127.0.0.1\share' <<< "$summ"; then
 			fail smb-stuck-bundle "summary.txt lacks the stuck ops or the share: $(head -c 600 <<< "$summ")"
+		elif [ "$(jq .partial <<< "$man")" != false ]; then
+			fail smb-stuck-bundle "the bundle is partial: it was not finished while the server hung"
+		elif (($(F stuck.bundle) >= $(F stuck.cont))); then
+			fail smb-stuck-bundle "the bundle came only after the server was resumed"
+		elif ((el > (${maxto:-10} + 2) * 100)); then
+			fail smb-stuck-bundle "complete $(secs "$el") s after the anomaly; bound: largest action timeout ${maxto} s + 2 s"
+		else
+			pass "smb-stuck-bundle (complete $(secs "$el") s after the anomaly, largest action timeout ${maxto} s)"
 		fi
 	fi
 	if has stuck.dd_hung; then
