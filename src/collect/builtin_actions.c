@@ -2,7 +2,8 @@
 /*
  * The built-in actions, under the names the seed config's `actions:` lists
  * use, and the host context every bundle gets. Compared with the seed:
- * every action has a timeout and a cap, smbinfo queries each cifs mount
+ * every action has a timeout (its own default: aod_builtin_timeouts[] in
+ * the config) and a cap, smbinfo queries each cifs mount
  * instead of printing its help, syslogs also finds RHEL's
  * /var/log/messages, and journalctl says why it was skipped on hosts
  * without a journal.
@@ -482,7 +483,7 @@ int aod_builtin_spec(const struct aod_config *cfg, const char *name, struct aod_
 	spec->kind = b->kind;
 	spec->fn = b->fn;
 	spec->quick = b->quick;
-	spec->timeout_sec = cfg ? cfg->watcher.action_timeout_sec : 0;
+	spec->timeout_sec = aod_config_builtin_timeout(cfg, b->name); /* its own default */
 	spec->max_bytes = cfg ? cfg->watcher.action_max_bytes : 0;
 	spec->lookback_sec = cfg ? cfg->watcher.lookback_sec : 0;
 	if (!spec->timeout_sec)

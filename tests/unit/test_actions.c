@@ -1057,7 +1057,7 @@ static void test_resolve(void **state)
 	assert_int_equal(n, 2 + (int)aod_hostctx_count);
 	assert_string_equal(specs[0].name, "dmesg");
 	assert_true(specs[0].quick);
-	assert_int_equal(specs[0].timeout_sec, cfg->watcher.action_timeout_sec);
+	assert_int_equal(specs[0].timeout_sec, aod_config_builtin_timeout(NULL, "dmesg"));
 	assert_int_equal(specs[0].lookback_sec, cfg->watcher.lookback_sec);
 	assert_string_equal(specs[1].name, "slowcmd");
 	assert_string_equal(specs[1].file, "slowcmd.log");
@@ -1072,6 +1072,23 @@ static void test_resolve(void **state)
 		assert_true(specs[i].quick);
 
 	assert_int_equal(aod_actions_resolve(cfg, unknown, 2, specs, 32), -ENOENT);
+	/* every built-in has its own default timeout; an explicit
+	 * action_timeout_sec overrides all, action_timeouts one */
+	for (size_t i = 0; i < AOD_BUILTIN_COUNT; i++) {
+		struct aod_action_spec b;
+
+		assert_int_equal(aod_builtin_spec(cfg, aod_builtin_timeouts[i].name, &b), 0);
+		assert_int_equal(b.timeout_sec, aod_builtin_timeouts[i].sec);
+	}
+	assert_true(aod_config_builtin_timeout(NULL, "meminfo") <
+		    aod_config_builtin_timeout(NULL, "journalctl"));
+	for (size_t i = 0; i < aod_hostctx_count; i++)
+		assert_true(aod_config_builtin_timeout(NULL, aod_hostctx_names[i]) > 0);
+	for (size_t i = 0; i < AOD_BUILTIN_COUNT; i++)
+		if (!strcmp(aod_builtin_timeouts[i].name, "smbinfo"))
+			cfg->watcher.action_timeouts[i] = 33;
+	assert_int_equal(aod_builtin_spec(cfg, "smbinfo", specs), 0);
+	assert_int_equal(specs[0].timeout_sec, 33);
 	assert_int_equal(aod_actions_resolve(cfg, names, 4, specs, 3), -ENOSPC);
 	assert_true(aod_action_is_builtin("smbinfo"));
 	assert_true(aod_action_is_builtin("syslogs"));
