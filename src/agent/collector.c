@@ -3,7 +3,9 @@
  * LogCollector thread: anomalies from the detector go through admission
  * (collect/admission.c: coalesce into the source's running collection,
  * suppress while the rule is held off, or start one); each collection runs
- * its actions in its own thread and writes the bundle.
+ * its actions in its own thread and writes the bundle. At creation it
+ * claims the output dir: kills what an earlier agent's actions left and
+ * removes its staging leftovers, before any collection can start.
  */
 #include "agent/collector.h"
 
@@ -20,6 +22,7 @@
 #include "collect/action.h"
 #include "collect/admission.h"
 #include "collect/bundle.h"
+#include "collect/retention.h"
 #include "common/log.h"
 #include "common/timeutil.h"
 
@@ -52,6 +55,22 @@ struct aod_collector {
 	char last_bundle[PATH_MAX];
 };
 
+/*
+ * Before any collection (the workers have not started): nothing of an
+ * earlier agent's collection may still run or write, then its staging dirs
+ * go. Done here, synchronously: in the SpaceWatcher thread it raced with
+ * the first collection, whose fresh staging dir it could delete.
+ */
+static void claim_output_dir(struct aod_agent *agent)
+{
+	int removed;
+
+	aod_action_pool_claim(agent->pool, agent->cfg->output_dir);
+	removed = aod_retention_clean_staging(agent->cfg->output_dir);
+	if (removed > 0)
+		log_notice("removed %d staging leftovers of an earlier run", removed);
+}
+
 struct aod_collector *aod_collector_new(struct aod_agent *agent)
 {
 	struct aod_collector *c = calloc(1, sizeof(*c));
@@ -63,6 +82,7 @@ struct aod_collector *aod_collector_new(struct aod_agent *agent)
 	aod_admission_init(&c->adm);
 	for (int i = 0; i < AOD_SOURCE_COUNT; i++)
 		c->slots[i].owner = c;
+	claim_output_dir(agent);
 	return c;
 }
 
