@@ -509,7 +509,9 @@ static int own_cgroup(char *out, size_t len)
 	line[strcspn(line, "\n")] = '\0';
 	if (!strcmp(line, "/"))
 		line = "";
-	snprintf(out, len, "%s", line);
+	if (strlen(line) >= len)
+		return -ENAMETOOLONG;
+	memcpy(out, line, strlen(line) + 1);
 	return 0;
 }
 
@@ -546,8 +548,6 @@ static int setup_cgroup(struct aod_contain *ct)
 		err = own_cgroup(own, sizeof(own));
 	if (err)
 		return err;
-	if (strlen(own) >= sizeof(own) - 1)
-		return -ENAMETOOLONG;
 	snprintf(ct->rel, sizeof(ct->rel), "%s/aod-%d-%llu", own, (int)getpid(),
 		 (unsigned long long)(aod_mono_ns() / 1000));
 	snprintf(ct->dir, sizeof(ct->dir), "%s%s", ct->mount, ct->rel);
