@@ -323,43 +323,58 @@ static bool leader_alive(const struct aod_cell *cell, bool own)
 	return own && !read_rel(cell->leader, &r) && !rel_dead(&r);
 }
 
-/* Signal one marked process through a pidfd once it is checked to still
- * belong (same pid, same relation); hold the pidfd if asked and room. */
-static int signal_member(struct aod_cell *cell, const struct proc_rel *was, int sig, bool hold)
+/*
+ * A pidfd for one marked process once it is checked to be the process that
+ * was scanned, not a new one that got its pid since: same parent, or still
+ * in the leader's group or session (not "same group": it may have called
+ * setsid() in between, and must not escape for that). -1 if not.
+ */
+static int capture_member(const struct aod_cell *cell, const struct proc_rel *was)
 {
 	struct proc_rel now;
 	int fd = pidfd_open_(was->pid);
 
 	if (fd < 0)
-		return 0;
-	if (read_rel(was->pid, &now) || rel_dead(&now) || now.ppid != was->ppid ||
-	    now.pgrp != was->pgrp || now.sid != was->sid) {
+		return -1;
+	if (read_rel(was->pid, &now) || rel_dead(&now) ||
+	    (now.ppid != was->ppid && now.pgrp != cell->leader && now.sid != cell->leader)) {
 		close(fd);
-		return 0;
+		return -1;
 	}
-	pidfd_signal(fd, sig);
-	if (hold && cell->nheld < AOD_CELL_HELD_MAX)
-		cell->held[cell->nheld++] = fd;
-	else
-		close(fd);
-	return 1;
+	return fd;
 }
 
-/* Signal every live process of the tree; returns how many. */
+/*
+ * Signal every live process of the tree; returns how many. All are captured
+ * (pidfd) before any is signalled: a parent that dies of the signal first
+ * would hand its children to init before they were checked. With hold, the
+ * pidfds are kept (as many as fit) for the kill after the leader died.
+ */
 static int tree_signal(struct aod_cell *cell, int sig, bool hold)
 {
-	size_t n;
+	size_t n, ncap = 0;
 	struct proc_rel *rows = scan_procs(&n);
 	bool own = leader_own(cell);
 	bool *in = rows ? mark_tree(rows, n, cell->leader, own, leader_alive(cell, own)) : NULL;
-	int count = 0;
+	int *fds = in ? calloc(n ? n : 1, sizeof(*fds)) : NULL;
 
-	for (size_t i = 0; in && i < n; i++)
-		if (in[i] && !rel_dead(&rows[i]))
-			count += signal_member(cell, &rows[i], sig, hold);
+	for (size_t i = 0; fds && i < n; i++) {
+		int fd = in[i] && !rel_dead(&rows[i]) ? capture_member(cell, &rows[i]) : -1;
+
+		if (fd >= 0)
+			fds[ncap++] = fd;
+	}
+	for (size_t i = 0; i < ncap; i++) {
+		pidfd_signal(fds[i], sig);
+		if (hold && cell->nheld < AOD_CELL_HELD_MAX)
+			cell->held[cell->nheld++] = fds[i];
+		else
+			close(fds[i]);
+	}
+	free(fds);
 	free(in);
 	free(rows);
-	return count;
+	return (int)ncap;
 }
 
 static void drop_held(struct aod_cell *cell)
@@ -760,7 +775,8 @@ int aod_contain_claim(struct aod_contain *ct, const char *output_dir)
 	    sizeof(path))
 		return -ENAMETOOLONG;
 	if (!read_record(path, &old)) {
-		if (old.pid > 0 && old.pid != getpid() && start_time(old.pid) == old.start) {
+		if (old.pid > 0 && old.pid != getpid() && old.start &&
+		    start_time(old.pid) == old.start) {
 			log_warn("actions: agent %d (still running) uses %s too; its actions are "
 				 "left alone", old.pid, output_dir);
 		} else {

@@ -704,7 +704,9 @@ static void test_setsid_grandchild_killed(void **state)
 			printf("# %s %s: grandchild %d, timed_out %d, %.3f s, '%s'\n", modes[m],
 			       r[i].name, pid, r[i].timed_out, secs(r[i].duration_ns), r[i].error);
 			assert_true(pid > 0);
-			assert_true(process_dead(pid)); /* dead when the action returns */
+			/* killed when the action returns: it has left its cgroup, its
+			 * files closed, but may not be a zombie yet (do_exit) */
+			wait_dead(pid);
 		}
 		assert_true(r[0].timed_out);
 		if (n > 1) {
@@ -766,7 +768,7 @@ static void test_blocking_collector_killed(void **state)
 	assert_string_equal(r.error, "timed out after 1 s, killed; before: about to block");
 	assert_int_equal(sscanf(r.desc, "blocking collector in pid %d", &pid), 1);
 	assert_true(pid > 0 && pid != (int)getpid()); /* it ran in a child */
-	assert_true(process_dead(pid));
+	wait_dead(pid);
 	out = slurp(t.dirfd, "blocker.txt", NULL);
 	assert_string_equal(out, "partial line 1\npartial line 2\npartial line 3\n");
 	assert_int_equal(r.bytes, strlen(out));
@@ -846,7 +848,7 @@ static void test_collector_setsid_grandchild_killed(void **state)
 	printf("# collector grandchild %d: %.3f s, '%s' (%s)\n", pid, secs(r.duration_ns), r.error,
 	       aod_contain_mode_name(aod_contain_mode(aod_pool_contain(pool))));
 	assert_true(pid > 0);
-	assert_true(process_dead(pid));
+	wait_dead(pid);
 	assert_false(r.timed_out);
 	assert_string_equal(r.error, "");
 	tmp_close(&t);
