@@ -1,4 +1,12 @@
 // SPDX-License-Identifier: MIT
+/*
+ * LogCollector thread: anomalies from the detector go through admission
+ * (collect/admission.c: coalesce into the source's running collection,
+ * suppress while the rule is held off, or start one); each collection runs
+ * its actions in its own thread and writes the bundle. At creation it
+ * claims the output dir: kills what an earlier agent's actions left and
+ * removes its staging leftovers, before any collection can start.
+ */
 #include "agent/collector.h"
 
 #include <errno.h>
@@ -13,15 +21,15 @@
 #include "agent/anomaly_queue.h"
 #include "agent/flight_recorder.h"
 #include "collect/action.h"
+#include "collect/admission.h"
 #include "collect/bundle.h"
 #include "collect/events_file.h"
+#include "collect/retention.h"
 #include "common/log.h"
 #include "common/timeutil.h"
 #include "probe/smb_shares.h"
 
 #define MAX_COALESCED 64
-#define MAX_SUPPRESSED_LISTED 32
-#define MAX_HOLDOFF_RULES (AOD_MAX_RULES + 1)
 #define MAX_SPECS (AOD_MAX_ACTIONS + AOD_MAX_CUSTOM_ACTIONS + 16)
 #define POP_TIMEOUT_MS 500
 
@@ -29,32 +37,19 @@
 struct collection {
 	struct aod_collector *owner;
 	pthread_t thread;
-	bool running;   /* thread alive: coalesce into it */
 	bool joinable;
 	struct aod_anomaly primary;
 	struct aod_anomaly coalesced[MAX_COALESCED];
 	size_t ncoalesced;
-	struct aod_anomaly suppressed[MAX_SUPPRESSED_LISTED];
-	size_t nsuppressed;
-	uint64_t suppressed_count;
+	struct aod_admit_handoff held; /* its rule's suppressed anomalies */
 	struct aod_config cfg;
-};
-
-/* Holdoff state of one rule. */
-struct holdoff {
-	char rule[AOD_RULE_NAME_LEN];
-	uint64_t until_mono;
-	struct aod_anomaly listed[MAX_SUPPRESSED_LISTED];
-	size_t nlisted;
-	uint64_t count;
 };
 
 struct aod_collector {
 	struct aod_agent *agent;
 	pthread_mutex_t lock;
 	struct collection slots[AOD_SOURCE_COUNT];
-	struct holdoff holdoffs[MAX_HOLDOFF_RULES];
-	size_t nholdoffs;
+	struct aod_admission adm; /* under lock */
 	struct {
 		uint64_t bundles_written, bundles_failed, bundles_partial, coalesced, suppressed,
 			actions_run, actions_timed_out, actions_failed, actions_truncated,
@@ -62,6 +57,22 @@ struct aod_collector {
 	} stats;
 	char last_bundle[PATH_MAX];
 };
+
+/*
+ * Before any collection (the workers have not started): nothing of an
+ * earlier agent's collection may still run or write, then its staging dirs
+ * go. Done here, synchronously: in the SpaceWatcher thread it raced with
+ * the first collection, whose fresh staging dir it could delete.
+ */
+static void claim_output_dir(struct aod_agent *agent)
+{
+	int removed;
+
+	aod_action_pool_claim(agent->pool, agent->cfg->output_dir);
+	removed = aod_retention_clean_staging(agent->cfg->output_dir);
+	if (removed > 0)
+		log_notice("removed %d staging leftovers of an earlier run", removed);
+}
 
 struct aod_collector *aod_collector_new(struct aod_agent *agent)
 {
@@ -71,8 +82,10 @@ struct aod_collector *aod_collector_new(struct aod_agent *agent)
 		return NULL;
 	c->agent = agent;
 	pthread_mutex_init(&c->lock, NULL);
+	aod_admission_init(&c->adm);
 	for (int i = 0; i < AOD_SOURCE_COUNT; i++)
 		c->slots[i].owner = c;
+	claim_output_dir(agent);
 	return c;
 }
 
@@ -214,6 +227,13 @@ static void kick_spacewatch(struct aod_agent *agent)
 		log_warn("space watcher kick: %s", strerror(errno));
 }
 
+static uint32_t holdoff_of(const struct collection *col)
+{
+	const struct aod_rule *rule = find_rule(&col->cfg, col->primary.rule);
+
+	return rule ? rule->holdoff_sec : 0;
+}
+
 static int write_bundle(struct collection *col, struct aod_action_spec *specs,
 			struct aod_action_result *results, size_t n, const char *staging,
 			bool partial)
@@ -239,10 +259,12 @@ static int write_bundle(struct collection *col, struct aod_action_spec *specs,
 	pthread_mutex_lock(&c->lock);
 	in.coalesced = col->coalesced;
 	in.ncoalesced = col->ncoalesced;
-	in.suppressed = col->suppressed;
-	in.nsuppressed = col->nsuppressed;
-	in.suppressed_count = col->suppressed_count;
-	col->running = false; /* from here on a new anomaly starts a new collection */
+	in.suppressed = col->held.suppressed;
+	in.nsuppressed = col->held.nsuppressed;
+	in.suppressed_count = col->held.suppressed_count;
+	/* From here on an anomaly of this source starts a new collection, unless
+	 * its rule is held off: both take effect in this one step. */
+	aod_admission_finish(&c->adm, &col->primary, holdoff_of(col), aod_mono_ns());
 	pthread_mutex_unlock(&c->lock);
 
 	err = aod_bundle_write(&in, &info);
@@ -270,27 +292,6 @@ static int write_bundle(struct collection *col, struct aod_action_spec *specs,
 	return err;
 }
 
-static void start_holdoff(struct aod_collector *c, const struct collection *col)
-{
-	const struct aod_rule *rule = find_rule(&col->cfg, col->primary.rule);
-	struct holdoff *h = NULL;
-
-	if (col->primary.source == AOD_SOURCE_MANUAL || !rule || !rule->holdoff_sec)
-		return;
-	pthread_mutex_lock(&c->lock);
-	for (size_t i = 0; i < c->nholdoffs && !h; i++)
-		if (!strcmp(c->holdoffs[i].rule, rule->name))
-			h = &c->holdoffs[i];
-	if (!h && c->nholdoffs < MAX_HOLDOFF_RULES) {
-		h = &c->holdoffs[c->nholdoffs++];
-		memset(h, 0, sizeof(*h));
-		snprintf(h->rule, sizeof(h->rule), "%s", rule->name);
-	}
-	if (h)
-		h->until_mono = aod_mono_ns() + (uint64_t)rule->holdoff_sec * AOD_NSEC_PER_SEC;
-	pthread_mutex_unlock(&c->lock);
-}
-
 static void *collection_thread(void *arg)
 {
 	struct collection *col = arg;
@@ -312,7 +313,7 @@ static void *collection_thread(void *arg)
 			strerror(n < 0 ? -n : -dirfd));
 		pthread_mutex_lock(&c->lock);
 		c->stats.bundles_failed++;
-		col->running = false;
+		aod_admission_finish(&c->adm, &col->primary, 0, aod_mono_ns());
 		pthread_mutex_unlock(&c->lock);
 		goto out;
 	}
@@ -323,7 +324,6 @@ static void *collection_thread(void *arg)
 	pthread_mutex_unlock(&c->lock);
 	if (write_bundle(col, specs, results, (size_t)n, staging, err == -ECANCELED))
 		aod_bundle_staging_remove(staging); /* never leave half a bundle behind */
-	start_holdoff(c, col);
 	pthread_mutex_lock(&c->lock);
 	c->stats.last_bundle_ms = (aod_mono_ns() - t0) / AOD_NSEC_PER_MSEC;
 	pthread_mutex_unlock(&c->lock);
@@ -333,64 +333,13 @@ out:
 	return NULL;
 }
 
-/* Under c->lock: is this rule held off? Then count and list the anomaly. */
-static bool held_off(struct aod_collector *c, const struct aod_anomaly *a, uint64_t now)
+/* Admitted (the source is marked running): start its collection thread. */
+static void start_collection(struct aod_collector *c, struct collection *col,
+			     const struct aod_anomaly *a, const struct aod_config *cfg,
+			     const struct aod_admit_handoff *held)
 {
-	for (size_t i = 0; i < c->nholdoffs; i++) {
-		struct holdoff *h = &c->holdoffs[i];
-
-		if (strcmp(h->rule, a->rule) || now >= h->until_mono)
-			continue;
-		h->count++;
-		if (h->nlisted < MAX_SUPPRESSED_LISTED)
-			h->listed[h->nlisted++] = *a;
-		c->stats.suppressed++;
-		return true;
-	}
-	return false;
-}
-
-/* Under c->lock: hand the rule's suppressed list to the collection that starts now. */
-static void take_suppressed(struct aod_collector *c, struct collection *col)
-{
-	col->nsuppressed = 0;
-	col->suppressed_count = 0;
-	for (size_t i = 0; i < c->nholdoffs; i++) {
-		struct holdoff *h = &c->holdoffs[i];
-
-		if (strcmp(h->rule, col->primary.rule))
-			continue;
-		memcpy(col->suppressed, h->listed, h->nlisted * sizeof(h->listed[0]));
-		col->nsuppressed = h->nlisted;
-		col->suppressed_count = h->count;
-		h->nlisted = 0;
-		h->count = 0;
-	}
-}
-
-static void handle_anomaly(struct aod_collector *c, const struct aod_anomaly *a,
-			   const struct aod_config *cfg)
-{
-	struct collection *col = &c->slots[a->source < AOD_SOURCE_COUNT ? a->source : 0];
 	int err;
 
-	pthread_mutex_lock(&c->lock);
-	if (col->running) {
-		if (col->ncoalesced < MAX_COALESCED)
-			col->coalesced[col->ncoalesced++] = *a;
-		c->stats.coalesced++;
-		pthread_mutex_unlock(&c->lock);
-		log_info("anomaly %llu coalesced into the running %s collection",
-			 (unsigned long long)a->id, aod_source_name(a->source));
-		return;
-	}
-	if (a->source != AOD_SOURCE_MANUAL && held_off(c, a, aod_mono_ns())) {
-		pthread_mutex_unlock(&c->lock);
-		log_info("anomaly %llu of rule %s suppressed (holdoff)", (unsigned long long)a->id,
-			 a->rule);
-		return;
-	}
-	pthread_mutex_unlock(&c->lock);
 	if (col->joinable) { /* the previous collection of this source has finished */
 		pthread_join(col->thread, NULL);
 		col->joinable = false;
@@ -399,19 +348,49 @@ static void handle_anomaly(struct aod_collector *c, const struct aod_anomaly *a,
 	col->primary = *a;
 	col->ncoalesced = 0;
 	memcpy(&col->cfg, cfg, sizeof(*cfg));
-	take_suppressed(c, col);
-	col->running = true;
+	col->held = *held;
 	pthread_mutex_unlock(&c->lock);
 	err = pthread_create(&col->thread, NULL, collection_thread, col);
 	if (err) {
 		log_err("cannot start a collection thread: %s", strerror(err));
 		pthread_mutex_lock(&c->lock);
-		col->running = false;
+		aod_admission_finish(&c->adm, a, 0, aod_mono_ns());
 		c->stats.bundles_failed++;
 		pthread_mutex_unlock(&c->lock);
 		return;
 	}
 	col->joinable = true;
+}
+
+static void handle_anomaly(struct aod_collector *c, const struct aod_anomaly *a,
+			   const struct aod_config *cfg)
+{
+	struct collection *col = &c->slots[a->source < AOD_SOURCE_COUNT ? a->source : 0];
+	struct aod_admit_handoff *held = malloc(sizeof(*held));
+	enum aod_admit verdict;
+
+	if (!held) {
+		log_err("anomaly %llu: out of memory", (unsigned long long)a->id);
+		return;
+	}
+	pthread_mutex_lock(&c->lock);
+	verdict = aod_admission_offer(&c->adm, a, aod_mono_ns(), held);
+	if (verdict == AOD_ADMIT_COALESCE) {
+		if (col->ncoalesced < MAX_COALESCED)
+			col->coalesced[col->ncoalesced++] = *a;
+		c->stats.coalesced++;
+	}
+	c->stats.suppressed += verdict == AOD_ADMIT_SUPPRESS;
+	pthread_mutex_unlock(&c->lock);
+	if (verdict == AOD_ADMIT_COALESCE)
+		log_info("anomaly %llu coalesced into the running %s collection",
+			 (unsigned long long)a->id, aod_source_name(a->source));
+	else if (verdict == AOD_ADMIT_SUPPRESS)
+		log_info("anomaly %llu of rule %s suppressed (holdoff)", (unsigned long long)a->id,
+			 a->rule);
+	if (verdict == AOD_ADMIT_START)
+		start_collection(c, col, a, cfg, held);
+	free(held);
 }
 
 int aod_collector_main(struct aod_agent *agent)

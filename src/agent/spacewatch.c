@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: MIT
 /*
- * SpaceWatcher thread: removes crash leftovers at start, then keeps the
- * output within the size budget and the age limit (policy in
- * src/collect/retention.c), checking every cleanup_interval_sec, 4x as
- * often (at least once a second) while in emergency, and right after each
- * bundle is published (the collector kicks spacewatch_kick). The anomaly
- * log (bounded by its own rotation) counts in the budget: the bundles get
- * what it leaves.
+ * SpaceWatcher thread: keeps the output within the size budget and the
+ * age limit (policy in src/collect/retention.c), checking every
+ * cleanup_interval_sec, 4x as often (at least once a second) while in
+ * emergency, and right after each bundle is published (the collector kicks
+ * spacewatch_kick). The anomaly log (bounded by its own rotation) counts in
+ * the budget: the bundles get what it leaves. Crash leftovers (staging
+ * dirs) are removed by the collector when it is created, before any
+ * collection can start (collector.c).
  */
 #include <errno.h>
 #include <poll.h>
@@ -50,14 +51,9 @@ int aod_spacewatch_main(struct aod_agent *agent)
 	struct aod_retention_policy policy;
 	uint64_t gen = 0;
 	bool emergency = false;
-	int removed;
 
 	if (!cfg)
 		return -ENOMEM;
-	aod_agent_config_refresh(agent, cfg, &gen);
-	removed = aod_retention_clean_staging(cfg->output_dir);
-	if (removed > 0)
-		log_notice("removed %d staging leftovers of an earlier run", removed);
 	do {
 		struct aod_retention_stats st;
 		int err;

@@ -2,9 +2,10 @@
 /*
  * Resolving action names to specs and running a set of specs for one
  * collection: up to the pool's limit in parallel, quick ones first, each
- * into its own file in the staging directory with its outcome recorded.
- * The calling thread works too; extra worker threads live only for the
- * call.
+ * into its own file in the staging directory with its outcome recorded,
+ * each in its own cell (contain.h) that is emptied when it ends: programs
+ * through exec.c, copies and collectors in a child process (child.c). The
+ * calling thread works too; extra worker threads live only for the call.
  */
 #include "collect/action.h"
 
@@ -17,6 +18,7 @@
 #include <unistd.h>
 
 #include "collect/action_internal.h"
+#include "collect/contain.h"
 #include "collect/exec.h"
 #include "common/log.h"
 #include "common/timeutil.h"
@@ -112,6 +114,8 @@ int aod_actions_resolve(const struct aod_config *cfg, const char (*names)[AOD_AC
 
 /* ---- running ---- */
 
+#define CELL_GIVE_UP_MS 2000 /* whatever survives SIGKILL that long is left behind */
+
 static void describe(const struct aod_action_spec *spec, char *buf, size_t len)
 {
 	size_t off = 0;
@@ -147,7 +151,7 @@ static void pool_reaped(void *arg)
 }
 
 static int run_exec(struct aod_action_pool *pool, const struct aod_action_spec *spec, int fd,
-		    struct aod_action_result *res)
+		    struct aod_cell *cell, struct aod_action_result *res)
 {
 	const char *argv[AOD_MAX_ARGV + 1];
 	struct aod_exec_ctl ctl = {
@@ -155,6 +159,7 @@ static int run_exec(struct aod_action_pool *pool, const struct aod_action_spec *
 	    .spawned = pool_spawned,
 	    .reaped = pool_reaped,
 	    .arg = pool,
+	    .cell = cell,
 	};
 	uint32_t argc = spec->argc < AOD_MAX_ARGV ? spec->argc : AOD_MAX_ARGV;
 
@@ -168,32 +173,28 @@ static int run_exec(struct aod_action_pool *pool, const struct aod_action_spec *
 	return aod_exec_run(argv, spec->timeout_sec * 1000ULL, spec->max_bytes, fd, &ctl, res);
 }
 
-static int run_func(struct aod_action_pool *pool, const struct aod_action_spec *spec, int fd,
-		    struct aod_action_result *res)
+/* A copy or a collector, in a child process; then the cap on what it wrote. */
+static int run_in_child(struct aod_action_pool *pool, const struct aod_action_spec *spec, int fd,
+			struct aod_cell *cell, struct aod_action_result *res)
 {
-	struct aod_exec_ctl ctl = {.cancel_fd = aod_pool_cancel_fd(pool)};
-	uint32_t timeout = spec->timeout_sec ? spec->timeout_sec : AOD_ACTION_DEFAULT_TIMEOUT_SEC;
-	struct aod_func_ctx ctx = {
-	    .ctl = &ctl,
-	    .deadline_mono_ns = aod_mono_ns() + timeout * AOD_NSEC_PER_SEC,
-	    .res = res,
+	struct aod_child_job job = {
+	    .spec = spec, .fd = fd, .cell = cell, .cancel_fd = aod_pool_cancel_fd(pool),
 	};
 	struct aod_sink sink;
 	off_t end;
 	int rc;
 
-	if (!spec->fn) {
+	if (spec->kind == AOD_ACTION_FUNC && !spec->fn) {
 		snprintf(res->error, sizeof(res->error), "no collector function");
 		return -EINVAL;
 	}
-	aod_func_ctx_enter(&ctx);
-	rc = spec->fn(spec, fd);
-	aod_func_ctx_leave();
+	aod_pool_work_begin(pool);
+	rc = aod_child_run(&job, res);
+	aod_pool_work_end(pool);
 	if (rc == -ECANCELED && !res->error[0])
 		snprintf(res->error, sizeof(res->error), "cancelled");
 	else if (rc < 0 && !res->error[0])
 		snprintf(res->error, sizeof(res->error), "%s", strerror(-rc));
-	/* Apply the cap to what the collector wrote. */
 	end = lseek(fd, 0, SEEK_END);
 	lseek(fd, 0, SEEK_SET);
 	aod_sink_init(&sink, fd, spec->max_bytes);
@@ -201,6 +202,18 @@ static int run_func(struct aod_action_pool *pool, const struct aod_action_spec *
 	res->bytes = 0;
 	aod_sink_finish(&sink, res);
 	return rc;
+}
+
+static int run_kind(struct aod_action_pool *pool, const struct aod_action_spec *spec, int fd,
+		    struct aod_cell *cell, struct aod_action_result *res)
+{
+	switch (spec->kind) {
+	case AOD_ACTION_EXEC: return run_exec(pool, spec, fd, cell, res);
+	case AOD_ACTION_COPY:
+	case AOD_ACTION_FUNC: return run_in_child(pool, spec, fd, cell, res);
+	}
+	snprintf(res->error, sizeof(res->error), "unknown action kind %d", (int)spec->kind);
+	return -EINVAL;
 }
 
 /* An empty file says nothing; when the action produced nothing, say why. */
@@ -225,8 +238,9 @@ static bool valid_file_name(const char *file)
 static int run_action(struct aod_action_pool *pool, const struct aod_action_spec *spec, int dirfd,
 		      struct aod_action_result *res)
 {
+	struct aod_cell cell;
 	uint64_t t0;
-	int fd, rc = 0;
+	int fd, rc, err, left;
 
 	result_init(spec, res);
 	if (!valid_file_name(spec->file)) {
@@ -241,24 +255,18 @@ static int run_action(struct aod_action_pool *pool, const struct aod_action_spec
 		log_warn("action %s: %s", spec->name, res->error);
 		return rc;
 	}
+	err = aod_cell_open(aod_pool_contain(pool), spec->name, &cell);
+	if (err)
+		log_debug("action %s: no cgroup of its own (%s): its process tree is killed instead",
+			  spec->name, strerror(-err));
 	res->start_wall_ns = aod_wall_ns();
 	t0 = aod_mono_ns();
-	switch (spec->kind) {
-	case AOD_ACTION_EXEC: rc = run_exec(pool, spec, fd, res); break;
-	case AOD_ACTION_COPY:
-		aod_pool_work_begin(pool);
-		rc = aod_copy_file(spec->path, spec->max_bytes, fd, res);
-		aod_pool_work_end(pool);
-		break;
-	case AOD_ACTION_FUNC:
-		aod_pool_work_begin(pool);
-		rc = run_func(pool, spec, fd, res);
-		aod_pool_work_end(pool);
-		break;
-	default:
-		snprintf(res->error, sizeof(res->error), "unknown action kind %d", (int)spec->kind);
-		rc = -EINVAL;
-	}
+	rc = run_kind(pool, spec, fd, &cell, res);
+	left = aod_cell_close(&cell, CELL_GIVE_UP_MS);
+	if (left > 0 && !res->error[0])
+		snprintf(res->error, sizeof(res->error),
+			 "%d of its processes did not die after SIGKILL (uninterruptible sleep?)",
+			 left);
 	res->duration_ns = aod_mono_ns() - t0;
 	if (spec->kind != AOD_ACTION_EXEC)
 		res->exit_code = res->error[0] ? -1 : 0;

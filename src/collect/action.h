@@ -25,8 +25,14 @@ enum aod_action_kind {
 };
 
 struct aod_action_spec;
-/* In-process collector: write the evidence to fd; return 0 or -errno. */
-typedef int (*aod_action_fn)(const struct aod_action_spec *spec, int fd);
+struct aod_func_ctx;
+/*
+ * In-process collector: write the evidence to fd; return 0 or -errno. It
+ * runs in a child process killed at its deadline (collect/exec.h); ctx
+ * records what it did and runs programs for it.
+ */
+typedef int (*aod_action_fn)(struct aod_func_ctx *ctx, const struct aod_action_spec *spec,
+			     int fd);
 
 struct aod_action_spec {
 	char name[AOD_ACTION_NAME_LEN];   /* "dmesg", "meminfo", "slowcmd" */
@@ -83,6 +89,13 @@ void aod_action_pool_free(struct aod_action_pool *pool);
 void aod_action_pool_cancel(struct aod_action_pool *pool);
 /* Highest number of actions seen running at once (tests, status). */
 unsigned aod_action_pool_peak(const struct aod_action_pool *pool);
+/*
+ * At agent start, before any collection: kill what the actions of an
+ * earlier agent with this output dir left running (after a kill -9 or an
+ * OOM kill), and record where this pool's actions run, for the next one
+ * (collect/contain.h). Returns how many processes were killed, or -errno.
+ */
+int aod_action_pool_claim(struct aod_action_pool *pool, const char *output_dir);
 
 /*
  * Run specs, writing each into dir/<spec.file>; quick ones are queued first.

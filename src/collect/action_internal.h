@@ -31,6 +31,30 @@ void aod_pool_work_end(struct aod_action_pool *pool);
 /* Readable once the pool is cancelled (poll it next to a child's pipe). */
 int aod_pool_cancel_fd(const struct aod_action_pool *pool);
 bool aod_pool_cancelled(struct aod_action_pool *pool);
+/* Where the pool's actions run (collect/contain.h). */
+struct aod_contain *aod_pool_contain(struct aod_action_pool *pool);
+
+/* ---- child.c: COPY and FUNC actions in a child process ---- */
+
+struct aod_cell;
+struct aod_child_job {
+	const struct aod_action_spec *spec; /* AOD_ACTION_COPY or AOD_ACTION_FUNC */
+	int fd;				    /* the output file */
+	struct aod_cell *cell;		    /* the child joins it; killed with it */
+	int cancel_fd;			    /* the pool's */
+};
+
+/*
+ * Run the copy or the collector in a child process, writing into job->fd.
+ * At spec->timeout_sec (a collector: plus AOD_EXEC_KILL_GRACE_MS, to stop
+ * the programs it runs) or AOD_EXEC_KILL_GRACE_MS after a cancel, the
+ * cell is killed: res->timed_out (or "cancelled") is set and what the
+ * child wrote and recorded is kept. res must be initialised (name, desc);
+ * the child's skipped, error, desc, truncated, bytes... come back in it.
+ * Returns the collector's return value, -ETIME when killed at the
+ * deadline, -ECANCELED when cancelled.
+ */
+int aod_child_run(const struct aod_child_job *job, struct aod_action_result *res);
 
 /* ---- builtin_actions.c ---- */
 

@@ -2,7 +2,8 @@
 /*
  * The built-in actions, under the names the seed config's `actions:` lists
  * use, and the host context every bundle gets. Compared with the seed:
- * every action has a timeout and a cap, smbinfo queries each cifs mount
+ * every action has a timeout (its own default: aod_builtin_timeouts[] in
+ * the config) and a cap, smbinfo queries each cifs mount
  * instead of printing its help, syslogs also finds RHEL's
  * /var/log/messages, and journalctl says why it was skipped on hosts
  * without a journal.
@@ -45,7 +46,7 @@ static uint64_t wall_of(uint64_t mono, uint64_t now_mono, uint64_t now_wall)
  * without journald. Record timestamps are the printk clock (monotonic,
  * no suspend time), so wall time is derived from CLOCK_MONOTONIC "now".
  */
-static int kmsg_collect(int fd, uint32_t lookback)
+static int kmsg_collect(struct aod_func_ctx *ctx, int fd, uint32_t lookback)
 {
 	uint64_t now_mono = aod_mono_ns(), now_wall = aod_wall_ns();
 	uint64_t back_ns = (uint64_t)lookback * AOD_NSEC_PER_SEC;
@@ -63,6 +64,7 @@ static int kmsg_collect(int fd, uint32_t lookback)
 		close(k);
 		return -ENOMEM;
 	}
+	setvbuf(out, NULL, _IOLBF, 0); /* whole lines kept if killed */
 	aod_format_wall(now_wall - back_ns, when, sizeof(when));
 	fprintf(out, "# /dev/kmsg: kernel messages of the last %u s (since %s)\n", lookback, when);
 	for (;;) {
@@ -98,36 +100,36 @@ static int kmsg_collect(int fd, uint32_t lookback)
 	fclose(out);
 	close(k);
 	if (rc)
-		aod_func_error("reading /dev/kmsg: %s", strerror(-rc));
+		aod_func_error(ctx, "reading /dev/kmsg: %s", strerror(-rc));
 	return rc;
 }
 
-static int dmesg_collect(const struct aod_action_spec *spec, int fd)
+static int dmesg_collect(struct aod_func_ctx *ctx, const struct aod_action_spec *spec, int fd)
 {
 	const char *argv[AOD_MAX_ARGV + 1];
 	struct aod_action_result sub;
 	int rc;
 
-	rc = kmsg_collect(fd, spec->lookback_sec);
+	rc = kmsg_collect(ctx, fd, spec->lookback_sec);
 	if (rc != -EPERM && rc != -EACCES && rc != -ENOENT) {
-		aod_func_desc("/dev/kmsg (last %u s)", spec->lookback_sec);
+		aod_func_desc(ctx, "/dev/kmsg (last %u s)", spec->lookback_sec);
 		return rc;
 	}
 	/* Sandboxed (ProtectKernelLogs) or a container: the journal's copy. */
 	if (!aod_journal_present()) {
-		aod_func_error("cannot read /dev/kmsg (%s) and there is no journal", strerror(-rc));
+		aod_func_error(ctx, "cannot read /dev/kmsg (%s) and there is no journal", strerror(-rc));
 		return rc;
 	}
 	for (uint32_t i = 0; i < spec->argc; i++)
 		argv[i] = spec->argv[i];
 	argv[spec->argc] = NULL;
-	aod_func_desc("/dev/kmsg unreadable (%s): journalctl -k --since=-%us", strerror(-rc),
+	aod_func_desc(ctx, "/dev/kmsg unreadable (%s): journalctl -k --since=-%us", strerror(-rc),
 		      spec->lookback_sec);
-	rc = aod_func_exec(argv, 0, spec->max_bytes, fd, &sub);
+	rc = aod_func_exec(ctx, argv, 0, spec->max_bytes, fd, &sub);
 	if (sub.error[0])
-		aod_func_error("%s", sub.error);
+		aod_func_error(ctx, "%s", sub.error);
 	else if (sub.exit_code)
-		aod_func_error("journalctl -k exited with %d", sub.exit_code);
+		aod_func_error(ctx, "journalctl -k exited with %d", sub.exit_code);
 	return rc;
 }
 
@@ -164,25 +166,25 @@ bool aod_journal_present(void)
 	       dir_has_journal("/run/log/journal", 1) || dir_has_journal("/var/log/journal", 1);
 }
 
-static int journalctl_collect(const struct aod_action_spec *spec, int fd)
+static int journalctl_collect(struct aod_func_ctx *ctx, const struct aod_action_spec *spec, int fd)
 {
 	const char *argv[AOD_MAX_ARGV + 1];
 	struct aod_action_result sub;
 	int rc;
 
 	if (!aod_journal_present()) {
-		aod_func_skip("no systemd journal here: journald is not running and there are no "
+		aod_func_skip(ctx, "no systemd journal here: journald is not running and there are no "
 			      "journal files in /run/log/journal or /var/log/journal");
 		return 0;
 	}
 	for (uint32_t i = 0; i < spec->argc; i++)
 		argv[i] = spec->argv[i];
 	argv[spec->argc] = NULL;
-	rc = aod_func_exec(argv, 0, spec->max_bytes, fd, &sub);
+	rc = aod_func_exec(ctx, argv, 0, spec->max_bytes, fd, &sub);
 	if (sub.error[0])
-		aod_func_error("%s", sub.error);
+		aod_func_error(ctx, "%s", sub.error);
 	else if (sub.exit_code)
-		aod_func_error("journalctl exited with %d", sub.exit_code);
+		aod_func_error(ctx, "journalctl exited with %d", sub.exit_code);
 	return rc;
 }
 
@@ -239,11 +241,11 @@ int aod_cifs_mounts(const char *mountinfo, char (*out)[AOD_ARG_LEN], size_t max)
 	return n;
 }
 
-static int smbinfo_query(int fd, const char *bin, const char *query, const char *mnt,
+static int smbinfo_query(struct aod_func_ctx *ctx, int fd, const char *bin, const char *query, const char *mnt,
 			 unsigned remaining, const struct aod_action_spec *spec, bool *failed)
 {
 	const char *argv[] = {bin, query, mnt, NULL};
-	uint64_t left_ms = aod_func_time_left_ns() / AOD_NSEC_PER_MSEC;
+	uint64_t left_ms = aod_func_time_left_ns(ctx) / AOD_NSEC_PER_MSEC;
 	uint64_t reserve_ms = (uint64_t)(remaining - 1) * SMBINFO_MIN_QUERY_MS;
 	uint64_t per_ms = left_ms > reserve_ms ? left_ms - reserve_ms : 0;
 	struct aod_action_result sub;
@@ -255,7 +257,7 @@ static int smbinfo_query(int fd, const char *bin, const char *query, const char 
 	if (per_ms < SMBINFO_MIN_QUERY_MS)
 		per_ms = SMBINFO_MIN_QUERY_MS;
 	dprintf(fd, "== %s %s %s\n", bin, query, mnt);
-	rc = aod_func_exec(argv, per_ms, spec->max_bytes, fd, &sub);
+	rc = aod_func_exec(ctx, argv, per_ms, spec->max_bytes, fd, &sub);
 	if (sub.term_signal)
 		dprintf(fd, "-- killed by signal %d%s%s\n\n", sub.term_signal,
 			sub.error[0] ? ": " : "", sub.error);
@@ -266,7 +268,7 @@ static int smbinfo_query(int fd, const char *bin, const char *query, const char 
 	return rc;
 }
 
-static int smbinfo_collect(const struct aod_action_spec *spec, int fd)
+static int smbinfo_collect(struct aod_func_ctx *ctx, const struct aod_action_spec *spec, int fd)
 {
 	const unsigned nq = sizeof(smbinfo_queries) / sizeof(smbinfo_queries[0]);
 	char(*mounts)[AOD_ARG_LEN] = calloc(AOD_MAX_CIFS_MOUNTS, AOD_ARG_LEN);
@@ -278,32 +280,32 @@ static int smbinfo_collect(const struct aod_action_spec *spec, int fd)
 		return -ENOMEM;
 	n = aod_cifs_mounts("/proc/self/mountinfo", mounts, AOD_MAX_CIFS_MOUNTS);
 	if (n < 0) {
-		aod_func_error("cannot read /proc/self/mountinfo: %s", strerror(-n));
+		aod_func_error(ctx, "cannot read /proc/self/mountinfo: %s", strerror(-n));
 		rc = n;
 		goto out;
 	}
 	if (n == 0) {
-		aod_func_skip("no cifs mount in /proc/self/mountinfo");
+		aod_func_skip(ctx, "no cifs mount in /proc/self/mountinfo");
 		goto out;
 	}
 	if (aod_exec_lookup(spec->argv[0], bin, sizeof(bin))) {
-		aod_func_error("not found: %s (package cifs-utils)", spec->argv[0]);
+		aod_func_error(ctx, "not found: %s (package cifs-utils)", spec->argv[0]);
 		rc = -ENOENT;
 		goto out;
 	}
-	aod_func_desc("%s fileallinfo, filefsfullsizeinfo on %d cifs mount%s", bin, n,
+	aod_func_desc(ctx, "%s fileallinfo, filefsfullsizeinfo on %d cifs mount%s", bin, n,
 		      n == 1 ? "" : "s");
 	total = (unsigned)n * nq;
 	for (int m = 0; m < n && !rc; m++) {
 		for (unsigned q = 0; q < nq && !rc; q++, done++) {
 			bool bad;
 
-			if (!aod_func_time_left_ns()) {
-				aod_func_error("out of time: %u of %u queries not run",
+			if (!aod_func_time_left_ns(ctx)) {
+				aod_func_error(ctx, "out of time: %u of %u queries not run",
 					       total - done, total);
 				goto out;
 			}
-			rc = smbinfo_query(fd, bin, smbinfo_queries[q], mounts[m], total - done,
+			rc = smbinfo_query(ctx, fd, bin, smbinfo_queries[q], mounts[m], total - done,
 					   spec, &bad);
 			failed += bad;
 		}
@@ -312,7 +314,7 @@ static int smbinfo_collect(const struct aod_action_spec *spec, int fd)
 		goto out;
 	rc = 0;
 	if (failed)
-		aod_func_error("%u of %u smbinfo queries failed", failed, total);
+		aod_func_error(ctx, "%u of %u smbinfo queries failed", failed, total);
 out:
 	free(mounts);
 	return rc;
@@ -370,7 +372,7 @@ static int copy_from(int in, off_t off, int fd)
 	}
 }
 
-static int syslogs_collect(const struct aod_action_spec *spec, int fd)
+static int syslogs_collect(struct aod_func_ctx *ctx, const struct aod_action_spec *spec, int fd)
 {
 	static const char *const paths[] = {"/var/log/syslog", "/var/log/messages"};
 	int in = -1, rc = -ENOENT;
@@ -385,15 +387,15 @@ static int syslogs_collect(const struct aod_action_spec *spec, int fd)
 	}
 	if (in < 0) {
 		if (rc == -ENOENT)
-			aod_func_error("missing: /var/log/syslog, /var/log/messages");
+			aod_func_error(ctx, "missing: /var/log/syslog, /var/log/messages");
 		else
-			aod_func_error("cannot open the syslog file: %s", strerror(-rc));
+			aod_func_error(ctx, "cannot open the syslog file: %s", strerror(-rc));
 		return rc;
 	}
-	aod_func_desc("last %u lines of %s", SYSLOG_TAIL_LINES, path);
+	aod_func_desc(ctx, "last %u lines of %s", SYSLOG_TAIL_LINES, path);
 	rc = copy_from(in, tail_offset(in, SYSLOG_TAIL_LINES), fd);
 	if (rc)
-		aod_func_error("reading %s: %s", path, strerror(-rc));
+		aod_func_error(ctx, "reading %s: %s", path, strerror(-rc));
 	close(in);
 	return rc;
 }
@@ -481,7 +483,7 @@ int aod_builtin_spec(const struct aod_config *cfg, const char *name, struct aod_
 	spec->kind = b->kind;
 	spec->fn = b->fn;
 	spec->quick = b->quick;
-	spec->timeout_sec = cfg ? cfg->watcher.action_timeout_sec : 0;
+	spec->timeout_sec = aod_config_builtin_timeout(cfg, b->name); /* its own default */
 	spec->max_bytes = cfg ? cfg->watcher.action_max_bytes : 0;
 	spec->lookback_sec = cfg ? cfg->watcher.lookback_sec : 0;
 	if (!spec->timeout_sec)

@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: MIT
 /*
  * Running one program for a bundle, the way sos report learned to: in its
- * own process group so a timeout kills what it forked too, output capped
- * with the tail kept, every outcome recorded. No SIGCHLD handler: the
- * child is watched through a pidfd (or a short poll when pidfds are
- * missing) and reaped by pid, because the agent owns the signals.
+ * own process group and its action's cell (contain.h) so a timeout kills
+ * what it forked too, setsid() or not; output capped with the tail kept,
+ * every outcome recorded. No SIGCHLD handler: the child is watched through
+ * a pidfd (or a short poll when pidfds are missing) and reaped by pid,
+ * because the agent owns the signals. Also the helpers an in-process
+ * collector uses through its explicit context (struct aod_func_ctx).
  */
 #include "collect/exec.h"
 
@@ -22,6 +24,7 @@
 #include <unistd.h>
 
 #include "collect/action_internal.h"
+#include "collect/contain.h"
 #include "common/log.h"
 #include "common/timeutil.h"
 
@@ -247,13 +250,16 @@ static int make_pipe(int p[2])
 
 /* Only async-signal-safe calls between fork and exec: the agent has threads. */
 __attribute__((noreturn)) static void child_exec(const char *path, const char *const *argv,
-						 int devnull, int out, int errfd, pid_t parent)
+						 int devnull, int out, int errfd, pid_t parent,
+						 const struct aod_cell *cell)
 {
 	static const char *const envp[] = {"PATH=" AOD_EXEC_PATH, "LC_ALL=C", NULL};
 	struct sigaction dfl = {.sa_handler = SIG_DFL};
 	sigset_t none;
 	int err;
 
+	if (cell)
+		aod_cell_enter(cell); /* first: all it starts is in the cell */
 	setpgid(0, 0);
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (getppid() != parent)
@@ -288,12 +294,16 @@ static void *reap_later(void *arg)
 	return NULL;
 }
 
-/* A child that survived KILL (D state): reap it whenever it dies. */
-static void reap_in_background(pid_t pid)
+/* A child that survived KILL (D state): reap it whenever it dies. In an
+ * action's child process (quiet) nothing is started: the child exits soon
+ * and its zombies go to its own reaper. */
+static void reap_in_background(pid_t pid, bool quiet)
 {
 	pthread_attr_t attr;
 	pthread_t t;
 
+	if (quiet)
+		return;
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	if (pthread_create(&t, &attr, reap_later, (void *)(intptr_t)pid))
@@ -305,6 +315,8 @@ struct exec_state {
 	pid_t pid;
 	int outfd;
 	int pidfd;
+	struct aod_cell *cell; /* NULL: the process group only */
+	bool quiet;
 	bool exited, eof, killing, killed, gave_up, cancelled;
 	uint64_t deadline, kill_at, give_up_at;
 };
@@ -343,8 +355,19 @@ static void start_kill(struct exec_state *st, uint64_t now)
 	if (st->killing)
 		return;
 	st->killing = true;
-	kill(-st->pid, SIGTERM);
+	if (st->cell)
+		aod_cell_term(st->cell);
+	else
+		kill(-st->pid, SIGTERM);
 	st->kill_at = now + AOD_EXEC_KILL_GRACE_MS * AOD_NSEC_PER_MSEC;
+}
+
+/* SIGKILL to the process group, and to every process of the cell. */
+static void kill_all(struct exec_state *st)
+{
+	kill(-st->pid, SIGKILL);
+	if (st->cell)
+		aod_cell_kill(st->cell);
 }
 
 static void step_clock(struct exec_state *st, uint64_t now, struct aod_action_result *res)
@@ -354,7 +377,7 @@ static void step_clock(struct exec_state *st, uint64_t now, struct aod_action_re
 		start_kill(st, now);
 	}
 	if (st->killing && !st->killed && now >= st->kill_at) {
-		kill(-st->pid, SIGKILL);
+		kill_all(st);
 		st->killed = true;
 		st->give_up_at = now + EXEC_GIVE_UP_MS * AOD_NSEC_PER_MSEC;
 	}
@@ -398,7 +421,8 @@ static void watch_child(struct exec_state *st, struct aod_sink *sink, int cancel
 			pfd[n++] = (struct pollfd){.fd = cancel_fd, .events = POLLIN};
 		}
 		if (poll(pfd, (nfds_t)n, poll_wait_ms(st, now)) < 0 && errno != EINTR) {
-			log_warn("exec: poll: %s", strerror(errno));
+			if (!st->quiet)
+				log_warn("exec: poll: %s", strerror(errno));
 			usleep(10000);
 		}
 		if (i_out >= 0 && pfd[i_out].revents)
@@ -412,14 +436,14 @@ static void watch_child(struct exec_state *st, struct aod_sink *sink, int cancel
 	}
 }
 
-static void record_status(pid_t pid, bool exited, struct aod_action_result *res)
+static void record_status(pid_t pid, bool exited, bool quiet, struct aod_action_result *res)
 {
 	int status;
 
 	if (!exited) {
 		set_error(res, "pid %d did not exit after SIGKILL (uninterruptible sleep?)",
 			  (int)pid);
-		reap_in_background(pid);
+		reap_in_background(pid, quiet);
 		return;
 	}
 	while (waitpid(pid, &status, 0) < 0) {
@@ -447,7 +471,7 @@ static bool cancel_requested(const struct aod_exec_ctl *ctl)
 }
 
 /* fork + exec; returns the pid, or -errno with res->error set. */
-static pid_t spawn(const char *path, const char *const *argv, int out_w,
+static pid_t spawn(const char *path, const char *const *argv, int out_w, struct aod_cell *cell,
 		   struct aod_action_result *res)
 {
 	int errp[2], devnull, child_err = 0;
@@ -468,7 +492,7 @@ static pid_t spawn(const char *path, const char *const *argv, int out_w,
 	}
 	pid = fork();
 	if (pid == 0)
-		child_exec(path, argv, devnull, out_w, errp[1], parent);
+		child_exec(path, argv, devnull, out_w, errp[1], parent, cell);
 	close(devnull);
 	close(errp[1]);
 	if (pid < 0) {
@@ -479,6 +503,8 @@ static pid_t spawn(const char *path, const char *const *argv, int out_w,
 		return -err;
 	}
 	setpgid(pid, pid); /* also here: no window where a kill(-pid) misses */
+	if (cell)
+		aod_cell_set_leader(cell, pid);
 	/* EOF means exec succeeded (the pipe is close-on-exec); an int is errno. */
 	while ((n = read(errp[0], &child_err, sizeof(child_err))) < 0 && errno == EINTR)
 		;
@@ -500,6 +526,11 @@ int aod_exec_run(const char *const *argv, uint64_t timeout_ms, uint64_t max_byte
 {
 	struct exec_state st = {.outfd = -1, .pidfd = -1};
 	struct aod_sink sink;
+
+	if (ctl) {
+		st.cell = ctl->cell;
+		st.quiet = ctl->quiet;
+	}
 	char path[AOD_ARG_LEN];
 	int outp[2], rc;
 
@@ -523,7 +554,7 @@ int aod_exec_run(const char *const *argv, uint64_t timeout_ms, uint64_t max_byte
 		set_error(res, "pipe: %s", strerror(-rc));
 		return rc;
 	}
-	st.pid = spawn(path, argv, outp[1], res);
+	st.pid = spawn(path, argv, outp[1], st.cell, res);
 	close(outp[1]);
 	if (st.pid < 0) {
 		close(outp[0]);
@@ -543,8 +574,8 @@ int aod_exec_run(const char *const *argv, uint64_t timeout_ms, uint64_t max_byte
 
 	/* Nothing it started may outlive the action. The leader is a zombie
 	 * (not reaped yet), so the group id still names only its group. */
-	kill(-st.pid, SIGKILL);
-	record_status(st.pid, st.exited, res);
+	kill_all(&st);
+	record_status(st.pid, st.exited, st.quiet, res);
 	if (ctl && ctl->reaped)
 		ctl->reaped(ctl->arg);
 	if (st.pidfd >= 0)
@@ -565,19 +596,7 @@ int aod_exec_run(const char *const *argv, uint64_t timeout_ms, uint64_t max_byte
 
 /* ---- the in-process collector's context ---- */
 
-static __thread struct aod_func_ctx *func_ctx;
-
-void aod_func_ctx_enter(struct aod_func_ctx *ctx)
-{
-	func_ctx = ctx;
-}
-
-void aod_func_ctx_leave(void)
-{
-	func_ctx = NULL;
-}
-
-void aod_func_skip(const char *fmt, ...)
+void aod_func_skip(struct aod_func_ctx *ctx, const char *fmt, ...)
 {
 	va_list ap;
 	char msg[AOD_ACTION_ERR_LEN];
@@ -585,15 +604,15 @@ void aod_func_skip(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	if (!func_ctx) {
+	if (!ctx) {
 		log_info("action skipped: %s", msg);
 		return;
 	}
-	func_ctx->res->skipped = true;
-	set_error(func_ctx->res, "%s", msg);
+	ctx->res->skipped = true;
+	set_error(ctx->res, "%s", msg);
 }
 
-void aod_func_error(const char *fmt, ...)
+void aod_func_error(struct aod_func_ctx *ctx, const char *fmt, ...)
 {
 	va_list ap;
 	char msg[AOD_ACTION_ERR_LEN];
@@ -601,39 +620,39 @@ void aod_func_error(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	if (!func_ctx) {
+	if (!ctx) {
 		log_warn("action: %s", msg);
 		return;
 	}
-	set_error(func_ctx->res, "%s", msg);
+	set_error(ctx->res, "%s", msg);
 }
 
-void aod_func_desc(const char *fmt, ...)
+void aod_func_desc(struct aod_func_ctx *ctx, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (!func_ctx)
+	if (!ctx)
 		return;
 	va_start(ap, fmt);
-	vsnprintf(func_ctx->res->desc, sizeof(func_ctx->res->desc), fmt, ap);
+	vsnprintf(ctx->res->desc, sizeof(ctx->res->desc), fmt, ap);
 	va_end(ap);
 }
 
-uint64_t aod_func_time_left_ns(void)
+uint64_t aod_func_time_left_ns(const struct aod_func_ctx *ctx)
 {
 	uint64_t now;
 
-	if (!func_ctx)
+	if (!ctx)
 		return UINT64_MAX;
 	now = aod_mono_ns();
-	return now < func_ctx->deadline_mono_ns ? func_ctx->deadline_mono_ns - now : 0;
+	return now < ctx->deadline_mono_ns ? ctx->deadline_mono_ns - now : 0;
 }
 
-int aod_func_exec(const char *const *argv, uint64_t timeout_ms, uint64_t max_bytes, int fd,
-		  struct aod_action_result *sub)
+int aod_func_exec(struct aod_func_ctx *ctx, const char *const *argv, uint64_t timeout_ms,
+		  uint64_t max_bytes, int fd, struct aod_action_result *sub)
 {
 	struct aod_exec_ctl ctl = {.cancel_fd = -1};
-	uint64_t left = aod_func_time_left_ns();
+	uint64_t left = aod_func_time_left_ns(ctx);
 	bool by_deadline = false;
 	int rc;
 
@@ -642,8 +661,8 @@ int aod_func_exec(const char *const *argv, uint64_t timeout_ms, uint64_t max_byt
 	if (left == 0) {
 		sub->timed_out = true;
 		set_error(sub, "no time left");
-		if (func_ctx)
-			func_ctx->res->timed_out = true;
+		if (ctx)
+			ctx->res->timed_out = true;
 		return -ETIME;
 	}
 	if (left != UINT64_MAX) {
@@ -654,14 +673,16 @@ int aod_func_exec(const char *const *argv, uint64_t timeout_ms, uint64_t max_byt
 			by_deadline = true;
 		}
 	}
-	if (func_ctx && func_ctx->ctl)
-		ctl.cancel_fd = func_ctx->ctl->cancel_fd;
+	if (ctx && ctx->ctl) {
+		ctl.cancel_fd = ctx->ctl->cancel_fd;
+		ctl.quiet = ctx->ctl->quiet;
+	}
 	rc = aod_exec_run(argv, timeout_ms, max_bytes, fd, &ctl, sub);
-	if (func_ctx) {
-		func_ctx->res->bytes_dropped += sub->bytes_dropped;
-		func_ctx->res->truncated |= sub->truncated;
+	if (ctx) {
+		ctx->res->bytes_dropped += sub->bytes_dropped;
+		ctx->res->truncated |= sub->truncated;
 		if (sub->timed_out && by_deadline)
-			func_ctx->res->timed_out = true;
+			ctx->res->timed_out = true;
 	}
 	return rc;
 }

@@ -48,21 +48,27 @@ void aod_sink_write(struct aod_sink *s, const void *buf, size_t len);
  */
 int aod_sink_finish(struct aod_sink *s, struct aod_action_result *res);
 
+struct aod_cell;
+
 /* How a runner can stop a program early and count it as running. */
 struct aod_exec_ctl {
 	int cancel_fd;		    /* becomes readable on cancel; -1: none */
 	void (*spawned)(void *arg); /* the child exists (pool accounting) */
 	void (*reaped)(void *arg);  /* and is gone */
 	void *arg;
+	struct aod_cell *cell; /* the action's cell: the program joins it, kills
+				  reach all of it; NULL: its process group only */
+	bool quiet;	       /* in an action's child process: no log, no thread */
 };
 
 /*
  * Run argv[0] (an absolute path, or a name looked up in AOD_EXEC_PATH) with
  * stdin /dev/null, stdout+stderr into fd (capped at max_bytes, tail kept),
  * environment PATH=AOD_EXEC_PATH LC_ALL=C, every other fd closed, in its
- * own process group, killed if the calling thread dies (PDEATHSIG). At
- * timeout_ms, or when ctl->cancel_fd turns readable, the group gets TERM,
- * then KILL after 1 s; partial output is kept. Sets in res: exit_code
+ * own process group (and ctl->cell), killed if the calling thread dies
+ * (PDEATHSIG). At timeout_ms, or when ctl->cancel_fd turns readable, the
+ * group gets TERM, then KILL after 1 s, the whole cell with it; partial
+ * output is kept. At the end whatever is left of group and cell is killed. Sets in res: exit_code
  * (-1 if killed or not run), term_signal, bytes, bytes_dropped, truncated,
  * timed_out, error. Does not touch res's name/desc/start/duration.
  * Returns 0 when the program ran (whatever its status), -ENOENT/-EACCES...
@@ -82,35 +88,38 @@ int aod_copy_file(const char *path, uint64_t max_bytes, int fd, struct aod_actio
 int aod_exec_lookup(const char *name, char *out, size_t len);
 
 /*
- * The context of the in-process collector (AOD_ACTION_FUNC) running on
- * this thread, set by the action runner around spec->fn. Collectors use it
- * to run programs under the action's deadline and the pool's cancel, and
- * to say what they did. Outside a runner (a direct call), these helpers
- * still work: no cancel, the timeout given, notes logged.
+ * The context of an in-process collector (AOD_ACTION_FUNC), passed to it
+ * by the runner, which runs it in a child process of its own (child.c):
+ * res lives in memory shared with the parent, so what the collector records
+ * reaches the bundle even if it is killed at its deadline. Collectors use
+ * it to run programs under the action's deadline and the pool's cancel, and
+ * to say what they did. A NULL context (a direct call) works too: no
+ * deadline, no cancel, notes logged.
  */
 struct aod_func_ctx {
-	const struct aod_exec_ctl *ctl;
-	uint64_t deadline_mono_ns; /* start + spec->timeout_sec */
+	const struct aod_exec_ctl *ctl; /* cancel_fd, quiet */
+	uint64_t deadline_mono_ns;	/* start + spec->timeout_sec */
 	struct aod_action_result *res;
 };
 
-void aod_func_ctx_enter(struct aod_func_ctx *ctx);
-void aod_func_ctx_leave(void);
 /* Mark the action skipped (not applicable here) with the reason. */
-__attribute__((format(printf, 1, 2))) void aod_func_skip(const char *fmt, ...);
+__attribute__((format(printf, 2, 3))) void aod_func_skip(struct aod_func_ctx *ctx,
+							 const char *fmt, ...);
 /* Record what went wrong (the first error wins). */
-__attribute__((format(printf, 1, 2))) void aod_func_error(const char *fmt, ...);
+__attribute__((format(printf, 2, 3))) void aod_func_error(struct aod_func_ctx *ctx,
+							  const char *fmt, ...);
 /* Replace the description ("journalctl -k ...", "/var/log/syslog"). */
-__attribute__((format(printf, 1, 2))) void aod_func_desc(const char *fmt, ...);
+__attribute__((format(printf, 2, 3))) void aod_func_desc(struct aod_func_ctx *ctx,
+							 const char *fmt, ...);
 /*
- * Run a program for the current collector, appending its capped output at
- * fd's offset. The timeout is the smaller of timeout_ms and what is left
- * of the action's time. Fills sub (zeroed first) like aod_exec_run; bytes
- * it dropped also count in the action's result.
+ * Run a program for the collector, appending its capped output at fd's
+ * offset. The timeout is the smaller of timeout_ms and what is left of
+ * the action's time. Fills sub (zeroed first) like aod_exec_run; bytes it
+ * dropped also count in the action's result.
  */
-int aod_func_exec(const char *const *argv, uint64_t timeout_ms, uint64_t max_bytes, int fd,
-		  struct aod_action_result *sub);
-/* Nanoseconds left before the action's deadline (UINT64_MAX outside a runner). */
-uint64_t aod_func_time_left_ns(void);
+int aod_func_exec(struct aod_func_ctx *ctx, const char *const *argv, uint64_t timeout_ms,
+		  uint64_t max_bytes, int fd, struct aod_action_result *sub);
+/* Nanoseconds left before the action's deadline (UINT64_MAX without a context). */
+uint64_t aod_func_time_left_ns(const struct aod_func_ctx *ctx);
 
 #endif /* AOD_COLLECT_EXEC_H */

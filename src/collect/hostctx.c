@@ -23,6 +23,8 @@
 
 #define SMB_PORT 445
 
+/* Line-buffered: when the child is killed at its deadline, the file holds
+ * every whole line written so far. */
 static FILE *open_out(int fd)
 {
 	int dupfd = dup(fd);
@@ -30,6 +32,8 @@ static FILE *open_out(int fd)
 
 	if (!out && dupfd >= 0)
 		close(dupfd);
+	if (out)
+		setvbuf(out, NULL, _IOLBF, 0);
 	return out;
 }
 
@@ -63,7 +67,7 @@ static ssize_t read_small(const char *path, char *buf, size_t cap)
 
 /* ---- pressure ---- */
 
-int aod_hostctx_pressure(const struct aod_action_spec *spec, int fd)
+int aod_hostctx_pressure(struct aod_func_ctx *ctx, const struct aod_action_spec *spec, int fd)
 {
 	static const char *const kinds[] = {"cpu", "memory", "io", "irq"};
 	char path[64], buf[1024], missing[128] = "";
@@ -93,13 +97,13 @@ int aod_hostctx_pressure(const struct aod_action_spec *spec, int fd)
 	}
 	fclose(out);
 	if (!found) {
-		aod_func_error("no PSI: /proc/pressure unreadable (%s); kernel without CONFIG_PSI "
+		aod_func_error(ctx, "no PSI: /proc/pressure unreadable (%s); kernel without CONFIG_PSI "
 			       "or booted with psi=0",
 			       strerror(-rc));
 		return rc;
 	}
 	if (missing[0])
-		aod_func_error("PSI unreadable for: %s", missing);
+		aod_func_error(ctx, "PSI unreadable for: %s", missing);
 	return 0;
 }
 
@@ -160,7 +164,7 @@ static bool all_digits(const char *s)
 	return true;
 }
 
-int aod_hostctx_processes(const struct aod_action_spec *spec, int fd)
+int aod_hostctx_processes(struct aod_func_ctx *ctx, const struct aod_action_spec *spec, int fd)
 {
 	long tck = sysconf(_SC_CLK_TCK), page_kib = sysconf(_SC_PAGESIZE) / 1024;
 	DIR *d = opendir("/proc");
@@ -169,7 +173,7 @@ int aod_hostctx_processes(const struct aod_action_spec *spec, int fd)
 	FILE *out;
 
 	if (!d) {
-		aod_func_error("cannot open /proc: %s", strerror(errno));
+		aod_func_error(ctx, "cannot open /proc: %s", strerror(errno));
 		return -errno;
 	}
 	out = open_out(fd);
@@ -353,7 +357,7 @@ static void print_unix(FILE *out)
 	fprintf(out, "\n");
 }
 
-int aod_hostctx_sockets(const struct aod_action_spec *spec, int fd)
+int aod_hostctx_sockets(struct aod_func_ctx *ctx, const struct aod_action_spec *spec, int fd)
 {
 	struct inet_table tcp4 = {.path = "/proc/net/tcp"},
 			  tcp6 = {.path = "/proc/net/tcp6", .v6 = true};
@@ -387,7 +391,7 @@ int aod_hostctx_sockets(const struct aod_action_spec *spec, int fd)
 	fclose(out);
 	free(smb_text);
 	if (!tcp4.present) {
-		aod_func_error("cannot read /proc/net/tcp: %s", strerror(tcp4.err));
+		aod_func_error(ctx, "cannot read /proc/net/tcp: %s", strerror(tcp4.err));
 		return -tcp4.err;
 	}
 	return 0;

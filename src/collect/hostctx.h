@@ -11,10 +11,10 @@
 #include "collect/action.h"
 
 /* /proc/pressure/{cpu,memory,io,irq} (PSI), one header per file. */
-int aod_hostctx_pressure(const struct aod_action_spec *spec, int fd);
+int aod_hostctx_pressure(struct aod_func_ctx *ctx, const struct aod_action_spec *spec, int fd);
 /* Every process: pid, ppid, state, threads, cpu seconds, rss KiB, wchan, comm. */
-int aod_hostctx_processes(const struct aod_action_spec *spec, int fd);
+int aod_hostctx_processes(struct aod_func_ctx *ctx, const struct aod_action_spec *spec, int fd);
 /* Socket counts per state (tcp, udp, unix) and the TCP sockets on port 445. */
-int aod_hostctx_sockets(const struct aod_action_spec *spec, int fd);
+int aod_hostctx_sockets(struct aod_func_ctx *ctx, const struct aod_action_spec *spec, int fd);
 
 #endif /* AOD_COLLECT_HOSTCTX_H */

@@ -5,7 +5,8 @@
  * collections gets every bundle's cheap /proc reads before anyone's slow
  * journalctl. Cancel wakes every waiter (they return -ECANCELED) and
  * makes an eventfd readable that running programs poll next to their
- * output pipe, so they are killed at once (TERM, KILL after 1 s).
+ * output pipe, so they are killed at once (TERM, KILL after 1 s). The
+ * pool also owns where its actions run (contain.c).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -18,6 +19,7 @@
 
 #include "collect/action.h"
 #include "collect/action_internal.h"
+#include "collect/contain.h"
 #include "common/log.h"
 
 struct aod_action_pool {
@@ -30,6 +32,7 @@ struct aod_action_pool {
 	int cancel_fd;	     /* eventfd, written once on cancel */
 	atomic_uint working; /* actions doing their work right now */
 	atomic_uint peak;
+	struct aod_contain *contain;
 };
 
 struct aod_action_pool *aod_action_pool_new(unsigned max_concurrent)
@@ -46,6 +49,13 @@ struct aod_action_pool *aod_action_pool_new(unsigned max_concurrent)
 		free(pool);
 		return NULL;
 	}
+	pool->contain = aod_contain_new();
+	if (!pool->contain) {
+		log_err("action pool: out of memory");
+		close(pool->cancel_fd);
+		free(pool);
+		return NULL;
+	}
 	pthread_mutex_init(&pool->lock, NULL);
 	pthread_cond_init(&pool->cond, NULL);
 	pool->limit = max_concurrent ? max_concurrent : AOD_ACTION_DEFAULT_CONCURRENCY;
@@ -58,6 +68,7 @@ void aod_action_pool_free(struct aod_action_pool *pool)
 {
 	if (!pool)
 		return;
+	aod_contain_free(pool->contain);
 	close(pool->cancel_fd);
 	pthread_cond_destroy(&pool->cond);
 	pthread_mutex_destroy(&pool->lock);
@@ -79,6 +90,16 @@ void aod_action_pool_cancel(struct aod_action_pool *pool)
 unsigned aod_action_pool_peak(const struct aod_action_pool *pool)
 {
 	return atomic_load(&pool->peak);
+}
+
+int aod_action_pool_claim(struct aod_action_pool *pool, const char *output_dir)
+{
+	return aod_contain_claim(pool->contain, output_dir);
+}
+
+struct aod_contain *aod_pool_contain(struct aod_action_pool *pool)
+{
+	return pool->contain;
 }
 
 unsigned aod_pool_limit(const struct aod_action_pool *pool)

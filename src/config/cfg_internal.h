@@ -94,6 +94,8 @@ int cfg_parse_codes(struct cfg_ctx *c, struct aod_rule *r, yaml_node_t *n,
 /* Built-in action names (dmesg ... syslogs). */
 extern const char *const aod_builtin_actions[];
 bool cfg_is_builtin_action(const char *name);
+/* action_timeout_sec and the per built-in timeouts at their defaults. */
+void cfg_watcher_timeout_defaults(struct aod_config *cfg);
 
 /* NULL-terminated name lists for suggestions. */
 size_t aod_ntstatus_count(void);

@@ -31,7 +31,7 @@ void aod_config_defaults(struct aod_config *cfg)
 		snprintf(cfg->watcher.actions[cfg->watcher.nactions++],
 			 AOD_ACTION_NAME_LEN, "%s", aod_builtin_actions[i]);
 	cfg->watcher.max_concurrent_tasks = 4;
-	cfg->watcher.action_timeout_sec = 10;
+	cfg_watcher_timeout_defaults(cfg);
 	cfg->watcher.action_max_bytes = 16ULL << 20;
 	cfg->watcher.lookback_sec = 300;
 	cfg->watcher.flight_recorder_sec = 60;

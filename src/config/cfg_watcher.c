@@ -14,6 +14,44 @@ const char *const aod_builtin_actions[] = {
 	"syslogs", NULL,
 };
 
+/*
+ * Default timeouts: short for /proc copies (a read takes microseconds; on a
+ * hung cifs mount it never returns, so waiting longer gains nothing), a
+ * little longer where cifs locks or many processes are involved, longest
+ * for the programs that read a big journal or query every cifs mount.
+ */
+const struct aod_builtin_timeout aod_builtin_timeouts[AOD_BUILTIN_COUNT] = {
+	{"dmesg", 10},	  {"journalctl", 20}, {"debugdata", 5}, {"stats", 5},
+	{"mounts", 5},	  {"smbinfo", 20},    {"syslogs", 5},	{"meminfo", 3},
+	{"pressure", 3},  {"loadavg", 3},     {"diskstats", 3}, {"processes", 10},
+	{"sockets", 5},
+};
+
+static int builtin_timeout_index(const char *name)
+{
+	for (int i = 0; i < AOD_BUILTIN_COUNT; i++)
+		if (!strcmp(aod_builtin_timeouts[i].name, name))
+			return i;
+	return -1;
+}
+
+uint32_t aod_config_builtin_timeout(const struct aod_config *cfg, const char *name)
+{
+	int i = builtin_timeout_index(name);
+
+	if (i < 0)
+		return 0;
+	return cfg ? cfg->watcher.action_timeouts[i] : aod_builtin_timeouts[i].sec;
+}
+
+void cfg_watcher_timeout_defaults(struct aod_config *cfg)
+{
+	cfg->watcher.action_timeout_sec = 10;
+	cfg->watcher.action_timeout_set = false;
+	for (int i = 0; i < AOD_BUILTIN_COUNT; i++)
+		cfg->watcher.action_timeouts[i] = aod_builtin_timeouts[i].sec;
+}
+
 bool cfg_is_builtin_action(const char *name)
 {
 	for (size_t i = 0; aod_builtin_actions[i]; i++)
@@ -191,9 +229,43 @@ static int parse_custom_actions(struct cfg_ctx *c, yaml_node_t *n, const char *p
 
 static const char *const watcher_keys[] = {
 	"actions", "custom_actions", "max_concurrent_tasks", "action_timeout_sec",
-	"action_max_bytes", "lookback_sec", "flight_recorder_sec",
+	"action_timeouts", "action_max_bytes", "lookback_sec", "flight_recorder_sec",
 	"flight_recorder_max_events", "max_bundle_mb", "zstd_level", NULL,
 };
+
+/* action_timeout_sec (every built-in, custom default), then action_timeouts.NAME. */
+static int parse_timeouts(struct cfg_ctx *c, yaml_node_t *n)
+{
+	const char *names[AOD_BUILTIN_COUNT + 1];
+	struct aod_config *cfg = c->cfg;
+	char kpath[CFG_PATH_LEN];
+	yaml_node_t *v, *map;
+	int err = 0;
+
+	if ((v = cfg_get(c, n, "action_timeout_sec", NULL))) {
+		err = cfg_u32(c, v, "watcher.action_timeout_sec", 1, 3600,
+			      &cfg->watcher.action_timeout_sec);
+		cfg->watcher.action_timeout_set = !err;
+		for (int i = 0; !err && i < AOD_BUILTIN_COUNT; i++)
+			cfg->watcher.action_timeouts[i] = cfg->watcher.action_timeout_sec;
+	}
+	map = cfg_get(c, n, "action_timeouts", NULL);
+	if (err || !map)
+		return err;
+	for (int i = 0; i < AOD_BUILTIN_COUNT; i++)
+		names[i] = aod_builtin_timeouts[i].name;
+	names[AOD_BUILTIN_COUNT] = NULL;
+	if (!cfg_is_null(map) && map->type != YAML_MAPPING_NODE)
+		return cfg_error(c, map, "watcher.action_timeouts",
+				 "expected a mapping of built-in action names to seconds");
+	err = cfg_check_mapping(c, map, "watcher.action_timeouts", names);
+	for (int i = 0; !err && i < AOD_BUILTIN_COUNT; i++) {
+		cfg_path_key(kpath, "watcher.action_timeouts", names[i]);
+		if ((v = cfg_get(c, map, names[i], NULL)))
+			err = cfg_u32(c, v, kpath, 1, 3600, &cfg->watcher.action_timeouts[i]);
+	}
+	return err;
+}
 
 static int parse_limits(struct cfg_ctx *c, yaml_node_t *n)
 {
@@ -206,7 +278,6 @@ static int parse_limits(struct cfg_ctx *c, yaml_node_t *n)
 	if (!err && (v = cfg_get(c, n, key, NULL)))                            \
 		err = cfg_u32(c, v, "watcher." key, min, max, &cfg->watcher.field)
 	U32("max_concurrent_tasks", 1, 64, max_concurrent_tasks);
-	U32("action_timeout_sec", 1, 3600, action_timeout_sec);
 	U32("lookback_sec", 1, 7 * 86400, lookback_sec);
 	U32("flight_recorder_sec", 0, 3600, flight_recorder_sec);
 	U32("flight_recorder_max_events", 0, 1 << 24, flight_recorder_max_events);
@@ -237,6 +308,8 @@ int cfg_parse_watcher(struct cfg_ctx *c, yaml_node_t *n)
 
 	if (!err)
 		err = parse_limits(c, n);
+	if (!err)
+		err = parse_timeouts(c, n);
 	if (!err)
 		err = parse_custom_actions(c, cfg_get(c, n, "custom_actions", NULL),
 					   "watcher.custom_actions");

@@ -22,6 +22,7 @@
 #define AOD_MAX_CUSTOM_ACTIONS 16
 #define AOD_MAX_ARGV 32
 #define AOD_ACTION_NAME_LEN 32
+#define AOD_BUILTIN_COUNT 13 /* built-in actions: the seven listable ones and the host context */
 #define AOD_ARG_LEN 512
 #define AOD_SMB_NCMDS_CFG 20
 #define AOD_CONFIG_ERR_LEN 1024
@@ -119,7 +120,11 @@ struct aod_config {
 		uint32_t ncustom;
 		struct aod_custom_action custom[AOD_MAX_CUSTOM_ACTIONS];
 		uint32_t max_concurrent_tasks; /* 4 */
-		uint32_t action_timeout_sec;   /* 10 */
+		uint32_t action_timeout_sec;   /* 10: custom actions' default timeout_sec */
+		bool action_timeout_set;       /* given: also every built-in's timeout */
+		/* effective timeout of each built-in, in aod_builtin_timeouts[] order:
+		 * action_timeouts.NAME, else action_timeout_sec if given, else the default */
+		uint32_t action_timeouts[AOD_BUILTIN_COUNT];
 		uint64_t action_max_bytes;     /* 16 MiB */
 		uint32_t lookback_sec;         /* 300 */
 		uint32_t flight_recorder_sec;  /* 60 */
@@ -176,6 +181,15 @@ size_t aod_config_keep_restart_keys(struct aod_config *fresh, const struct aod_c
 
 /* Print the effective config as YAML with every default filled. */
 int aod_config_print(const struct aod_config *cfg, FILE *out);
+
+/* Built-in actions and their default timeouts (seconds). */
+struct aod_builtin_timeout {
+	const char *name;
+	uint32_t sec;
+};
+extern const struct aod_builtin_timeout aod_builtin_timeouts[AOD_BUILTIN_COUNT];
+/* Effective timeout of built-in name (cfg NULL: its default); 0 if not built in. */
+uint32_t aod_config_builtin_timeout(const struct aod_config *cfg, const char *name);
 
 /* Lookup tables shared by config, detector, and decoders. */
 const char *aod_smb_cmd_name(unsigned cmd);          /* "SMB2_READ"; NULL if out of range */

@@ -30,6 +30,7 @@
 
 #include "collect/action.h"
 #include "collect/action_internal.h"
+#include "collect/contain.h"
 #include "collect/exec.h"
 #include "common/timeutil.h"
 #include "config/config.h"
@@ -309,7 +310,7 @@ static void test_copy_cap_and_missing(void **state)
 	aod_action_pool_free(pool);
 }
 
-static int big_func(const struct aod_action_spec *spec, int fd)
+static int big_func(struct aod_func_ctx *ctx, const struct aod_action_spec *spec, int fd)
 {
 	char line[32];
 
@@ -322,9 +323,9 @@ static int big_func(const struct aod_action_spec *spec, int fd)
 	return 0;
 }
 
-static int failing_func(const struct aod_action_spec *spec, int fd)
+static int failing_func(struct aod_func_ctx *ctx, const struct aod_action_spec *spec, int fd)
 {
-	aod_func_error("could not look at %s", "the thing");
+	aod_func_error(ctx, "could not look at %s", "the thing");
 	return -EIO;
 }
 
@@ -645,6 +646,387 @@ static void test_cancel(void **state)
 	aod_action_pool_free(pool);
 }
 
+/* ---- containment and collectors in a child process ---- */
+
+static struct aod_action_pool *pool_in_mode(const char *mode, unsigned max)
+{
+	struct aod_action_pool *pool;
+
+	setenv("AOD_ACTION_CONTAIN", mode, 1);
+	pool = aod_action_pool_new(max);
+	unsetenv("AOD_ACTION_CONTAIN");
+	assert_non_null(pool);
+	return pool;
+}
+
+static bool cgroup_modes_work(void)
+{
+	struct aod_action_pool *pool = aod_action_pool_new(1);
+	bool ok = aod_contain_mode(aod_pool_contain(pool)) != AOD_CONTAIN_TREE;
+
+	aod_action_pool_free(pool);
+	return ok;
+}
+
+/*
+ * A grandchild that called setsid() is outside the action's process group:
+ * killing the group (what aod did before cells) leaves it running. Every
+ * containment mode must kill it, by its deadline (setsid-wait) or when the
+ * action ends (setsid-exit: the leader exits at once, the grandchild lets
+ * go of the output; in tree mode it is out of reach then, see contain.h).
+ */
+static void test_setsid_grandchild_killed(void **state)
+{
+	static const char *const modes[] = {"kill", "freeze", "tree"};
+	bool cgroups = cgroup_modes_work();
+
+	for (int m = 0; m < 3; m++) {
+		struct aod_action_pool *pool;
+		struct aod_action_spec s[2];
+		struct aod_action_result r[2];
+		size_t n = m < 2 ? 2 : 1;
+		struct tmp t;
+
+		if (m < 2 && !cgroups) {
+			printf("SKIP: setsid grandchild, mode %s: no writable cgroup2 here\n",
+			       modes[m]);
+			continue;
+		}
+		pool = pool_in_mode(modes[m], 4);
+		assert_int_equal(aod_contain_mode(aod_pool_contain(pool)), m);
+		tmp_open(&t);
+		exec_spec(&s[0], "setsidwait", false, 1, 1000, "act_forker", "setsid-wait", NULL);
+		exec_spec(&s[1], "setsidexit", false, 5, 1000, "act_forker", "setsid-exit", NULL);
+		assert_int_equal(aod_actions_run(pool, s, n, t.dirfd, r), 0);
+		for (size_t i = 0; i < n; i++) {
+			int pid = grandchild_of(t.dirfd, r[i].file);
+
+			printf("# %s %s: grandchild %d, timed_out %d, %.3f s, '%s'\n", modes[m],
+			       r[i].name, pid, r[i].timed_out, secs(r[i].duration_ns), r[i].error);
+			assert_true(pid > 0);
+			/* killed when the action returns: it has left its cgroup, its
+			 * files closed, but may not be a zombie yet (do_exit) */
+			wait_dead(pid);
+		}
+		assert_true(r[0].timed_out);
+		if (n > 1) {
+			assert_false(r[1].timed_out);
+			assert_int_equal(r[1].exit_code, 0);
+			assert_true(r[1].duration_ns < 4 * AOD_NSEC_PER_SEC);
+		}
+		tmp_close(&t);
+		aod_action_pool_free(pool);
+	}
+}
+
+static void func_spec(struct aod_action_spec *s, const char *name, aod_action_fn fn,
+		      uint32_t timeout)
+{
+	memset(s, 0, sizeof(*s));
+	snprintf(s->name, sizeof(s->name), "%s", name);
+	snprintf(s->file, sizeof(s->file), "%s.txt", name);
+	s->kind = AOD_ACTION_FUNC;
+	s->fn = fn;
+	s->timeout_sec = timeout;
+	s->max_bytes = 1 << 20;
+}
+
+/* Writes three lines, says where it runs, then blocks for ever. */
+static int blocking_func(struct aod_func_ctx *ctx, const struct aod_action_spec *spec, int fd)
+{
+	int p[2];
+	char c;
+
+	for (int i = 1; i <= 3; i++)
+		dprintf(fd, "partial line %d\n", i);
+	aod_func_desc(ctx, "blocking collector in pid %d", (int)getpid());
+	aod_func_error(ctx, "about to block");
+	if (pipe(p))
+		return -errno;
+	return read(p[0], &c, 1) < 0 ? -errno : -EIO; /* nobody ever writes */
+}
+
+static void test_blocking_collector_killed(void **state)
+{
+	struct aod_action_pool *pool = aod_action_pool_new(4);
+	struct aod_action_spec s;
+	struct aod_action_result r;
+	struct tmp t;
+	char *out;
+	int pid = 0;
+
+	tmp_open(&t);
+	func_spec(&s, "blocker", blocking_func, 1);
+	assert_int_equal(aod_actions_run(pool, &s, 1, t.dirfd, &r), 0);
+	printf("# blocking collector: %.3f s, '%s', desc '%s', %llu bytes\n", secs(r.duration_ns),
+	       r.error, r.desc, (unsigned long long)r.bytes);
+	assert_true(r.timed_out);
+	assert_int_equal(r.exit_code, -1);
+	/* killed after its timeout and the 1 s grace of a collector, not much later */
+	assert_true(r.duration_ns >= 1 * AOD_NSEC_PER_SEC + AOD_EXEC_KILL_GRACE_MS * AOD_NSEC_PER_MSEC);
+	assert_true(r.duration_ns < 5 * AOD_NSEC_PER_SEC);
+	assert_string_equal(r.error, "timed out after 1 s, killed; before: about to block");
+	assert_int_equal(sscanf(r.desc, "blocking collector in pid %d", &pid), 1);
+	assert_true(pid > 0 && pid != (int)getpid()); /* it ran in a child */
+	wait_dead(pid);
+	out = slurp(t.dirfd, "blocker.txt", NULL);
+	assert_string_equal(out, "partial line 1\npartial line 2\npartial line 3\n");
+	assert_int_equal(r.bytes, strlen(out));
+	free(out);
+	tmp_close(&t);
+	aod_action_pool_free(pool);
+}
+
+/* Everything a collector records goes through shared memory to the parent. */
+static int reporting_func(struct aod_func_ctx *ctx, const struct aod_action_spec *spec, int fd)
+{
+	char chatty[AOD_ARG_LEN];
+	const char *argv[] = {chatty, "-n", "100", NULL};
+	struct aod_action_result sub;
+
+	helper(chatty, "act_chatty");
+	dprintf(fd, "collector pid %d\n", (int)getpid());
+	aod_func_desc(ctx, "described by the child");
+	aod_func_skip(ctx, "not applicable, says pid %d", (int)getpid());
+	return aod_func_exec(ctx, argv, 5000, 640, fd, &sub); /* 6400 bytes, 640 kept */
+}
+
+static void test_collector_results_reach_parent(void **state)
+{
+	struct aod_action_pool *pool = aod_action_pool_new(4);
+	struct aod_action_spec s;
+	struct aod_action_result r;
+	struct tmp t;
+	char *out;
+	int pid = 0, pid2 = 0;
+
+	tmp_open(&t);
+	func_spec(&s, "reporter", reporting_func, 10);
+	assert_int_equal(aod_actions_run(pool, &s, 1, t.dirfd, &r), 0);
+	out = slurp(t.dirfd, "reporter.txt", NULL);
+	assert_int_equal(sscanf(out, "collector pid %d", &pid), 1);
+	assert_int_equal(sscanf(r.error, "not applicable, says pid %d", &pid2), 1);
+	assert_true(pid > 0 && pid != (int)getpid());
+	assert_int_equal(pid, pid2);
+	assert_true(r.skipped);
+	assert_string_equal(r.desc, "described by the child");
+	assert_true(r.truncated);
+	assert_int_equal(r.bytes_dropped, 100 * 64 - 640);
+	assert_false(r.timed_out);
+	assert_non_null(strstr(out, "line 00000100"));
+	free(out);
+	tmp_close(&t);
+	aod_action_pool_free(pool);
+}
+
+/* A collector's own setsid() grandchild does not outlive the action. */
+static int setsid_func(struct aod_func_ctx *ctx, const struct aod_action_spec *spec, int fd)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		setsid();
+		sleep(30);
+		_exit(0);
+	}
+	dprintf(fd, "grandchild %d\n", (int)pid);
+	return pid < 0 ? -errno : 0;
+}
+
+static void test_collector_setsid_grandchild_killed(void **state)
+{
+	struct aod_action_pool *pool = aod_action_pool_new(4);
+	struct aod_action_spec s;
+	struct aod_action_result r;
+	struct tmp t;
+	int pid;
+
+	tmp_open(&t);
+	func_spec(&s, "daemonizer", setsid_func, 5);
+	assert_int_equal(aod_actions_run(pool, &s, 1, t.dirfd, &r), 0);
+	pid = grandchild_of(t.dirfd, "daemonizer.txt");
+	printf("# collector grandchild %d: %.3f s, '%s' (%s)\n", pid, secs(r.duration_ns), r.error,
+	       aod_contain_mode_name(aod_contain_mode(aod_pool_contain(pool))));
+	assert_true(pid > 0);
+	wait_dead(pid);
+	assert_false(r.timed_out);
+	assert_string_equal(r.error, "");
+	tmp_close(&t);
+	aod_action_pool_free(pool);
+}
+
+static void test_cancel_blocking_collector(void **state)
+{
+	struct aod_action_pool *pool = aod_action_pool_new(1);
+	struct aod_action_spec s;
+	struct aod_action_result r;
+	struct run_arg a;
+	pthread_t th;
+	uint64_t t0;
+	struct tmp t;
+
+	tmp_open(&t);
+	func_spec(&s, "blocker", blocking_func, 30);
+	a = (struct run_arg){pool, &s, &r, 1, t.dirfd, 0, 0};
+	t0 = aod_mono_ns();
+	assert_int_equal(pthread_create(&th, NULL, run_thread, &a), 0);
+	usleep(300000);
+	aod_action_pool_cancel(pool);
+	pthread_join(th, NULL);
+	printf("# cancel blocking collector: %.3f s, '%s'\n", secs(aod_mono_ns() - t0), r.error);
+	assert_int_equal(a.rc, -ECANCELED);
+	assert_true(aod_mono_ns() - t0 < 3 * AOD_NSEC_PER_SEC);
+	assert_false(r.timed_out);
+	assert_string_equal(r.error, "about to block"); /* its own note stays; cancel is the rc */
+	assert_int_equal(r.bytes, 3 * 15);
+	tmp_close(&t);
+	aod_action_pool_free(pool);
+}
+
+static void copy_spec(struct aod_action_spec *s, const char *name, const char *path,
+		      uint32_t timeout)
+{
+	memset(s, 0, sizeof(*s));
+	snprintf(s->name, sizeof(s->name), "%s", name);
+	snprintf(s->file, sizeof(s->file), "%s.log", name);
+	snprintf(s->path, sizeof(s->path), "%s", path);
+	s->kind = AOD_ACTION_COPY;
+	s->timeout_sec = timeout;
+	s->max_bytes = 1 << 20;
+}
+
+/* A FIFO in place of a /proc file: no writer, or a writer that never writes. */
+static void test_copy_fifo_cannot_hang(void **state)
+{
+	struct aod_action_pool *pool = aod_action_pool_new(4);
+	struct aod_action_spec s;
+	struct aod_action_result r;
+	char fifo[128];
+	struct tmp t;
+	int keep;
+
+	tmp_open(&t);
+	snprintf(fifo, sizeof(fifo), "%s/fifo", t.path);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	copy_spec(&s, "fifo", fifo, 2);
+	assert_int_equal(aod_actions_run(pool, &s, 1, t.dirfd, &r), 0);
+	assert_false(r.timed_out);
+	assert_true(r.duration_ns < AOD_NSEC_PER_SEC);
+	keep = open(fifo, O_RDWR); /* a writer that stays silent */
+	assert_true(keep >= 0);
+	assert_int_equal(aod_actions_run(pool, &s, 1, t.dirfd, &r), 0);
+	printf("# fifo with a silent writer: %.3f s, '%s'\n", secs(r.duration_ns), r.error);
+	assert_false(r.timed_out);
+	assert_true(r.duration_ns < AOD_NSEC_PER_SEC);
+	close(keep);
+	unlink(fifo);
+	tmp_close(&t);
+	aod_action_pool_free(pool);
+}
+
+#define HUNG_LINE "hung_fuse: the first read of this file works, the next one hangs\n"
+
+/* hung_fuse on mnt in this (private) mount namespace; its pid, or -1. */
+static pid_t start_hung_fuse(const char *mnt, const char *mode)
+{
+	char prog[AOD_ARG_LEN], line[32] = "";
+	int p[2];
+	pid_t pid;
+	FILE *f;
+
+	helper(prog, "hung_fuse");
+	if (pipe(p))
+		return -1;
+	pid = fork();
+	if (pid == 0) {
+		dup2(p[1], 1);
+		execl(prog, prog, mnt, mode, (char *)NULL);
+		_exit(127);
+	}
+	close(p[1]);
+	f = fdopen(p[0], "r");
+	if (!f || !fgets(line, sizeof(line), f) || strcmp(line, "ready\n")) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		pid = -1;
+	}
+	if (f)
+		fclose(f);
+	return pid;
+}
+
+/* In a child with its own mount namespace: a COPY of a file whose second
+ * read never returns (a hung server) is killed at its deadline. */
+static int hung_copy_child(struct tmp *t)
+{
+	struct aod_action_pool *pool;
+	struct aod_action_spec s;
+	struct aod_action_result r;
+	char mnt[128], file[160], *out;
+	pid_t fuse;
+	int rc = 0;
+
+	if (unshare(CLONE_NEWNS) || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL))
+		return 77; /* a chroot: / is no mount point */
+	snprintf(mnt, sizeof(mnt), "%s/mnt", t->path);
+	snprintf(file, sizeof(file), "%s/DebugData", mnt);
+	if (mkdir(mnt, 0700) || (fuse = start_hung_fuse(mnt, "read")) < 0)
+		return 78;
+	pool = aod_action_pool_new(2);
+	copy_spec(&s, "hungcopy", file, 1);
+	if (aod_actions_run(pool, &s, 1, t->dirfd, &r))
+		rc = 30;
+	printf("# copy from a hung mount: %.3f s, '%s', %llu bytes\n", secs(r.duration_ns),
+	       r.error, (unsigned long long)r.bytes);
+	out = slurp(t->dirfd, "hungcopy.log", NULL);
+	if (!rc && (!r.timed_out || r.duration_ns < AOD_NSEC_PER_SEC ||
+		    r.duration_ns > 4 * AOD_NSEC_PER_SEC))
+		rc = 31;
+	if (!rc && (strcmp(out, HUNG_LINE) || r.bytes != strlen(HUNG_LINE)))
+		rc = 32;
+	if (!rc && strncmp(r.error, "timed out after 1 s, killed", 27))
+		rc = 33;
+	free(out);
+	aod_action_pool_free(pool);
+	umount2(mnt, MNT_DETACH);
+	kill(fuse, SIGKILL);
+	waitpid(fuse, NULL, 0);
+	rmdir(mnt);
+	return rc;
+}
+
+static void test_copy_from_hung_mount_killed(void **state)
+{
+	struct tmp t;
+	pid_t pid;
+	int status;
+
+	if (geteuid() != 0 || access("/dev/fuse", R_OK | W_OK)) {
+		printf("SKIP: copy from a hung mount: needs root and /dev/fuse\n");
+		skip();
+	}
+	tmp_open(&t);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int rc = hung_copy_child(&t);
+
+		fflush(stdout);
+		_exit(rc);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	if (WEXITSTATUS(status) == 77 || WEXITSTATUS(status) == 78) {
+		tmp_close(&t);
+		printf("SKIP: copy from a hung mount: %s\n",
+		       WEXITSTATUS(status) == 77 ? "/ is not a mount point (chroot?)"
+						 : "hung_fuse could not mount");
+		skip();
+	}
+	assert_int_equal(WEXITSTATUS(status), 0);
+	tmp_close(&t);
+}
+
 /* ---- names, built-ins and the host ---- */
 
 static struct aod_config *defaults(void)
@@ -677,7 +1059,7 @@ static void test_resolve(void **state)
 	assert_int_equal(n, 2 + (int)aod_hostctx_count);
 	assert_string_equal(specs[0].name, "dmesg");
 	assert_true(specs[0].quick);
-	assert_int_equal(specs[0].timeout_sec, cfg->watcher.action_timeout_sec);
+	assert_int_equal(specs[0].timeout_sec, aod_config_builtin_timeout(NULL, "dmesg"));
 	assert_int_equal(specs[0].lookback_sec, cfg->watcher.lookback_sec);
 	assert_string_equal(specs[1].name, "slowcmd");
 	assert_string_equal(specs[1].file, "slowcmd.log");
@@ -692,6 +1074,23 @@ static void test_resolve(void **state)
 		assert_true(specs[i].quick);
 
 	assert_int_equal(aod_actions_resolve(cfg, unknown, 2, specs, 32), -ENOENT);
+	/* every built-in has its own default timeout; an explicit
+	 * action_timeout_sec overrides all, action_timeouts one */
+	for (size_t i = 0; i < AOD_BUILTIN_COUNT; i++) {
+		struct aod_action_spec b;
+
+		assert_int_equal(aod_builtin_spec(cfg, aod_builtin_timeouts[i].name, &b), 0);
+		assert_int_equal(b.timeout_sec, aod_builtin_timeouts[i].sec);
+	}
+	assert_true(aod_config_builtin_timeout(NULL, "meminfo") <
+		    aod_config_builtin_timeout(NULL, "journalctl"));
+	for (size_t i = 0; i < aod_hostctx_count; i++)
+		assert_true(aod_config_builtin_timeout(NULL, aod_hostctx_names[i]) > 0);
+	for (size_t i = 0; i < AOD_BUILTIN_COUNT; i++)
+		if (!strcmp(aod_builtin_timeouts[i].name, "smbinfo"))
+			cfg->watcher.action_timeouts[i] = 33;
+	assert_int_equal(aod_builtin_spec(cfg, "smbinfo", specs), 0);
+	assert_int_equal(specs[0].timeout_sec, 33);
 	assert_int_equal(aod_actions_resolve(cfg, names, 4, specs, 3), -ENOSPC);
 	assert_true(aod_action_is_builtin("smbinfo"));
 	assert_true(aod_action_is_builtin("syslogs"));
@@ -1037,6 +1436,13 @@ int main(int argc, char **argv)
 	    cmocka_unit_test(test_quick_first_within_call),
 	    cmocka_unit_test(test_quick_first_across_calls),
 	    cmocka_unit_test(test_cancel),
+	    cmocka_unit_test(test_setsid_grandchild_killed),
+	    cmocka_unit_test(test_blocking_collector_killed),
+	    cmocka_unit_test(test_collector_results_reach_parent),
+	    cmocka_unit_test(test_collector_setsid_grandchild_killed),
+	    cmocka_unit_test(test_cancel_blocking_collector),
+	    cmocka_unit_test(test_copy_fifo_cannot_hang),
+	    cmocka_unit_test(test_copy_from_hung_mount_killed),
 	    cmocka_unit_test(test_resolve),
 	    cmocka_unit_test(test_custom_action_times_out),
 	    cmocka_unit_test(test_cifs_mounts_parse),

@@ -284,8 +284,10 @@ static void test_defaults(void **st)
 	assert_true(c->watcher.max_bundle_mb == 0);
 	assert_int_equal(c->watcher.zstd_level, 3);
 	assert_string_equal(c->agent.control_socket, "/run/aod/aod.sock");
-	assert_int_equal(c->agent.ringbuf_mb, 4);
+	assert_int_equal(c->agent.ringbuf_mb, 1);
 	assert_int_equal(c->agent.smb_inflight_timeout_sec, 30);
+	assert_int_equal(c->agent.stuck_sweep_ms, 250);
+	assert_true(c->cleanup.max_anomaly_log_mb == 20);
 	assert_false(c->audit_enabled);
 }
 
@@ -453,6 +455,9 @@ static void assert_configs_equal(const struct aod_config *x, const struct aod_co
 	}
 	assert_int_equal(x->watcher.max_concurrent_tasks, y->watcher.max_concurrent_tasks);
 	assert_int_equal(x->watcher.action_timeout_sec, y->watcher.action_timeout_sec);
+	assert_int_equal(x->watcher.action_timeout_set, y->watcher.action_timeout_set);
+	for (int i = 0; i < AOD_BUILTIN_COUNT; i++)
+		assert_int_equal(x->watcher.action_timeouts[i], y->watcher.action_timeouts[i]);
 	assert_int_equal(x->watcher.action_max_bytes, y->watcher.action_max_bytes);
 	assert_int_equal(x->watcher.lookback_sec, y->watcher.lookback_sec);
 	assert_int_equal(x->watcher.flight_recorder_sec, y->watcher.flight_recorder_sec);
@@ -725,6 +730,52 @@ static void test_invalid_corpus(void **st)
 	}
 	closedir(d);
 	assert_true(n >= 25);
+}
+
+/* ---- action timeouts: built-in defaults, action_timeout_sec, action_timeouts ---- */
+
+static void test_action_timeouts(void **st)
+{
+	struct state *s = *st;
+	struct aod_config *c = &s->a;
+
+	load_ok(s, c, HEAD "watcher:\n  custom_actions: [{name: x, argv: [/bin/true]}]\n");
+	assert_false(c->watcher.action_timeout_set);
+	assert_int_equal(c->watcher.custom[0].timeout_sec, 10);
+	assert_int_equal(aod_config_builtin_timeout(c, "journalctl"), 20);
+	assert_int_equal(aod_config_builtin_timeout(c, "meminfo"), 3);
+	assert_int_equal(aod_config_builtin_timeout(c, "nosuch"), 0);
+	for (int i = 0; i < AOD_BUILTIN_COUNT; i++)
+		assert_int_equal(c->watcher.action_timeouts[i], aod_builtin_timeouts[i].sec);
+	round_trip(s);
+
+	/* an explicit action_timeout_sec: every built-in and the custom default */
+	load_ok(s, c, HEAD "watcher:\n  action_timeout_sec: 7\n"
+		"  custom_actions: [{name: x, argv: [/bin/true]}]\n");
+	assert_true(c->watcher.action_timeout_set);
+	assert_int_equal(c->watcher.custom[0].timeout_sec, 7);
+	for (int i = 0; i < AOD_BUILTIN_COUNT; i++)
+		assert_int_equal(c->watcher.action_timeouts[i], 7);
+	round_trip(s);
+
+	/* action_timeouts wins for the built-ins it names, in any key order */
+	load_ok(s, c, HEAD "watcher:\n  action_timeouts: {smbinfo: 45, processes: 1}\n"
+		"  action_timeout_sec: 7\n");
+	assert_int_equal(aod_config_builtin_timeout(c, "smbinfo"), 45);
+	assert_int_equal(aod_config_builtin_timeout(c, "processes"), 1);
+	assert_int_equal(aod_config_builtin_timeout(c, "dmesg"), 7);
+	round_trip(s);
+	load_ok(s, c, HEAD "watcher:\n  action_timeouts: {syslogs: 2}\n");
+	assert_int_equal(aod_config_builtin_timeout(c, "syslogs"), 2);
+	assert_int_equal(aod_config_builtin_timeout(c, "journalctl"), 20);
+	round_trip(s);
+
+	load_fails(s, HEAD "watcher:\n  action_timeouts: {syslog: 2}\n",
+		   "watcher.action_timeouts.syslog: unknown key; did you mean 'syslogs'?");
+	load_fails(s, HEAD "watcher:\n  action_timeouts: {dmesg: 0}\n",
+		   "watcher.action_timeouts.dmesg: expected an integer >= 1 and <= 3600");
+	load_fails(s, HEAD "watcher:\n  action_timeouts: [dmesg]\n",
+		   "watcher.action_timeouts: expected a mapping of built-in action names to seconds");
 }
 
 /* ---- validation rules, inline ---- */
@@ -1167,6 +1218,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_round_trip_repo_default, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_valid_corpus, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_invalid_corpus, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_action_timeouts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_required_and_types, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_all_errors_one_line_with_location, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failed_load_keeps_config, setup, teardown),
