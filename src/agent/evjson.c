@@ -800,6 +800,27 @@ int aod_record_header_from_json(const json_t *obj, uint64_t *started_mono_ns, ch
 	return get_u64(&d, "started_mono_ns", false, UINT64_MAX, started_mono_ns, NULL);
 }
 
+int aod_record_line_decode(const char *line, size_t len, struct aod_event *ev,
+			   uint64_t *started_mono_ns, char *err, size_t errlen)
+{
+	json_error_t jerr;
+	json_t *obj;
+	int rc;
+
+	obj = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!obj)
+		return fail(err, errlen, "invalid JSON at column %d: %s", jerr.column, jerr.text);
+	if (aod_record_is_header(obj)) {
+		rc = aod_record_header_from_json(obj, started_mono_ns, err, errlen);
+		if (rc == 0)
+			rc = AOD_RECORD_LINE_HEADER;
+	} else {
+		rc = aod_event_from_json(obj, ev, err, errlen);
+	}
+	json_decref(obj);
+	return rc;
+}
+
 /* ---------------------------------------------------------------- one line */
 
 /* snprintf into a buffer, tracking the length the whole text needs. */
