@@ -13,6 +13,7 @@
 #include <linux/types.h>
 
 #include "bpf/events.h"
+#include "common/escape.h"
 #include "common/timeutil.h"
 #include "config/config.h"
 
@@ -288,15 +289,18 @@ json_t *aod_record_header_to_json(uint64_t started_wall_ns, uint64_t started_mon
 
 /* ---------------------------------------------------------------- decode */
 
+/* The message quotes field names and values from the file: escape them. */
 __attribute__((format(printf, 3, 4)))
 static int fail(char *err, size_t len, const char *fmt, ...)
 {
+	char raw[1024];
 	va_list ap;
 
 	if (err && len) {
 		va_start(ap, fmt);
-		vsnprintf(err, len, fmt, ap);
+		vsnprintf(raw, sizeof(raw), fmt, ap);
 		va_end(ap);
+		aod_escape_ctl(err, len, raw);
 	}
 	return -EINVAL;
 }

@@ -16,22 +16,25 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "common/escape.h"
 #include "common/log.h"
 #include "config/cfg_internal.h"
 
+/* Values and keys from the file are quoted in messages: escape them. */
 static void format_located(struct cfg_ctx *c, const yaml_node_t *node,
 			   const char *path, char *out, size_t len,
 			   const char *fmt, va_list ap)
 {
+	char raw[AOD_CONFIG_ERR_LEN];
 	int n;
 
-	n = snprintf(out, len, "%s:%zu:%zu: %s: ", c->file,
+	n = snprintf(raw, sizeof(raw), "%s:%zu:%zu: %s: ", c->file,
 		     node ? node->start_mark.line + 1 : 1,
 		     node ? node->start_mark.column + 1 : 1,
 		     path && *path ? path : "(top level)");
-	if (n < 0 || (size_t)n >= len)
-		return;
-	vsnprintf(out + n, len - n, fmt, ap);
+	if (n >= 0 && (size_t)n < sizeof(raw))
+		vsnprintf(raw + n, sizeof(raw) - n, fmt, ap);
+	aod_escape_ctl(out, len, raw);
 }
 
 int cfg_error(struct cfg_ctx *c, const yaml_node_t *node, const char *path,

@@ -770,6 +770,9 @@ static void test_all_errors_one_line_with_location(void **st)
 		   "test.yaml:9:37: guardian.anomalies.latency.exclude_commands[1]: expected an SMB2 command");
 	load_fails(s, HEAD "guardian: [\n", "test.yaml:4:1: YAML syntax error:");
 	load_fails(s, "a: b: c\n", "test.yaml:1:5: YAML syntax error: mapping values are not allowed");
+	/* keys and values from the file are escaped (found by fuzz_config) */
+	load_fails(s, HEAD "\"bad\\nkey\": 1\n", "test.yaml:3:1: bad\\x0akey: unknown key");
+	load_fails(s, HEAD "watcher:\n  zstd_level: \"\\e[2J\"\n", "got \"\\x1b[2J\" (quoted");
 }
 
 static void test_failed_load_keeps_config(void **st)

@@ -293,6 +293,9 @@ static void test_decode_errors(void **state)
 	expect_error("ts", "\"yesterday\"", "field 'ts'", "ISO");
 	expect_error("frobs", "1", "unknown field 'frobs'", "smb_err");
 	expect_error("dev", "\"253:0\"", "unknown field 'dev'", NULL);
+	/* text from the file is escaped: the message stays one line (found by fuzz_record) */
+	expect_error("fr\nobs", "1", "unknown field 'fr\\x0aobs'", NULL);
+	expect_error("comm", "\"\\u001b[31mmuch_too_long\"", "got \"\\x1b[31mmuch_too_long\"", NULL);
 	/* no wall time at all */
 	json_error_t jerr;
 	json_t *o = json_loads(good_smb_err, 0, &jerr);
@@ -498,6 +501,29 @@ static void test_record_header(void **state)
 	json_decref(h);
 }
 
+/* One line as aod replay reads it: header, event, or one-line error. */
+static void test_record_line(void **state)
+{
+	static const char header[] = "{\"aod_record\":1,\"started_mono_ns\":42}\n";
+	static const char nul[] = "{\"aod_record\":1}\0garbage\n";
+	struct aod_event ev;
+	uint64_t start = 0;
+	char err[256];
+
+	assert_int_equal(aod_record_line_decode(header, strlen(header), &ev, &start, err,
+						sizeof(err)), AOD_RECORD_LINE_HEADER);
+	assert_int_equal(start, 42);
+	assert_int_equal(aod_record_line_decode(good_smb_err, strlen(good_smb_err), &ev, &start,
+						err, sizeof(err)), AOD_RECORD_LINE_EVENT);
+	assert_int_equal(ev.smb.status, 0xC0000022);
+	assert_int_equal(aod_record_line_decode(nul, sizeof(nul) - 1, &ev, &start, err,
+						sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "invalid JSON"));
+	assert_int_equal(aod_record_line_decode("{\"a\":1,\"a\":2}", 13, &ev, &start, err,
+						sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "duplicate"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -510,6 +536,7 @@ int main(void)
 		cmocka_unit_test(test_anomaly_line),
 		cmocka_unit_test(test_anomaly_json),
 		cmocka_unit_test(test_record_header),
+		cmocka_unit_test(test_record_line),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
