@@ -426,14 +426,25 @@ int cfg_name(struct cfg_ctx *c, yaml_node_t *n, const char *path,
 
 #define MS_MAX 3600000.0 /* one hour: longer is not a latency threshold */
 
+/*
+ * Rounded to the nearest nanosecond, which is what the detector and the BPF
+ * maps compare. Where 0 is not allowed, neither is a value that rounds to it.
+ */
 int cfg_ms(struct cfg_ctx *c, yaml_node_t *n, const char *path, bool zero_ok,
 	   uint64_t *ns)
 {
+	char desc[96];
 	double ms;
 	int err = cfg_number(c, n, path, "a number of milliseconds", 0, !zero_ok,
 			     MS_MAX, &ms);
 
-	if (!err)
-		*ns = (uint64_t)llround(ms * 1e6);
-	return err;
+	if (err)
+		return err;
+	*ns = (uint64_t)llround(ms * 1e6);
+	if (*ns == 0 && !zero_ok)
+		return cfg_error(c, n, path,
+				 "expected a number of milliseconds >= 0.000001 (1 ns) and <= %.0f, "
+				 "got %s, which rounds to 0 ns", MS_MAX,
+				 cfg_node_desc(n, desc, sizeof(desc)));
+	return 0;
 }

@@ -635,6 +635,45 @@ static void test_rich_config(void **st)
 	round_trip(s);
 }
 
+/*
+ * Milliseconds round to the nearest ns. Where 0 is not allowed a value that
+ * rounds to 0 is rejected (it used to load as 0 ns, silently disabling
+ * emergencies, and print a config that did not load); the printed ms
+ * reproduce the ns exactly.
+ */
+static void test_ms_rounding(void **st)
+{
+	struct state *s = *st;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f;
+	const struct aod_rule *r;
+
+#define LAT HEAD "guardian:\n  anomalies:\n    l:\n      type: Latency\n      tool: smbslower\n" \
+	    "      acceptable_count: 1\n"
+	load_fails(s, LAT "      emergency_threshold_ms: 0.0000001\n",
+		   "test.yaml:9:31: guardian.anomalies.l.emergency_threshold_ms: expected a number of "
+		   "milliseconds >= 0.000001 (1 ns) and <= 3600000, got '0.0000001', which rounds to 0 ns");
+	load_fails(s, LAT "      emergency_threshold_ms: 0.00000049\n", "which rounds to 0 ns");
+	load_ok(s, &s->a, LAT "      default_threshold_ms: 0.0000001\n"
+		"      emergency_threshold_ms: 0.0000005001\n"
+		"      track_commands: [{command: SMB2_READ, threshold: 1234.5678915}]\n");
+#undef LAT
+	r = rule(&s->a, "l");
+	assert_int_equal(r->default_threshold_ns, 0);
+	assert_int_equal(r->emergency_threshold_ns, 1);
+	assert_int_equal(r->cmd_threshold_ns[8], 1234567892);
+	f = open_memstream(&text, &len);
+	assert_non_null(f);
+	assert_int_equal(aod_config_print(&s->a, f), 0);
+	fclose(f);
+	assert_non_null(strstr(text, "      default_threshold_ms: 0\n"));
+	assert_non_null(strstr(text, "      emergency_threshold_ms: 0.000001\n"));
+	assert_non_null(strstr(text, "          threshold: 1234.567892\n"));
+	free(text);
+	round_trip(s);
+}
+
 static void test_round_trip_repo_default(void **st)
 {
 	struct state *s = *st;
@@ -1167,6 +1206,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_seed_example, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_repo_default_config, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rich_config, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ms_rounding, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_round_trip_repo_default, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_valid_corpus, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_invalid_corpus, setup, teardown),
