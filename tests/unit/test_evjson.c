@@ -286,6 +286,9 @@ static void test_decode_errors(void **state)
 	expect_error("status", "\"ACCESS_DENIED_PLEASE\"", "field 'status'", "\"ACCESS_DENIED_PLEASE\"");
 	expect_error("status", "\"0x1C0000022\"", "field 'status'", NULL);
 	expect_error("status", "3221225506", "field 'status'", "a string");
+	expect_error("status", "\"0x+C0000022\"", "field 'status'", NULL);
+	expect_error("status", "\"0x\\tC0000022\"", "field 'status'", NULL);
+	expect_error("ts", "\"9999-12-31T23:59:59Z\"", "field 'ts'", "ISO"); /* past u64 ns */
 	expect_error("cmd", "\"SMB2_FROB\"", "field 'cmd'", "SMB2 command");
 	expect_error("cmd", "\"SMB2_WRITE\"", "field 'cmd'", "'cmd_id' is 5");
 	expect_error("cmd_id", "70000", "field 'cmd_id'", NULL);
@@ -332,6 +335,18 @@ static void test_decode_block_errors(void **state)
 	assert_non_null(strstr(err, "field 'op'"));
 	assert_non_null(strstr(err, "read, write, flush, discard, other"));
 	json_object_set_new(o, "op", json_string("read"));
+	/* numbers that used to wrap or pass strtoul's leniency */
+	json_object_del(o, "dev_t");
+	for (int i = 0; i < 4; i++) {
+		static const char *const bad[] = { "4294967549:0", "253:4294967296", "+253:0", "253: 0" };
+
+		json_object_set_new(o, "dev", json_string(bad[i]));
+		assert_int_equal(aod_event_from_json(o, &back, err, sizeof(err)), -EINVAL);
+		assert_non_null(strstr(err, "field 'dev'"));
+	}
+	json_object_set_new(o, "dev", json_string("4095:1048575"));
+	assert_int_equal(aod_event_from_json(o, &back, err, sizeof(err)), 0);
+	assert_int_equal(back.blk.dev, 0xfffffffful);
 	json_object_del(o, "error");
 	assert_int_equal(aod_event_from_json(o, &back, err, sizeof(err)), -EINVAL);
 	assert_non_null(strstr(err, "missing field 'error'"));
