@@ -11,17 +11,62 @@
 
 #include "config/cfg_internal.h"
 
-/* Double-quoted YAML string: safe for any path or argument. */
+/* The UTF-8 sequence at p: its length (1..4) and code point, or 0 if invalid. */
+static size_t utf8_char(const unsigned char *p, uint32_t *cp)
+{
+	size_t n = *p < 0x80 ? 1 : *p < 0xC2 ? 0 : *p < 0xE0 ? 2 : *p < 0xF0 ? 3 : *p < 0xF5 ? 4 : 0;
+	uint32_t v;
+
+	if (n == 0)
+		return 0;
+	v = n == 1 ? *p : *p & (0x7Fu >> n);
+	for (size_t i = 1; i < n; i++) {
+		if ((p[i] & 0xC0) != 0x80) /* also stops at the NUL */
+			return 0;
+		v = v << 6 | (p[i] & 0x3F);
+	}
+	if ((n == 3 && v < 0x800) || (n == 4 && (v < 0x10000 || v > 0x10FFFF)) ||
+	    (v >= 0xD800 && v <= 0xDFFF))
+		return 0;
+	*cp = v;
+	return n;
+}
+
+/*
+ * May c stand as itself in a double-quoted scalar? YAML's printable set,
+ * less the characters a reader folds as line breaks (NEL, LS, PS) and the
+ * byte order mark.
+ */
+static bool yaml_literal_char(uint32_t c)
+{
+	return (c >= 0x20 && c < 0x7F) || (c >= 0xA0 && c <= 0xD7FF && c != 0x2028 && c != 0x2029) ||
+	       (c >= 0xE000 && c <= 0xFFFD && c != 0xFEFF) || (c >= 0x10000 && c <= 0x10FFFF);
+}
+
+/*
+ * Double-quoted YAML string: loads back to the same bytes for any string
+ * libyaml gave us. Bytes that are not UTF-8 (a file name, a working
+ * directory) cannot be written in YAML; they become \xNN, the code point.
+ */
 static void put_str(FILE *out, const char *s)
 {
+	const unsigned char *p = (const unsigned char *)s;
+	uint32_t c;
+	size_t n;
+
 	fputc('"', out);
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (*p == '"' || *p == '\\')
-			fprintf(out, "\\%c", *p);
-		else if (*p < 0x20 || *p == 0x7f)
+	for (; *p; p += n) {
+		n = utf8_char(p, &c);
+		if (n == 0) {
 			fprintf(out, "\\x%02x", *p);
-		else
-			fputc(*p, out);
+			n = 1;
+		} else if (c == '"' || c == '\\') {
+			fprintf(out, "\\%c", (int)c);
+		} else if (!yaml_literal_char(c)) {
+			fprintf(out, c < 0x100 ? "\\x%02x" : "\\u%04x", (unsigned)c);
+		} else {
+			fwrite(p, 1, n, out);
+		}
 	}
 	fputc('"', out);
 }

@@ -674,6 +674,25 @@ static void test_ms_rounding(void **st)
 	round_trip(s);
 }
 
+/*
+ * Strings the printer must escape to load back the same: C1 controls, NEL,
+ * LS/PS (folded as line breaks), BOM, non-characters (rejected raw).
+ */
+static void test_print_unicode(void **st)
+{
+	struct state *s = *st;
+	const struct aod_custom_action *a;
+
+	load_ok(s, &s->a, HEAD "watcher:\n  custom_actions:\n    - name: u\n"
+		"      argv: [\"/bin/echo\", \"\\x80\\x85\\u2028\\u2029\\uFEFF\\uFFFE\\uFFFF\", "
+		"\"caf\\xe9 \\U0001F600 \\t\\\\\"]\n");
+	a = &s->a.watcher.custom[0];
+	assert_string_equal(a->argv[1], "\xc2\x80\xc2\x85\xe2\x80\xa8\xe2\x80\xa9\xef\xbb\xbf"
+			    "\xef\xbf\xbe\xef\xbf\xbf");
+	assert_string_equal(a->argv[2], "caf\xc3\xa9 \xf0\x9f\x98\x80 \t\\");
+	round_trip(s);
+}
+
 static void test_round_trip_repo_default(void **st)
 {
 	struct state *s = *st;
@@ -1207,6 +1226,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_repo_default_config, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rich_config, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ms_rounding, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_print_unicode, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_round_trip_repo_default, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_valid_corpus, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_invalid_corpus, setup, teardown),
