@@ -2,7 +2,8 @@
 # make fuzz: run each harness for FUZZ_SECONDS (default 60) and print, per harness,
 # execs/s (libFuzzer's final stats) and findings.
 #   scripts/fuzz.sh [BUILD_DIR] [HARNESS...]        (default build-fuzz, every harness)
-# Corpora grow in BUILD_DIR/fuzz-corpus/<harness> (seeded from lib.sh's seeds). Every
+# Corpora grow in BUILD_DIR/fuzz-corpus/<harness> (seeded from lib.sh's seeds), with
+# tests/fuzz/<harness>.dict as libFuzzer's dictionary where there is one. Every
 # crash, leak, timeout or OOM input is copied to tests/fuzz/regress/<harness>/, which
 # make check replays (tests/fuzz/regress.sh). After a finding the harness is restarted
 # for the rest of its time, at most MAX_RUNS times.
@@ -23,8 +24,9 @@ stat() { grep "^stat::$1:" "$2" | tail -n1 | awk '{print $2}' | grep . || echo 0
 fuzz_one() {
 	local h=$1 bin=$BUILD/fuzz/fuzz_$1 corpus=$BUILD/fuzz-corpus/$1 seeds=$BUILD/fuzz-seeds/$1
 	local art=$BUILD/fuzz-artifacts/$1 log=$BUILD/fuzz-logs/$1.log left=$SECONDS_EACH
-	local runs=0 start now f
+	local runs=0 start now f dict=()
 	execs=0 secs=0 findings=0
+	[ -f tests/fuzz/$h.dict ] && dict=(-dict="tests/fuzz/$h.dict")
 	rm -rf "$seeds" "$art"
 	mkdir -p "$corpus" "$art" "$(dirname "$log")" tests/fuzz/regress/"$h"
 	fuzz_seeds "$h" "$seeds"
@@ -33,7 +35,7 @@ fuzz_one() {
 		runs=$((runs + 1))
 		start=$(date +%s)
 		"$bin" -max_total_time="$left" -print_final_stats=1 -timeout=10 -rss_limit_mb=2048 \
-			-artifact_prefix="$art/" "$corpus" "$seeds" > "$log.run" 2>&1
+			"${dict[@]}" -artifact_prefix="$art/" "$corpus" "$seeds" > "$log.run" 2>&1
 		now=$(date +%s)
 		cat "$log.run" >> "$log"
 		execs=$((execs + $(stat number_of_executed_units "$log.run")))
