@@ -98,11 +98,25 @@ static void put_ms(FILE *out, uint64_t ns)
 	fputs(buf, out);
 }
 
+/*
+ * A rule or action name ([A-Za-z0-9_-]): plain, unless it starts with '-',
+ * the one YAML indicator among those characters ("name: -" is a list).
+ */
+static void put_name(FILE *out, const char *name)
+{
+	if (name[0] == '-')
+		put_str(out, name);
+	else
+		fputs(name, out);
+}
+
 static void put_names(FILE *out, uint32_t n, const char names[][AOD_ACTION_NAME_LEN])
 {
 	fputc('[', out);
-	for (uint32_t i = 0; i < n; i++)
-		fprintf(out, "%s%s", i ? ", " : "", names[i]);
+	for (uint32_t i = 0; i < n; i++) {
+		fputs(i ? ", " : "", out);
+		put_name(out, names[i]);
+	}
 	fputs("]\n", out);
 }
 
@@ -169,7 +183,9 @@ static void print_blk_latency(FILE *out, const struct aod_rule *r)
 
 static void print_rule(FILE *out, const struct aod_rule *r)
 {
-	fprintf(out, "    %s:\n", r->name);
+	fputs("    ", out);
+	put_name(out, r->name);
+	fputs(":\n", out);
 	fprintf(out, "      type: %s\n", r->type == AOD_RULE_LATENCY ? "Latency" : "Error");
 	fprintf(out, "      tool: %s\n", aod_tool_name(r->tool));
 	fprintf(out, "      mode: %s\n", aod_mode_name(r->mode));
@@ -196,7 +212,9 @@ static void print_rule(FILE *out, const struct aod_rule *r)
 
 static void print_custom_action(FILE *out, const struct aod_custom_action *a)
 {
-	fprintf(out, "    - name: %s\n      argv: [", a->name);
+	fputs("    - name: ", out);
+	put_name(out, a->name);
+	fputs("\n      argv: [", out);
 	for (uint32_t i = 0; i < a->argc; i++) {
 		fputs(i ? ", " : "", out);
 		put_str(out, a->argv[i]);

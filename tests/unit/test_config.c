@@ -693,6 +693,20 @@ static void test_print_unicode(void **st)
 	round_trip(s);
 }
 
+/* Names may start with '-', which YAML reads as a list entry unless quoted. */
+static void test_print_dash_names(void **st)
+{
+	struct state *s = *st;
+
+	load_ok(s, &s->a, HEAD "guardian:\n  anomalies:\n    \"-\":\n      type: Error\n"
+		"      tool: bioerror\n      acceptable_count: 1\n      actions: [\"-\", -x]\n"
+		"watcher:\n  custom_actions:\n    - {name: \"-\", argv: [/bin/true]}\n"
+		"    - {name: -x, argv: [/bin/true]}\n");
+	assert_string_equal(s->a.rules[0].name, "-");
+	assert_string_equal(s->a.watcher.custom[0].name, "-");
+	round_trip(s);
+}
+
 static void test_round_trip_repo_default(void **st)
 {
 	struct state *s = *st;
@@ -1227,6 +1241,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_rich_config, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ms_rounding, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_print_unicode, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_print_dash_names, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_round_trip_repo_default, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_valid_corpus, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_invalid_corpus, setup, teardown),
