@@ -13,7 +13,7 @@
 #include <linux/types.h>
 
 #include "bpf/events.h"
-#include "common/escape.h"
+#include "common/text.h"
 #include "common/timeutil.h"
 #include "config/config.h"
 
@@ -300,7 +300,7 @@ static int fail(char *err, size_t len, const char *fmt, ...)
 		va_start(ap, fmt);
 		vsnprintf(raw, sizeof(raw), fmt, ap);
 		va_end(ap);
-		aod_escape_ctl(err, len, raw);
+		aod_text_escape(raw, sizeof(raw), err, len, false);
 	}
 	return -EINVAL;
 }

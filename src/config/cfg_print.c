@@ -9,28 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/text.h"
 #include "config/cfg_internal.h"
-
-/* The UTF-8 sequence at p: its length (1..4) and code point, or 0 if invalid. */
-static size_t utf8_char(const unsigned char *p, uint32_t *cp)
-{
-	size_t n = *p < 0x80 ? 1 : *p < 0xC2 ? 0 : *p < 0xE0 ? 2 : *p < 0xF0 ? 3 : *p < 0xF5 ? 4 : 0;
-	uint32_t v;
-
-	if (n == 0)
-		return 0;
-	v = n == 1 ? *p : *p & (0x7Fu >> n);
-	for (size_t i = 1; i < n; i++) {
-		if ((p[i] & 0xC0) != 0x80) /* also stops at the NUL */
-			return 0;
-		v = v << 6 | (p[i] & 0x3F);
-	}
-	if ((n == 3 && v < 0x800) || (n == 4 && (v < 0x10000 || v > 0x10FFFF)) ||
-	    (v >= 0xD800 && v <= 0xDFFF))
-		return 0;
-	*cp = v;
-	return n;
-}
 
 /*
  * May c stand as itself in a double-quoted scalar? YAML's printable set,
@@ -51,12 +31,12 @@ static bool yaml_literal_char(uint32_t c)
 static void put_str(FILE *out, const char *s)
 {
 	const unsigned char *p = (const unsigned char *)s;
+	size_t left = strlen(s), n;
 	uint32_t c;
-	size_t n;
 
 	fputc('"', out);
-	for (; *p; p += n) {
-		n = utf8_char(p, &c);
+	for (; *p; p += n, left -= n) {
+		n = aod_utf8_decode(p, left, &c);
 		if (n == 0) {
 			fprintf(out, "\\x%02x", *p);
 			n = 1;

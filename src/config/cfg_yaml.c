@@ -16,8 +16,8 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include "common/escape.h"
 #include "common/log.h"
+#include "common/text.h"
 #include "config/cfg_internal.h"
 
 /* Values and keys from the file are quoted in messages: escape them. */
@@ -34,7 +34,7 @@ static void format_located(struct cfg_ctx *c, const yaml_node_t *node,
 		     path && *path ? path : "(top level)");
 	if (n >= 0 && (size_t)n < sizeof(raw))
 		vsnprintf(raw + n, sizeof(raw) - n, fmt, ap);
-	aod_escape_ctl(out, len, raw);
+	aod_text_escape(raw, sizeof(raw), out, len, false);
 }
 
 int cfg_error(struct cfg_ctx *c, const yaml_node_t *node, const char *path,
