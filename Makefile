@@ -5,6 +5,8 @@
 #   make check      install what tests need, build, run every test
 #   make check-asan unit tests under ASan/UBSan (make check runs them too)
 #   make bench      benchmarks (figures, no assertions)
+#   make fuzz       libFuzzer harnesses (tests/fuzz), FUZZ_SECONDS each (default 60);
+#                   findings go to tests/fuzz/regress/, which make check replays
 
 VERSION     := 0.1.0
 BUILD       ?= build
@@ -41,6 +43,7 @@ BENCH_BINS  := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
 
 .SECONDARY:
 .PHONY: all deps run check check-unit check-asan bench clean format vm-setup install tests-build asan-build
+.PHONY: fuzz fuzz-build fuzz-bins
 all: $(BUILD)/aod
 
 deps:
@@ -96,6 +99,29 @@ $(BUILD)/bench/%: bench/%.c $(BUILD)/libaod.a
 
 tests-build: $(BUILD)/aod $(UNIT_BINS) $(HELPER_BINS) $(BENCH_BINS)
 
+# Fuzzing: the library with -fsanitize=fuzzer-no-link (SAN), harnesses linked with libFuzzer.
+FUZZ_BUILD  := build-fuzz
+FUZZ_SAN    := -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer \
+	       -fno-sanitize-recover=undefined
+FUZZ_SECONDS ?= 60
+FUZZ_SRCS   := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS   := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
+
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(BUILD)/libaod.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -fsanitize=fuzzer -o $@ $< $(BUILD)/libaod.a $(LDLIBS)
+
+fuzz-bins: $(FUZZ_BINS)
+
+fuzz-build:
+	@if why=$$(tests/fuzz/lib.sh available); then \
+		$(MAKE) --no-print-directory BUILD=$(FUZZ_BUILD) CC=$(CLANG) OPT="-O1 -g" \
+			SAN="$(FUZZ_SAN)" fuzz-bins; \
+	else echo "fuzz-build: skipped: $$why"; fi
+
+fuzz: fuzz-build
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz.sh $(FUZZ_BUILD)
+
 run: deps all
 	@scripts/run-agent.sh $(BUILD)/aod
 
@@ -103,7 +129,8 @@ check:
 	@scripts/deps.sh test
 	@$(MAKE) --no-print-directory tests-build
 	@$(MAKE) --no-print-directory asan-build
-	@AOD_BUILD=$(BUILD) tests/run-all.sh unit integration vm asan
+	@$(MAKE) --no-print-directory fuzz-build
+	@AOD_BUILD=$(BUILD) tests/run-all.sh unit integration vm asan fuzz
 
 check-unit: tests-build
 	@AOD_BUILD=$(BUILD) tests/run-all.sh unit
@@ -130,7 +157,7 @@ format:
 	clang-format -i $(wildcard src/*/*.c src/*/*.h tests/unit/*.c)
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz
 
 -include $(wildcard $(BUILD)/obj/*/*.d)
 

@@ -68,6 +68,7 @@ for s in $suites; do
 		else echo "SKIP: asan: build-asan/tests missing (make check-asan)"; skip=$((skip + 1)); fi ;;
 	integration) run_scripts tests/integration integration ;;
 	vm) run_scripts tests/vm vm ;;
+	fuzz) run_scripts tests/fuzz fuzz ;; # replays regression inputs (make fuzz-build builds)
 	*) echo "unknown suite $s" >&2; exit 2 ;;
 	esac
 done

@@ -15,9 +15,9 @@
 #include <unistd.h>
 
 #include "agent/agent.h"
+#include "agent/control_request.h"
 #include "common/log.h"
 
-#define REQUEST_MAX 128
 #define CLIENT_TIMEOUT_MS 2000
 
 static int fill_addr(struct sockaddr_un *addr, const char *path)
@@ -171,26 +171,25 @@ static bool peer_allowed(int fd)
 	return cred.uid == 0 || cred.uid == geteuid();
 }
 
-static int read_request(int fd, char *buf, size_t len)
+/* Up to len bytes, stopping after a newline. Returns the count or -ETIMEDOUT. */
+static ssize_t read_request(int fd, char *buf, size_t len)
 {
 	struct pollfd pfd = { .fd = fd, .events = POLLIN };
 	size_t got = 0;
 
-	while (got < len - 1) {
+	while (got < len) {
 		ssize_t n;
 
 		if (poll(&pfd, 1, CLIENT_TIMEOUT_MS) <= 0)
 			return -ETIMEDOUT;
-		n = read(fd, buf + got, len - 1 - got);
+		n = read(fd, buf + got, len - got);
 		if (n <= 0)
 			break;
 		got += (size_t)n;
 		if (memchr(buf, '\n', got))
 			break;
 	}
-	buf[got] = '\0';
-	buf[strcspn(buf, "\r\n")] = '\0';
-	return got ? 0 : -EINVAL;
+	return (ssize_t)got;
 }
 
 static void write_all(int fd, const char *s)
@@ -209,27 +208,30 @@ static void write_all(int fd, const char *s)
 
 static void serve_client(struct aod_agent *agent, int fd)
 {
-	char req[REQUEST_MAX];
+	char req[AOD_CONTROL_REQUEST_MAX], err[128];
+	enum aod_control_req what;
 	char *reply = NULL;
+	ssize_t n;
 
 	if (!peer_allowed(fd)) {
 		write_all(fd, "error: permission denied\n");
 		return;
 	}
-	if (read_request(fd, req, sizeof(req))) {
-		write_all(fd, "error: expected a request line: status | snapshot\n");
+	n = read_request(fd, req, sizeof(req));
+	if (aod_control_parse_request(req, n > 0 ? (size_t)n : 0, &what, err, sizeof(err))) {
+		write_all(fd, "error: ");
+		write_all(fd, err);
+		write_all(fd, "\n");
 		return;
 	}
-	if (!strcmp(req, "status")) {
+	if (what == AOD_CONTROL_STATUS) {
 		reply = aod_agent_status_json(agent);
 		write_all(fd, reply ? reply : "error: out of memory\n");
-	} else if (!strcmp(req, "snapshot")) {
-		int err = aod_agent_request_snapshot(agent, "aod snapshot");
-
-		write_all(fd, err ? "error: snapshot not queued (anomaly queue full)\n"
-				  : "ok: snapshot queued\n");
 	} else {
-		write_all(fd, "error: unknown request; expected status | snapshot\n");
+		int rc = aod_agent_request_snapshot(agent, "aod snapshot");
+
+		write_all(fd, rc ? "error: snapshot not queued (anomaly queue full)\n"
+				 : "ok: snapshot queued\n");
 	}
 	free(reply);
 }

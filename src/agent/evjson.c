@@ -13,6 +13,7 @@
 #include <linux/types.h>
 
 #include "bpf/events.h"
+#include "common/text.h"
 #include "common/timeutil.h"
 #include "config/config.h"
 
@@ -288,15 +289,18 @@ json_t *aod_record_header_to_json(uint64_t started_wall_ns, uint64_t started_mon
 
 /* ---------------------------------------------------------------- decode */
 
+/* The message quotes field names and values from the file: escape them. */
 __attribute__((format(printf, 3, 4)))
 static int fail(char *err, size_t len, const char *fmt, ...)
 {
+	char raw[1024];
 	va_list ap;
 
 	if (err && len) {
 		va_start(ap, fmt);
-		vsnprintf(err, len, fmt, ap);
+		vsnprintf(raw, sizeof(raw), fmt, ap);
 		va_end(ap);
+		aod_text_escape(raw, sizeof(raw), err, len, false);
 	}
 	return -EINVAL;
 }
@@ -475,8 +479,8 @@ static bool parse_iso(const char *s, uint64_t *out)
 	if (s[i] != 'Z' || s[i + 1] != '\0')
 		return false;
 	t = timegm(&tm);
-	if (t < 0)
-		return false;
+	if (t < 0 || (uint64_t)t > UINT64_MAX / 1000000000ULL - 1)
+		return false; /* before 1970, or past what u64 ns hold (2554) */
 	*out = (uint64_t)t * 1000000000ULL + frac;
 	return true;
 }
@@ -594,22 +598,6 @@ static int get_cmd(struct dec *d, uint16_t *cmd)
 	return 0;
 }
 
-static bool parse_status(const char *s, uint32_t *status)
-{
-	char *end;
-	unsigned long v;
-
-	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X') && s[2]) {
-		errno = 0;
-		v = strtoul(s + 2, &end, 16);
-		if (errno || *end || v > UINT32_MAX || strchr(s + 2, '-') || strchr(s + 2, ' '))
-			return false;
-		*status = (uint32_t)v;
-		return true;
-	}
-	return aod_ntstatus_from_name(s, status) == 0;
-}
-
 static int get_smb(struct dec *d, struct aod_event *ev)
 {
 	struct aod_smb_fields *s = &ev->smb;
@@ -626,7 +614,7 @@ static int get_smb(struct dec *d, struct aod_event *ev)
 	rc = get_str(d, "status", true, NULL, 64, &status);
 	if (rc)
 		return rc;
-	if (!parse_status(status, &s->status))
+	if (aod_ntstatus_from_name(status, &s->status))
 		return fail(d->err, d->errlen,
 			    "field 'status': expected an NTSTATUS as hex (\"0xC0000022\") or a name (\"STATUS_ACCESS_DENIED\"), got \"%s\"",
 			    status);
@@ -635,16 +623,30 @@ static int get_smb(struct dec *d, struct aod_event *ev)
 	return get_i32(d, "rc", INT32_MIN, 0, &s->rc);
 }
 
+/* Decimal digits only, at most max: no sign, no spaces, no wrap-around. */
+static bool parse_decimal(const char *s, const char **end, unsigned long max,
+			  unsigned long *out)
+{
+	char *e;
+
+	if (*s < '0' || *s > '9')
+		return false;
+	errno = 0;
+	*out = strtoul(s, &e, 10);
+	*end = e;
+	return errno == 0 && *out <= max;
+}
+
 /* "MAJ:MIN" -> kernel dev_t (major << 20 | minor). */
 static bool parse_dev(const char *s, uint32_t *dev)
 {
-	unsigned major, minor;
-	int n = 0;
+	unsigned long major, minor;
+	const char *p;
 
-	if (sscanf(s, "%u:%u%n", &major, &minor, &n) != 2 || s[n] != '\0' || s[0] < '0' ||
-	    s[0] > '9' || major > 0xfff || minor > 0xfffff)
+	if (!parse_decimal(s, &p, 0xfff, &major) || *p != ':' ||
+	    !parse_decimal(p + 1, &p, 0xfffff, &minor) || *p != '\0')
 		return false;
-	*dev = major << 20 | minor;
+	*dev = (uint32_t)(major << 20 | minor);
 	return true;
 }
 
@@ -798,6 +800,27 @@ int aod_record_header_from_json(const json_t *obj, uint64_t *started_mono_ns, ch
 	    (rc = get_u64(&d, "started_wall_ns", false, UINT64_MAX, &(uint64_t){ 0 }, NULL)))
 		return rc;
 	return get_u64(&d, "started_mono_ns", false, UINT64_MAX, started_mono_ns, NULL);
+}
+
+int aod_record_line_decode(const char *line, size_t len, struct aod_event *ev,
+			   uint64_t *started_mono_ns, char *err, size_t errlen)
+{
+	json_error_t jerr;
+	json_t *obj;
+	int rc;
+
+	obj = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!obj)
+		return fail(err, errlen, "invalid JSON at column %d: %s", jerr.column, jerr.text);
+	if (aod_record_is_header(obj)) {
+		rc = aod_record_header_from_json(obj, started_mono_ns, err, errlen);
+		if (rc == 0)
+			rc = AOD_RECORD_LINE_HEADER;
+	} else {
+		rc = aod_event_from_json(obj, ev, err, errlen);
+	}
+	json_decref(obj);
+	return rc;
 }
 
 /* ---------------------------------------------------------------- one line */

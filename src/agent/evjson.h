@@ -105,6 +105,16 @@ bool aod_record_is_header(const json_t *obj);
 int aod_record_header_from_json(const json_t *obj, uint64_t *started_mono_ns, char *err,
 				size_t errlen);
 
+/*
+ * One line of a recording, as `aod replay` reads it (len bytes, need not be
+ * NUL-terminated; a NUL byte is an error). Returns AOD_RECORD_LINE_EVENT
+ * with *ev set, AOD_RECORD_LINE_HEADER with *started_mono_ns set, or
+ * -EINVAL with err set to one line (the caller adds "FILE:LINE: ").
+ */
+enum { AOD_RECORD_LINE_EVENT = 0, AOD_RECORD_LINE_HEADER = 1 };
+int aod_record_line_decode(const char *line, size_t len, struct aod_event *ev,
+			   uint64_t *started_mono_ns, char *err, size_t errlen);
+
 /* Name used in the JSON: "smb_slow"...; NULL if out of range. */
 const char *aod_event_kind_name(enum aod_event_kind kind);
 

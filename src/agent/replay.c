@@ -6,8 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <jansson.h>
-
 #include "agent/evjson.h"
 
 struct aod_replay {
@@ -78,40 +76,32 @@ static void count_anomaly(const struct aod_anomaly *a, void *ctx)
 		f->opts->on_anomaly(a, f->opts->ctx);
 }
 
-static bool blank(const char *s)
+static bool blank(const char *s, size_t len)
 {
-	return s[strspn(s, " \t\r\n")] == '\0';
+	for (size_t i = 0; i < len; i++)
+		if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r' && s[i] != '\n')
+			return false;
+	return true;
 }
 
 /* One line: 0, or -EINVAL with msg (without the "NAME:LINE: " prefix). */
-static int replay_line(struct file_replay *f, const char *line, char *msg, size_t len)
+static int replay_line(struct file_replay *f, const char *line, size_t n, char *msg, size_t len)
 {
-	json_error_t jerr;
 	struct aod_event ev;
 	uint64_t start = 0;
-	json_t *obj;
-	int rc;
+	int rc = aod_record_line_decode(line, n, &ev, &start, msg, len);
 
-	obj = json_loads(line, JSON_REJECT_DUPLICATES, &jerr);
-	if (!obj) {
-		snprintf(msg, len, "invalid JSON at column %d: %s", jerr.column, jerr.text);
-		return -EINVAL;
-	}
-	if (aod_record_is_header(obj)) {
+	if (rc == AOD_RECORD_LINE_HEADER) {
 		if (f->seen_content) {
 			snprintf(msg, len, "a recording header (\"aod_record\") is allowed only on the first line");
-			rc = -EINVAL;
-		} else {
-			rc = aod_record_header_from_json(obj, &start, msg, len);
+			return -EINVAL;
 		}
-	} else {
-		rc = aod_event_from_json(obj, &ev, msg, len);
-		if (rc == 0) {
-			aod_replay_feed(f->r, &ev);
-			f->stats->events++;
-		}
+		return 0;
 	}
-	json_decref(obj);
+	if (rc == AOD_RECORD_LINE_EVENT) {
+		aod_replay_feed(f->r, &ev);
+		f->stats->events++;
+	}
 	return rc;
 }
 
@@ -129,6 +119,7 @@ int aod_replay_stream(FILE *in, const char *name, const struct aod_config *cfg,
 	char msg[512], where[768];
 	char *line = NULL;
 	size_t cap = 0;
+	ssize_t n;
 	int rc = 0;
 
 	memset(f.stats, 0, sizeof(*f.stats));
@@ -138,11 +129,11 @@ int aod_replay_stream(FILE *in, const char *name, const struct aod_config *cfg,
 		return -ENOMEM;
 	}
 	errno = 0;
-	while (getline(&line, &cap, in) >= 0) {
+	while ((n = getline(&line, &cap, in)) >= 0) {
 		f.stats->lines++;
-		if (blank(line))
+		if (blank(line, (size_t)n))
 			continue;
-		rc = replay_line(&f, line, msg, sizeof(msg));
+		rc = replay_line(&f, line, (size_t)n, msg, sizeof(msg));
 		f.seen_content = true;
 		if (rc == 0)
 			continue;

@@ -5,9 +5,7 @@
 #include <stdint.h>
 #include <string.h>
 
-/* Length of the valid UTF-8 sequence at s (1..4), or 0 if it is not one
- * (overlong forms, surrogates and code points past U+10FFFF are not). */
-static size_t utf8_len(const unsigned char *s, size_t left, uint32_t *cp)
+size_t aod_utf8_decode(const unsigned char *s, size_t left, uint32_t *cp)
 {
 	size_t n;
 	uint32_t c;
@@ -42,7 +40,7 @@ static size_t utf8_len(const unsigned char *s, size_t left, uint32_t *cp)
 static size_t safe_len(const unsigned char *s, size_t left, bool keep_newlines)
 {
 	uint32_t cp;
-	size_t n = utf8_len(s, left, &cp);
+	size_t n = aod_utf8_decode(s, left, &cp);
 
 	if (!n)
 		return 0;

@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 /*
@@ -21,6 +22,13 @@
  */
 size_t aod_text_escape(const char *in, size_t inlen, char *out, size_t outlen,
 		       bool keep_newlines);
+
+/*
+ * Length of the valid UTF-8 sequence at s (1..4, at most left bytes) and
+ * its code point, or 0 if it is not one (overlong forms, surrogates and
+ * code points past U+10FFFF are not).
+ */
+size_t aod_utf8_decode(const unsigned char *s, size_t left, uint32_t *cp);
 
 /* Does s need escaping? */
 bool aod_text_needs_escape(const char *s, size_t len, bool keep_newlines);

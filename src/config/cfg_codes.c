@@ -23,37 +23,45 @@ static const char *suggest_code(const char *word)
 	return cfg_suggest(word, cands, n);
 }
 
-static int parse_code(struct cfg_ctx *c, const struct aod_rule *r,
-		      yaml_node_t *n, const char *path, struct aod_code *code)
+int aod_code_from_name(const char *text, struct aod_code *code)
 {
-	const char *v = cfg_scalar(n), *hint, *name;
-	char desc[96];
 	uint32_t status;
-	int err;
+	const char *name;
+	int err = aod_errno_from_name(text);
 
-	if (!v || cfg_is_null(n))
-		return cfg_error(c, n, path, "expected an error code name, got %s",
-				 cfg_node_desc(n, desc, sizeof(desc)));
 	memset(code, 0, sizeof(*code));
-	err = aod_errno_from_name(v);
 	if (err > 0) {
 		code->kind = AOD_CODE_ERRNO;
 		code->value = (uint32_t)err;
 		snprintf(code->name, sizeof(code->name), "%s", aod_errno_name(err));
 		return 0;
 	}
-	if (aod_ntstatus_from_name(v, &status) == 0) {
-		if (r->tool == AOD_TOOL_BIOERROR)
+	if (aod_ntstatus_from_name(text, &status))
+		return -1;
+	code->kind = AOD_CODE_NTSTATUS;
+	code->value = status;
+	name = aod_ntstatus_name(status);
+	if (name)
+		snprintf(code->name, sizeof(code->name), "%s", name);
+	else
+		snprintf(code->name, sizeof(code->name), "0x%08X", status);
+	return 0;
+}
+
+static int parse_code(struct cfg_ctx *c, const struct aod_rule *r,
+		      yaml_node_t *n, const char *path, struct aod_code *code)
+{
+	const char *v = cfg_scalar(n), *hint;
+	char desc[96];
+
+	if (!v || cfg_is_null(n))
+		return cfg_error(c, n, path, "expected an error code name, got %s",
+				 cfg_node_desc(n, desc, sizeof(desc)));
+	if (aod_code_from_name(v, code) == 0) {
+		if (code->kind == AOD_CODE_NTSTATUS && r->tool == AOD_TOOL_BIOERROR)
 			return cfg_error(c, n, path,
 					 "expected an errno name (EIO, ENOSPC, ...): block I/O "
 					 "errors carry no NTSTATUS, got '%s'", v);
-		code->kind = AOD_CODE_NTSTATUS;
-		code->value = status;
-		name = aod_ntstatus_name(status);
-		if (name)
-			snprintf(code->name, sizeof(code->name), "%s", name);
-		else
-			snprintf(code->name, sizeof(code->name), "0x%08X", status);
 		return 0;
 	}
 	hint = suggest_code(v);

@@ -74,7 +74,10 @@ int cfg_fs_path(struct cfg_ctx *c, yaml_node_t *n, const char *path,
 int cfg_name(struct cfg_ctx *c, yaml_node_t *n, const char *path,
 	     const char *what, char *out, size_t len);
 
-/* Milliseconds (int or float, >= 0, <= one hour) to ns. */
+/*
+ * Milliseconds (int or float, >= 0, <= one hour) to ns, rounded to the
+ * nearest ns; without zero_ok a value that rounds to 0 ns is an error.
+ */
 int cfg_ms(struct cfg_ctx *c, yaml_node_t *n, const char *path, bool zero_ok,
 	   uint64_t *ns);
 

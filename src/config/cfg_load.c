@@ -217,6 +217,48 @@ static int check_single_document(struct cfg_ctx *c, yaml_parser_t *p)
 	return err;
 }
 
+#define CONFIG_MAX_DEPTH 64
+
+static int depth_error(struct cfg_ctx *c, const yaml_mark_t *m)
+{
+	snprintf(c->err->msg, sizeof(c->err->msg),
+		 "%s:%zu:%zu: YAML nesting: expected at most %d levels of lists and mappings",
+		 c->file, m->line + 1, m->column + 1, CONFIG_MAX_DEPTH);
+	return -EINVAL;
+}
+
+/*
+ * libyaml's parser slows down with the square of the nesting depth (a
+ * 400 KiB line of "[" took minutes): walk the events first and refuse
+ * nesting deeper than any config needs, before loading the document.
+ * Syntax errors are left to the load, which reports them.
+ */
+static int check_depth(struct cfg_ctx *c, const char *buf, size_t len)
+{
+	yaml_parser_t parser;
+	yaml_event_t ev;
+	int depth = 0, err = 0;
+	bool end = false;
+
+	if (!yaml_parser_initialize(&parser)) {
+		snprintf(c->err->msg, sizeof(c->err->msg), "%s: out of memory", c->file);
+		return -ENOMEM;
+	}
+	yaml_parser_set_input_string(&parser, (const unsigned char *)buf, len);
+	while (!end && !err && yaml_parser_parse(&parser, &ev)) {
+		if (ev.type == YAML_SEQUENCE_START_EVENT || ev.type == YAML_MAPPING_START_EVENT) {
+			if (++depth > CONFIG_MAX_DEPTH)
+				err = depth_error(c, &ev.start_mark);
+		} else if (ev.type == YAML_SEQUENCE_END_EVENT || ev.type == YAML_MAPPING_END_EVENT) {
+			depth--;
+		}
+		end = ev.type == YAML_STREAM_END_EVENT;
+		yaml_event_delete(&ev);
+	}
+	yaml_parser_delete(&parser);
+	return err;
+}
+
 static int parse_buffer(struct cfg_ctx *c, const char *buf, size_t len)
 {
 	yaml_parser_t parser;
@@ -263,7 +305,9 @@ int aod_config_load_buffer(struct aod_config *cfg, const char *name,
 	aod_config_defaults(tmp);
 	snprintf(tmp->source_path, sizeof(tmp->source_path), "%s", name);
 	tmp->hash = fnv1a(buf, len);
-	ret = parse_buffer(&c, buf, len);
+	ret = check_depth(&c, buf, len);
+	if (ret == 0)
+		ret = parse_buffer(&c, buf, len);
 	if (ret == 0)
 		memcpy(cfg, tmp, sizeof(*cfg));
 	free(tmp);

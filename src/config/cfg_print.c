@@ -9,19 +9,44 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/text.h"
 #include "config/cfg_internal.h"
 
-/* Double-quoted YAML string: safe for any path or argument. */
+/*
+ * May c stand as itself in a double-quoted scalar? YAML's printable set,
+ * less the characters a reader folds as line breaks (NEL, LS, PS) and the
+ * byte order mark.
+ */
+static bool yaml_literal_char(uint32_t c)
+{
+	return (c >= 0x20 && c < 0x7F) || (c >= 0xA0 && c <= 0xD7FF && c != 0x2028 && c != 0x2029) ||
+	       (c >= 0xE000 && c <= 0xFFFD && c != 0xFEFF) || (c >= 0x10000 && c <= 0x10FFFF);
+}
+
+/*
+ * Double-quoted YAML string: loads back to the same bytes for any string
+ * libyaml gave us. Bytes that are not UTF-8 (a file name, a working
+ * directory) cannot be written in YAML; they become \xNN, the code point.
+ */
 static void put_str(FILE *out, const char *s)
 {
+	const unsigned char *p = (const unsigned char *)s;
+	size_t left = strlen(s), n;
+	uint32_t c;
+
 	fputc('"', out);
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (*p == '"' || *p == '\\')
-			fprintf(out, "\\%c", *p);
-		else if (*p < 0x20 || *p == 0x7f)
+	for (; *p; p += n, left -= n) {
+		n = aod_utf8_decode(p, left, &c);
+		if (n == 0) {
 			fprintf(out, "\\x%02x", *p);
-		else
-			fputc(*p, out);
+			n = 1;
+		} else if (c == '"' || c == '\\') {
+			fprintf(out, "\\%c", (int)c);
+		} else if (!yaml_literal_char(c)) {
+			fprintf(out, c < 0x100 ? "\\x%02x" : "\\u%04x", (unsigned)c);
+		} else {
+			fwrite(p, 1, n, out);
+		}
 	}
 	fputc('"', out);
 }
@@ -53,11 +78,25 @@ static void put_ms(FILE *out, uint64_t ns)
 	fputs(buf, out);
 }
 
+/*
+ * A rule or action name ([A-Za-z0-9_-]): plain, unless it starts with '-',
+ * the one YAML indicator among those characters ("name: -" is a list).
+ */
+static void put_name(FILE *out, const char *name)
+{
+	if (name[0] == '-')
+		put_str(out, name);
+	else
+		fputs(name, out);
+}
+
 static void put_names(FILE *out, uint32_t n, const char names[][AOD_ACTION_NAME_LEN])
 {
 	fputc('[', out);
-	for (uint32_t i = 0; i < n; i++)
-		fprintf(out, "%s%s", i ? ", " : "", names[i]);
+	for (uint32_t i = 0; i < n; i++) {
+		fputs(i ? ", " : "", out);
+		put_name(out, names[i]);
+	}
 	fputs("]\n", out);
 }
 
@@ -124,7 +163,9 @@ static void print_blk_latency(FILE *out, const struct aod_rule *r)
 
 static void print_rule(FILE *out, const struct aod_rule *r)
 {
-	fprintf(out, "    %s:\n", r->name);
+	fputs("    ", out);
+	put_name(out, r->name);
+	fputs(":\n", out);
 	fprintf(out, "      type: %s\n", r->type == AOD_RULE_LATENCY ? "Latency" : "Error");
 	fprintf(out, "      tool: %s\n", aod_tool_name(r->tool));
 	fprintf(out, "      mode: %s\n", aod_mode_name(r->mode));
@@ -151,7 +192,9 @@ static void print_rule(FILE *out, const struct aod_rule *r)
 
 static void print_custom_action(FILE *out, const struct aod_custom_action *a)
 {
-	fprintf(out, "    - name: %s\n      argv: [", a->name);
+	fputs("    - name: ", out);
+	put_name(out, a->name);
+	fputs("\n      argv: [", out);
 	for (uint32_t i = 0; i < a->argc; i++) {
 		fputs(i ? ", " : "", out);
 		put_str(out, a->argv[i]);

@@ -17,21 +17,24 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/text.h"
 #include "config/cfg_internal.h"
 
+/* Values and keys from the file are quoted in messages: escape them. */
 static void format_located(struct cfg_ctx *c, const yaml_node_t *node,
 			   const char *path, char *out, size_t len,
 			   const char *fmt, va_list ap)
 {
+	char raw[AOD_CONFIG_ERR_LEN];
 	int n;
 
-	n = snprintf(out, len, "%s:%zu:%zu: %s: ", c->file,
+	n = snprintf(raw, sizeof(raw), "%s:%zu:%zu: %s: ", c->file,
 		     node ? node->start_mark.line + 1 : 1,
 		     node ? node->start_mark.column + 1 : 1,
 		     path && *path ? path : "(top level)");
-	if (n < 0 || (size_t)n >= len)
-		return;
-	vsnprintf(out + n, len - n, fmt, ap);
+	if (n >= 0 && (size_t)n < sizeof(raw))
+		vsnprintf(raw + n, sizeof(raw) - n, fmt, ap);
+	aod_text_escape(raw, sizeof(raw), out, len, false);
 }
 
 int cfg_error(struct cfg_ctx *c, const yaml_node_t *node, const char *path,
@@ -423,14 +426,25 @@ int cfg_name(struct cfg_ctx *c, yaml_node_t *n, const char *path,
 
 #define MS_MAX 3600000.0 /* one hour: longer is not a latency threshold */
 
+/*
+ * Rounded to the nearest nanosecond, which is what the detector and the BPF
+ * maps compare. Where 0 is not allowed, neither is a value that rounds to it.
+ */
 int cfg_ms(struct cfg_ctx *c, yaml_node_t *n, const char *path, bool zero_ok,
 	   uint64_t *ns)
 {
+	char desc[96];
 	double ms;
 	int err = cfg_number(c, n, path, "a number of milliseconds", 0, !zero_ok,
 			     MS_MAX, &ms);
 
-	if (!err)
-		*ns = (uint64_t)llround(ms * 1e6);
-	return err;
+	if (err)
+		return err;
+	*ns = (uint64_t)llround(ms * 1e6);
+	if (*ns == 0 && !zero_ok)
+		return cfg_error(c, n, path,
+				 "expected a number of milliseconds >= 0.000001 (1 ns) and <= %.0f, "
+				 "got %s, which rounds to 0 ns", MS_MAX,
+				 cfg_node_desc(n, desc, sizeof(desc)));
+	return 0;
 }

@@ -200,6 +200,8 @@ int aod_ntstatus_to_errno(uint32_t status);          /* cifs client's errno, 0 i
 const char *aod_errno_name(int err);                 /* positive errno -> "EACCES"; NULL if unknown */
 int aod_errno_from_name(const char *name);           /* "EACCES" -> 13, or -1 */
 bool aod_ntstatus_is_benign(uint32_t status);        /* the default-ignored statuses */
+/* A track_codes entry: errno name, NTSTATUS name or hex; 0 with code set, or -1. */
+int aod_code_from_name(const char *text, struct aod_code *code);
 const char *aod_tool_name(enum aod_tool tool);
 const char *aod_mode_name(enum aod_mode mode);
 

@@ -640,6 +640,78 @@ static void test_rich_config(void **st)
 	round_trip(s);
 }
 
+/*
+ * Milliseconds round to the nearest ns. Where 0 is not allowed a value that
+ * rounds to 0 is rejected (it used to load as 0 ns, silently disabling
+ * emergencies, and print a config that did not load); the printed ms
+ * reproduce the ns exactly.
+ */
+static void test_ms_rounding(void **st)
+{
+	struct state *s = *st;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f;
+	const struct aod_rule *r;
+
+#define LAT HEAD "guardian:\n  anomalies:\n    l:\n      type: Latency\n      tool: smbslower\n" \
+	    "      acceptable_count: 1\n"
+	load_fails(s, LAT "      emergency_threshold_ms: 0.0000001\n",
+		   "test.yaml:9:31: guardian.anomalies.l.emergency_threshold_ms: expected a number of "
+		   "milliseconds >= 0.000001 (1 ns) and <= 3600000, got '0.0000001', which rounds to 0 ns");
+	load_fails(s, LAT "      emergency_threshold_ms: 0.00000049\n", "which rounds to 0 ns");
+	load_ok(s, &s->a, LAT "      default_threshold_ms: 0.0000001\n"
+		"      emergency_threshold_ms: 0.0000005001\n"
+		"      track_commands: [{command: SMB2_READ, threshold: 1234.5678915}]\n");
+#undef LAT
+	r = rule(&s->a, "l");
+	assert_int_equal(r->default_threshold_ns, 0);
+	assert_int_equal(r->emergency_threshold_ns, 1);
+	assert_int_equal(r->cmd_threshold_ns[8], 1234567892);
+	f = open_memstream(&text, &len);
+	assert_non_null(f);
+	assert_int_equal(aod_config_print(&s->a, f), 0);
+	fclose(f);
+	assert_non_null(strstr(text, "      default_threshold_ms: 0\n"));
+	assert_non_null(strstr(text, "      emergency_threshold_ms: 0.000001\n"));
+	assert_non_null(strstr(text, "          threshold: 1234.567892\n"));
+	free(text);
+	round_trip(s);
+}
+
+/*
+ * Strings the printer must escape to load back the same: C1 controls, NEL,
+ * LS/PS (folded as line breaks), BOM, non-characters (rejected raw).
+ */
+static void test_print_unicode(void **st)
+{
+	struct state *s = *st;
+	const struct aod_custom_action *a;
+
+	load_ok(s, &s->a, HEAD "watcher:\n  custom_actions:\n    - name: u\n"
+		"      argv: [\"/bin/echo\", \"\\x80\\x85\\u2028\\u2029\\uFEFF\\uFFFE\\uFFFF\", "
+		"\"caf\\xe9 \\U0001F600 \\t\\\\\"]\n");
+	a = &s->a.watcher.custom[0];
+	assert_string_equal(a->argv[1], "\xc2\x80\xc2\x85\xe2\x80\xa8\xe2\x80\xa9\xef\xbb\xbf"
+			    "\xef\xbf\xbe\xef\xbf\xbf");
+	assert_string_equal(a->argv[2], "caf\xc3\xa9 \xf0\x9f\x98\x80 \t\\");
+	round_trip(s);
+}
+
+/* Names may start with '-', which YAML reads as a list entry unless quoted. */
+static void test_print_dash_names(void **st)
+{
+	struct state *s = *st;
+
+	load_ok(s, &s->a, HEAD "guardian:\n  anomalies:\n    \"-\":\n      type: Error\n"
+		"      tool: bioerror\n      acceptable_count: 1\n      actions: [\"-\", -x]\n"
+		"watcher:\n  custom_actions:\n    - {name: \"-\", argv: [/bin/true]}\n"
+		"    - {name: -x, argv: [/bin/true]}\n");
+	assert_string_equal(s->a.rules[0].name, "-");
+	assert_string_equal(s->a.watcher.custom[0].name, "-");
+	round_trip(s);
+}
+
 static void test_round_trip_repo_default(void **st)
 {
 	struct state *s = *st;
@@ -821,6 +893,9 @@ static void test_all_errors_one_line_with_location(void **st)
 		   "test.yaml:9:37: guardian.anomalies.latency.exclude_commands[1]: expected an SMB2 command");
 	load_fails(s, HEAD "guardian: [\n", "test.yaml:4:1: YAML syntax error:");
 	load_fails(s, "a: b: c\n", "test.yaml:1:5: YAML syntax error: mapping values are not allowed");
+	/* keys and values from the file are escaped (found by fuzz_config) */
+	load_fails(s, HEAD "\"bad\\nkey\": 1\n", "test.yaml:3:1: bad\\x0akey: unknown key");
+	load_fails(s, HEAD "watcher:\n  zstd_level: \"\\e[2J\"\n", "got \"\\x1b[2J\" (quoted");
 }
 
 static void test_failed_load_keeps_config(void **st)
@@ -1215,6 +1290,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_seed_example, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_repo_default_config, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rich_config, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ms_rounding, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_print_unicode, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_print_dash_names, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_round_trip_repo_default, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_valid_corpus, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_invalid_corpus, setup, teardown),

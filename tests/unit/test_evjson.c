@@ -286,6 +286,9 @@ static void test_decode_errors(void **state)
 	expect_error("status", "\"ACCESS_DENIED_PLEASE\"", "field 'status'", "\"ACCESS_DENIED_PLEASE\"");
 	expect_error("status", "\"0x1C0000022\"", "field 'status'", NULL);
 	expect_error("status", "3221225506", "field 'status'", "a string");
+	expect_error("status", "\"0x+C0000022\"", "field 'status'", NULL);
+	expect_error("status", "\"0x\\tC0000022\"", "field 'status'", NULL);
+	expect_error("ts", "\"9999-12-31T23:59:59Z\"", "field 'ts'", "ISO"); /* past u64 ns */
 	expect_error("cmd", "\"SMB2_FROB\"", "field 'cmd'", "SMB2 command");
 	expect_error("cmd", "\"SMB2_WRITE\"", "field 'cmd'", "'cmd_id' is 5");
 	expect_error("cmd_id", "70000", "field 'cmd_id'", NULL);
@@ -293,6 +296,9 @@ static void test_decode_errors(void **state)
 	expect_error("ts", "\"yesterday\"", "field 'ts'", "ISO");
 	expect_error("frobs", "1", "unknown field 'frobs'", "smb_err");
 	expect_error("dev", "\"253:0\"", "unknown field 'dev'", NULL);
+	/* text from the file is escaped: the message stays one line (found by fuzz_record) */
+	expect_error("fr\nobs", "1", "unknown field 'fr\\x0aobs'", NULL);
+	expect_error("comm", "\"\\u001b[31mmuch_too_long\"", "got \"\\x1b[31mmuch_too_long\"", NULL);
 	/* no wall time at all */
 	json_error_t jerr;
 	json_t *o = json_loads(good_smb_err, 0, &jerr);
@@ -329,6 +335,18 @@ static void test_decode_block_errors(void **state)
 	assert_non_null(strstr(err, "field 'op'"));
 	assert_non_null(strstr(err, "read, write, flush, discard, other"));
 	json_object_set_new(o, "op", json_string("read"));
+	/* numbers that used to wrap or pass strtoul's leniency */
+	json_object_del(o, "dev_t");
+	for (int i = 0; i < 4; i++) {
+		static const char *const bad[] = { "4294967549:0", "253:4294967296", "+253:0", "253: 0" };
+
+		json_object_set_new(o, "dev", json_string(bad[i]));
+		assert_int_equal(aod_event_from_json(o, &back, err, sizeof(err)), -EINVAL);
+		assert_non_null(strstr(err, "field 'dev'"));
+	}
+	json_object_set_new(o, "dev", json_string("4095:1048575"));
+	assert_int_equal(aod_event_from_json(o, &back, err, sizeof(err)), 0);
+	assert_int_equal(back.blk.dev, 0xfffffffful);
 	json_object_del(o, "error");
 	assert_int_equal(aod_event_from_json(o, &back, err, sizeof(err)), -EINVAL);
 	assert_non_null(strstr(err, "missing field 'error'"));
@@ -498,6 +516,29 @@ static void test_record_header(void **state)
 	json_decref(h);
 }
 
+/* One line as aod replay reads it: header, event, or one-line error. */
+static void test_record_line(void **state)
+{
+	static const char header[] = "{\"aod_record\":1,\"started_mono_ns\":42}\n";
+	static const char nul[] = "{\"aod_record\":1}\0garbage\n";
+	struct aod_event ev;
+	uint64_t start = 0;
+	char err[256];
+
+	assert_int_equal(aod_record_line_decode(header, strlen(header), &ev, &start, err,
+						sizeof(err)), AOD_RECORD_LINE_HEADER);
+	assert_int_equal(start, 42);
+	assert_int_equal(aod_record_line_decode(good_smb_err, strlen(good_smb_err), &ev, &start,
+						err, sizeof(err)), AOD_RECORD_LINE_EVENT);
+	assert_int_equal(ev.smb.status, 0xC0000022);
+	assert_int_equal(aod_record_line_decode(nul, sizeof(nul) - 1, &ev, &start, err,
+						sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "invalid JSON"));
+	assert_int_equal(aod_record_line_decode("{\"a\":1,\"a\":2}", 13, &ev, &start, err,
+						sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "duplicate"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -510,6 +551,7 @@ int main(void)
 		cmocka_unit_test(test_anomaly_line),
 		cmocka_unit_test(test_anomaly_json),
 		cmocka_unit_test(test_record_header),
+		cmocka_unit_test(test_record_line),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
