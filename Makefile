@@ -92,7 +92,7 @@ check:
 	@scripts/deps.sh test
 	@$(MAKE) --no-print-directory tests-build
 	@$(MAKE) --no-print-directory asan-build
-	@AOD_BUILD=$(BUILD) tests/run-all.sh unit integration vm asan
+	@AOD_BUILD=$(BUILD) tests/run-all.sh runner unit integration vm asan
 
 check-unit: tests-build
 	@AOD_BUILD=$(BUILD) tests/run-all.sh unit
