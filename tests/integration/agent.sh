@@ -117,7 +117,8 @@ block_config "$WORK/aod.yaml" 0 5
 kill -HUP "$AGENT_PID"
 wait_for 10 reloads_ok 2; lowered=$?
 "$HELPERS/odirect_io" "$WORK/io.dat" 64 4096 >/dev/null
-wait_for $((3 * W)) test "$(nanom)" -gt "$n_after"
+more() { [ "$(nanom)" -gt "$n_after" ]; }
+wait_for $((3 * W)) more
 n_again=$(nanom)
 if [ "$raised" != 0 ] || ! grep -q 'config reloaded' "$WORK/agent.log"; then
 	fail sighup-reload-thresholds "no successful reload within 10 s of SIGHUP"

@@ -63,16 +63,16 @@ if [ -n "$b" ]; then
 	m=$(find "$WORK/x" -name manifest.json | head -n1)
 	jq -e '.anomaly.source == "block" and .anomaly.type == "latency" and .anomaly.rule == "blocklat"' "$m" >/dev/null
 	check manifest-anomaly "manifest anomaly fields wrong" test $? = 0
-	jq -e '[.actions[] | select(.name == "slowcmd")][0] | .timed_out == true' "$m" >/dev/null
-	check manifest-timed-out "slowcmd not marked timed_out: $(jq -c '.actions[] | select(.name=="slowcmd")' "$m")" test $? = 0
-	jq -e '[.actions[] | select(.name == "nosuch")][0] | (.error | test("not found|No such"))' "$m" >/dev/null
-	check manifest-missing-binary "nosuch: $(jq -c '.actions[] | select(.name=="nosuch")' "$m")" test $? = 0
-	jq -e '[.actions[] | select(.name == "mounts")][0] | .exit_code == 0 and .bytes > 0 and .timed_out == false' "$m" >/dev/null
-	check manifest-action-ok "mounts: $(jq -c '.actions[] | select(.name=="mounts")' "$m")" test $? = 0
+	jq -e '[.actions[] | select(.name == "slowcmd")][0] | .timed_out == true' "$m" >/dev/null; rc=$?   # now: the $(...) below sets $?
+	check manifest-timed-out "slowcmd not marked timed_out: $(jq -c '.actions[] | select(.name=="slowcmd")' "$m")" test $rc = 0
+	jq -e '[.actions[] | select(.name == "nosuch")][0] | (.error | test("not found|No such"))' "$m" >/dev/null; rc=$?   # now: the $(...) below sets $?
+	check manifest-missing-binary "nosuch: $(jq -c '.actions[] | select(.name=="nosuch")' "$m")" test $rc = 0
+	jq -e '[.actions[] | select(.name == "mounts")][0] | .exit_code == 0 and .bytes > 0 and .timed_out == false' "$m" >/dev/null; rc=$?   # now: the $(...) below sets $?
+	check manifest-action-ok "mounts: $(jq -c '.actions[] | select(.name=="mounts")' "$m")" test $rc = 0
 	jq -e '.aod_version and .hostname and .kernel and .config.hash' "$m" >/dev/null
 	check manifest-host "version/host/kernel/config hash missing" test $? = 0
 	s=$(find "$WORK/x" -name summary.txt | head -n1)
-	grep -q blocklat "$s" && grep -qi 'timed out' "$s"
+	grep -q blocklat "$s" && grep -q '^  slowcmd: timed out after ' "$s"   # not the ACTIONS: line's "0 timed out"
 	check summary-explains "summary lacks the rule or the timed-out action" test $? = 0
 	e=$(find "$WORK/x" -name events.jsonl | head -n1)
 	check events-jsonl "events.jsonl empty" test -s "$e"
