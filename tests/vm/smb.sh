@@ -212,7 +212,7 @@ check_bundle() { # case type need-anomaly-fact
 	local batches=$OUT/main/aod/batches
 	if ! has "main.anomaly_smb_$type"; then skip "$c" "no SMB $type anomaly fired (see smb-$type-anomaly)"; return; fi
 	if [ ! -d "$batches" ]; then
-		skip "$c" "agent wrote no bundles (no batches/ dir after the anomalies): bundle support not there yet"; return
+		fail "$c" "agent wrote no bundles (no batches/ dir after the anomalies)"; return
 	fi
 	list=$(ls "$batches"/aod_*_smb_"$type".tar.zst 2> /dev/null)
 	[ -n "$list" ] || { fail "$c" "batches/ exists but holds no aod_*_smb_${type}.tar.zst: $(ls "$batches" | tr '\n' ' ')"; return; }
