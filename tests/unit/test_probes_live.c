@@ -621,6 +621,21 @@ static void test_emergency_wakes_at_once(void **state)
 	free(s);
 }
 
+/* Probes started with VAR=MODE forcing an attach mode; VAR is unset again at once (a
+ * failing probe does not make the start fail). */
+static struct aod_probes *start_forced(const struct aod_config *cfg, const char *var,
+				       const char *mode, struct seen *s)
+{
+	struct aod_probes *p;
+
+	setenv(var, mode, 1);
+	p = aod_probes_new(cfg, NULL, on_event, s);
+	unsetenv(var);
+	assert_non_null(p);
+	assert_int_equal(aod_probes_start(p), 0);
+	return p;
+}
+
 /* AOD_BLK_ATTACH=MODE: that mode and no other is attached, through its own two
  * programs of the mode's type on block_rq_issue / block_rq_complete, and they see I/O. */
 static void forced_block_mode(const char *mode, __u32 prog_type)
@@ -638,11 +653,7 @@ static void forced_block_mode(const char *mode, __u32 prog_type)
 	snprintf(iss, sizeof(iss), "aod_blk_iss_%s", sfx);
 	snprintf(done, sizeof(done), "aod_blk_done_%s", sfx);
 	own_links(&before);
-	setenv("AOD_BLK_ATTACH", mode, 1);
-	p = aod_probes_new(cfg, NULL, on_event, s);
-	unsetenv("AOD_BLK_ATTACH");
-	assert_non_null(p);
-	assert_int_equal(aod_probes_start(p), 0);
+	p = start_forced(cfg, "AOD_BLK_ATTACH", mode, s);
 	st = status_of(p, AOD_PROBE_BLOCK);
 	assert_int_equal(st.state, AOD_PROBE_ATTACHED);
 	assert_string_equal(st.mode, mode);
@@ -716,10 +727,7 @@ static void test_bad_mode_fails_visibly(void **state)
 		struct aod_probes *p;
 		char want[96];
 
-		setenv("AOD_BLK_ATTACH", *m, 1);
-		p = aod_probes_new(cfg, NULL, on_event, NULL);
-		unsetenv("AOD_BLK_ATTACH");
-		assert_int_equal(aod_probes_start(p), 0); /* one probe failing is not fatal */
+		p = start_forced(cfg, "AOD_BLK_ATTACH", *m, NULL);
 		st = status_of(p, AOD_PROBE_BLOCK);
 		assert_int_equal(st.state, AOD_PROBE_FAILED);
 		snprintf(want, sizeof(want), "AOD_BLK_ATTACH=%s: unknown attach mode", *m);
@@ -1112,10 +1120,7 @@ static void test_smb_forced_mode(void **state)
 		struct aod_probes *p;
 		struct link_ids links;
 
-		setenv("AOD_SMB_ATTACH", w->mode, 1);
-		p = aod_probes_new(cfg, NULL, on_event, NULL);
-		unsetenv("AOD_SMB_ATTACH");
-		assert_int_equal(aod_probes_start(p), 0);
+		p = start_forced(cfg, "AOD_SMB_ATTACH", w->mode, NULL);
 		st = status_of(p, AOD_PROBE_SMB);
 		new_own_links(&before, &links);
 		if (access("/sys/module/cifs", F_OK)) {
