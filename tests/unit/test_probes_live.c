@@ -82,7 +82,8 @@ static void seen_reset(struct seen *s)
 
 static char io_path[256];
 static uint32_t io_disk;   /* kernel dev_t of the disk under io_path */
-static char skip_reason[512];
+static char skip_reason[512];  /* the machine lacks something: the tests skip */
+static char setup_error[512];  /* it has all, yet the setup failed: the tests fail */
 
 /* The whole disk a file lives on (requests carry the disk, not the partition). */
 static int disk_of(dev_t st_dev, uint32_t *out)
@@ -127,7 +128,7 @@ static int group_setup(void **state)
 	snprintf(io_path, sizeof(io_path), "/var/tmp/aod-probes-live.%d", (int)getpid());
 	fd = open(io_path, O_CREAT | O_RDWR, 0600);
 	if (fd < 0 || fstat(fd, &st) || fstatfs(fd, &sfs)) {
-		snprintf(skip_reason, sizeof(skip_reason), "%s: %s", io_path, strerror(errno));
+		snprintf(setup_error, sizeof(setup_error), "%s: %s", io_path, strerror(errno));
 		return 0;
 	}
 	close(fd);
@@ -153,6 +154,8 @@ static int group_teardown(void **state)
 			printf("SKIP: %s: %s\n", __func__, skip_reason); \
 			skip();                                         \
 		}                                                       \
+		if (setup_error[0])                                     \
+			fail_msg("setup: %s", setup_error);             \
 	} while (0)
 
 /* O_DIRECT writes, fsync, O_DIRECT reads: every block a request. */
