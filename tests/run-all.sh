@@ -43,7 +43,7 @@ mkdir -p "$LOGDIR"
 # verdict KIND NAME [WHY [WHERE]]: print and count one case; WHERE prefixes it in failures:.
 verdict() {
 	case $1 in
-	PASS) pass=$((pass + 1)); echo "PASS: $2" ;;
+	PASS) pass=$((pass + 1)); echo "PASS: $2${3:+: $3}" ;;
 	FAIL) fail=$((fail + 1)); echo "FAIL: $2: ${3:-failed}"; failures+=("${4:+$4: }$2: ${3:-failed}") ;;
 	SKIP) skip=$((skip + 1)); echo "SKIP: $2: ${3:-skipped, no reason given}" ;;
 	esac
@@ -57,7 +57,8 @@ run_limited() {
 	{ timeout -k "$KILL_AFTER" "$limit" "$@" > "$log" 2>&1 < /dev/null; } 2> /dev/null  # no "Killed"
 	rc=$?
 	timed_out=0
-	if [ "$rc" = 124 ] || { [ "$rc" = 137 ] && [ $(($(date +%s) - t0)) -ge "$limit" ]; }; then
+	# 124: timeout's TERM did it; 137: its KILL, -k seconds later (or some other KILL)
+	if { [ "$rc" = 124 ] || [ "$rc" = 137 ]; } && [ $(($(date +%s) - t0)) -ge "$limit" ]; then
 		timed_out=1
 	fi
 }
@@ -122,7 +123,7 @@ run_binary() { # suite limit binary
 }
 
 run_script() { # suite limit script
-	local name log n l
+	local name log n l kind why
 	name=$(basename "$3")
 	log=$LOGDIR/$1-${name%.sh}.log
 	echo "== $1 $name"
@@ -130,11 +131,9 @@ run_script() { # suite limit script
 	n=0
 	while IFS= read -r l; do
 		n=$((n + 1))
-		case $l in
-		PASS:\ *) verdict PASS "${l#PASS: }" ;;
-		SKIP:\ *) l=${l#SKIP: }; verdict SKIP "${l%%: *}" "${l#*: }" ;;
-		FAIL:\ *) l=${l#FAIL: }; verdict FAIL "${l%%: *}" "${l#*: }" "$name" ;;
-		esac
+		kind=${l%%: *} l=${l#*: } why=
+		case $l in *': '*) why=${l#*: } l=${l%%: *} ;; esac
+		verdict "$kind" "$l" "$why" "$name"
 	done < <(grep -E '^(PASS|FAIL|SKIP): ' "$log")
 	if [ "$timed_out" = 1 ]; then
 		verdict FAIL "$name" "timed out after $2 s$capped (log: $log)"
