@@ -43,8 +43,8 @@ start_agent() {
 	"$AOD_BIN" agent --config "$cfg" >"$log" 2>&1 &
 	AGENT_PID=$!
 	AGENT_LOG=$log
-	# ready when the control socket answers
-	for _ in $(seq 1 100); do
+	# ready when it says so (30 s: loading the BPF programs is slow on a loaded machine)
+	for _ in $(seq 1 300); do
 		if ! kill -0 "$AGENT_PID" 2>/dev/null; then return 1; fi
 		grep -q 'running: config' "$log" 2>/dev/null && return 0
 		sleep 0.1
