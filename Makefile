@@ -130,7 +130,7 @@ check:
 	@$(MAKE) --no-print-directory tests-build
 	@$(MAKE) --no-print-directory asan-build
 	@$(MAKE) --no-print-directory fuzz-build
-	@AOD_BUILD=$(BUILD) tests/run-all.sh unit integration vm asan fuzz
+	@AOD_BUILD=$(BUILD) tests/run-all.sh runner unit integration vm asan fuzz
 
 check-unit: tests-build
 	@AOD_BUILD=$(BUILD) tests/run-all.sh unit

@@ -4,7 +4,14 @@
 set -eu
 BUILD_PKGS="make gcc clang llvm pkg-config libbpf-dev bpftool libelf-dev zlib1g-dev
 libyaml-dev libzstd-dev libarchive-dev libjansson-dev libsystemd-dev"
-TEST_PKGS="libcmocka-dev jq bc zstd fio util-linux procps iproute2 kmod
+# What tests/ runs, by package (bench/ adds bc and fio): libcmocka-dev (unit tests, the
+# runner's self-test); jq; zstd (tar --zstd); util-linux (setpriv, dmesg, flock, losetup);
+# procps; iproute2 (ip, tc); kmod (lsmod, modprobe, depmod); systemd (systemd-analyze verify
+# of the unit, journalctl); the SMB VM: qemu-system-x86 busybox-static samba cifs-utils cpio
+# xz-utils binutils (readelf); libfuse3-dev fuse3 (tests/helpers/stallfs: block I/O that
+# hangs); libclang-rt-dev (clang's libFuzzer runtime, make fuzz and the fuzz suite).
+# bpftool and gcc come with BUILD_PKGS.
+TEST_PKGS="libcmocka-dev jq bc zstd fio util-linux procps iproute2 kmod systemd
 qemu-system-x86 busybox-static samba cifs-utils cpio xz-utils binutils
 libfuse3-dev fuse3 libclang-rt-dev"
 

@@ -3,6 +3,7 @@
 # the shipped and invalid configs, record on the real kernel then replay.
 set -u
 . "$(dirname "$0")/lib.sh"
+need_tools cli jq || exit 0
 WORK=$(mktemp -d /var/tmp/aod-cli.XXXXXX); trap 'rm -rf "$WORK"' EXIT
 
 rc_is() { # name expected-rc cmd...
@@ -49,7 +50,9 @@ check replay-bad-line "exit $rc: $out" bash -c "[ $rc != 0 ] && echo '$out' | gr
 # record on the real kernel, then replay with two thresholds
 if [ "$(id -u)" = 0 ] && [ -r /sys/kernel/btf/vmlinux ]; then
 	"$AOD_BIN" record --duration 3 "$WORK/rec.jsonl" 2>"$WORK/rec.err" &
-	rpid=$!; sleep 1.5
+	rpid=$!
+	# the 3 s start once the probes are attached (or failed), however loaded the machine is
+	wait_for 20 bash -c "grep -q '^aod record: probe block' '$WORK/rec.err' || ! kill -0 $rpid"
 	"$HELPERS/odirect_io" "$WORK/io.dat" 32 4096 >/dev/null
 	wait $rpid; rc=$?
 	n=$(grep -c '"kind":"blk_slow"' "$WORK/rec.jsonl")
@@ -58,9 +61,11 @@ if [ "$(id -u)" = 0 ] && [ -r /sys/kernel/btf/vmlinux ]; then
 	check record-header "first line is not the header" test $? = 0
 	mkcfg() { printf 'watch_interval_sec: 1\naod_output_dir: %s/o\nguardian:\n  anomalies:\n    b: {type: Latency, tool: biolatency, acceptable_count: 8, default_threshold_ms: %s}\n' "$WORK" "$1" > "$2"; }
 	mkcfg 0 "$WORK/low.yaml"; mkcfg 60000 "$WORK/high.yaml"
-	low=$("$AOD_BIN" replay "$WORK/rec.jsonl" --config "$WORK/low.yaml" --json | grep -c '"source":"block"')
-	high=$("$AOD_BIN" replay "$WORK/rec.jsonl" --config "$WORK/high.yaml" --json | grep -c '"source":"block"')
-	check "replay-thresholds (0 ms: $low, 60 s: $high)" "low $low high $high" test "$low" -ge 1 -a "$high" = 0
+	"$AOD_BIN" replay "$WORK/rec.jsonl" --config "$WORK/low.yaml" --json > "$WORK/low.out" 2>&1; rc_low=$?
+	"$AOD_BIN" replay "$WORK/rec.jsonl" --config "$WORK/high.yaml" --json > "$WORK/high.out" 2>&1; rc_high=$?
+	low=$(grep -c '"source":"block"' "$WORK/low.out") high=$(grep -c '"source":"block"' "$WORK/high.out")
+	check "replay-thresholds (0 ms: $low, 60 s: $high)" "low $low (exit $rc_low) high $high (exit $rc_high)" \
+		test "$low" -ge 1 -a "$high" = 0 -a "$rc_low" = 0 -a "$rc_high" = 0
 else
 	skip record-replay "needs root and BTF"
 fi

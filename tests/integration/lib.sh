@@ -20,10 +20,21 @@ make_workdir() {
 	trap 'stop_agent 2>/dev/null; rm -rf "$WORK"' EXIT
 }
 
+# Skips only for what the machine really lacks (root, BTF); setup failures are FAILs.
 need_root_bpf() { # name
 	if [ "$(id -u)" != 0 ]; then skip "$1" "needs root"; return 1; fi
 	if [ ! -r /sys/kernel/btf/vmlinux ]; then skip "$1" "kernel has no BTF"; return 1; fi
 	return 0
+}
+
+# need_tools NAME CMD...: make check installs every command the tests run (TEST_PKGS in
+# scripts/deps.sh), so a missing one is a failed setup, not an absence: one FAIL.
+need_tools() {
+	local name=$1 c missing=; shift
+	for c; do command -v "$c" >/dev/null || missing="$missing $c"; done
+	[ -z "$missing" ] && return 0
+	fail "$name" "missing:$missing (scripts/deps.sh test installs them)"
+	return 1
 }
 
 # start_agent CONFIG [LOG]: starts build/aod agent in the background; AGENT_PID set.
@@ -32,8 +43,8 @@ start_agent() {
 	"$AOD_BIN" agent --config "$cfg" >"$log" 2>&1 &
 	AGENT_PID=$!
 	AGENT_LOG=$log
-	# ready when the control socket answers
-	for _ in $(seq 1 100); do
+	# ready when it says so (30 s: loading the BPF programs is slow on a loaded machine)
+	for _ in $(seq 1 300); do
 		if ! kill -0 "$AGENT_PID" 2>/dev/null; then return 1; fi
 		grep -q 'running: config' "$log" 2>/dev/null && return 0
 		sleep 0.1
@@ -58,13 +69,44 @@ wait_for() {
 	"$@"
 }
 
-# Number of BPF links on the system (compared before and after an agent runs).
-aod_link_count() {
-	bpftool -j link show 2>/dev/null | jq '[.[] | select(.prog_id != null)] | length' 2>/dev/null || echo -1
+# IDs of the BPF programs / links a process holds (from its fds), sorted, on one line.
+agent_prog_ids() { _fd_ids "$1" prog_id; }
+agent_link_ids() { _fd_ids "$1" link_id; }
+_fd_ids() { grep -h "^$2:" /proc/"$1"/fdinfo/* 2>/dev/null | awk '{print $2}' | sort -un | tr '\n' ' '; }
+
+# bpf_ids_gone prog|link ID...: there are ids, and none of them exists any more (ids are
+# allocated cyclically: a freed one is not soon given to a new object).
+bpf_ids_gone() {
+	local kind=$1 id; shift
+	[ $# -gt 0 ] || return 1   # nothing to look for proves nothing
+	for id; do bpftool "$kind" show id "$id" >/dev/null 2>&1 && return 1; done
+	return 0
 }
 
+# Every process below PID (children of all its threads, recursively), one per line.
+descendants() {
+	local c
+	for c in $(cat /proc/"$1"/task/*/children 2>/dev/null); do
+		echo "$c"
+		descendants "$c"
+	done
+}
 
-# IDs of the BPF programs a process holds (from its fds), sorted.
-agent_prog_ids() {
-	grep -h '^prog_id:' /proc/"$1"/fdinfo/* 2>/dev/null | awk '{print $2}' | sort -un | tr '\n' ' '
+# procs_below PID ERE: the processes below PID whose argv, joined by spaces and ended by
+# one, matches ERE (e.g. '^/bin/sleep 60 $').
+procs_below() {
+	local p
+	for p in $(descendants "$1"); do
+		tr '\0' ' ' 2>/dev/null < /proc/"$p"/cmdline | grep -Eq -- "$2" && echo "$p"
+	done
+}
+
+# Start time of a process (clock ticks since boot), empty if it is gone: with the pid it
+# names one process, even after the pid is reused.
+proc_start() {
+	local s
+	s=$(cat /proc/"$1"/stat 2>/dev/null) || return 0
+	s=${s##*) }
+	set -- $s
+	echo "${20}"
 }

@@ -7,22 +7,19 @@
 set -u
 . "$(dirname "$0")/lib.sh"
 need_root_bpf probes || exit 0
+need_tools probes jq bpftool || exit 0
 make_workdir
 
 ODIRECT=$HELPERS/odirect_io
 
-# BPF link ids a process holds (from its fd info).
-links_of() { # pid
-	grep -h '^link_id:' /proc/"$1"/fdinfo/* 2>/dev/null | awk '{print $2}' | sort -u
-}
-
-# record NAME [ENV=VALUE...]: aod record for 3 s while odirect_io runs.
+# record NAME [ENV=VALUE...]: aod record for 3 s (from the attach on) while odirect_io runs.
 record() {
 	local name=$1; shift
 	env "$@" "$AOD_BIN" record --duration 3 "$WORK/$name.jsonl" 2> "$WORK/$name.err" &
 	local pid=$!
-	sleep 1
-	links_of "$pid" > "$WORK/$name.links"
+	# attached or failed (then it prints the probes' states), however loaded the machine is
+	wait_for 20 bash -c "grep -q '^aod record: probe block' '$WORK/$name.err' || ! kill -0 $pid"
+	agent_link_ids "$pid" > "$WORK/$name.links"
 	"$ODIRECT" "$WORK/io.dat" 16 4096 > /dev/null 2>> "$WORK/$name.err"
 	wait "$pid"
 	echo $? > "$WORK/$name.rc"
@@ -74,13 +71,10 @@ else
 fi
 
 # Every link the recordings held is gone once they exited.
-held=$(cat "$WORK"/rec-tp_btf.links "$WORK"/rec-raw_tp.links | wc -l)
-left=0
-for id in $(cat "$WORK"/rec-*.links); do
-	bpftool link show id "$id" > /dev/null 2>&1 && left=$((left + 1))
-done
+held=$(cat "$WORK"/rec-tp_btf.links "$WORK"/rec-raw_tp.links | wc -w)
 if [ "$held" -lt 4 ]; then
 	fail no-links-left "the recordings held $held links, expected at least 2 each"
 else
-	check no-links-left "$left of $held links still attached after aod record exited" test "$left" = 0
+	check no-links-left "links still attached after aod record exited: $(cat "$WORK"/rec-*.links)" \
+		bpf_ids_gone link $(cat "$WORK"/rec-*.links)
 fi

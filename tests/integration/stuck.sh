@@ -82,7 +82,8 @@ if wait_for 6 bash -c "[ \$(jq -c 'select(.type == \"stuck\")' '$WORK/out/anomal
 		"fired ${lag} ms after the start, bound $((EMERG_MS + 1000)) ms" test "$lag" -le $((EMERG_MS + 1000)) -a "$lag" -ge "$EMERG_MS"
 	echo "$a" | jq -e --arg d "$DEV" '.keys[0].key == $d and .total == 1 and .worst[0].comm == "dd" and
 		.worst[0].kind == "blk_stuck" and .worst[0].age_ns >= 500000000 and .worst[0].op == "write"' >/dev/null
-	check stuck-anomaly-content "$(echo "$a" | jq -c '{keys, total, worst: [.worst[] | {comm, kind, age_ns, op}]}')" test $? = 0
+	rc=$?
+	check stuck-anomaly-content "$(echo "$a" | jq -c '{keys, total, worst: [.worst[] | {comm, kind, age_ns, op}]}')" test "$rc" = 0
 else
 	fail stuck-reported-while-hanging "no stuck anomaly within 6 s: $(tail -n 3 "$WORK/agent.log" | tr '\n' ' ')"
 fi
@@ -95,7 +96,8 @@ b=$(ls "$WORK/out/batches" 2>/dev/null | grep -E '^aod_[0-9]+_block_stuck\.tar\.
 if [ -n "$b" ]; then
 	tar --zstd -xOf "$WORK/out/batches/$b" --wildcards '*/summary.txt' > "$WORK/summary1.txt"
 	grep -q "STUCK" "$WORK/summary1.txt" && grep -q "$DEV" "$WORK/summary1.txt" && grep -q ' dd ' "$WORK/summary1.txt"
-	check stuck-bundle-summary "summary: $(head -c 400 "$WORK/summary1.txt")" test $? = 0
+	rc=$?
+	check stuck-bundle-summary "summary: $(head -c 400 "$WORK/summary1.txt")" test "$rc" = 0
 else
 	fail stuck-bundle-summary "no block stuck bundle: $(ls "$WORK/out/batches" 2>/dev/null | tr '\n' ' ')"
 fi

@@ -3,10 +3,14 @@
  * The probes on the running kernel, through the public API: the block
  * probe attaches, real O_DIRECT I/O produces slow-op events, histograms
  * and counters; reloads change what is sent; the emergency path wakes the
- * consumer at once; the SMB probe waits for cifs; freeing leaves no aod
- * BPF link. Skipped (visibly) without root or kernel BTF.
+ * consumer at once; each forced attach mode attaches its own programs, of
+ * its type, and nothing else (an unknown one fails with its reason); the
+ * SMB probe waits for cifs; freeing leaves none of this process's links.
+ * Links are this process's own (its fds), never a count of the host's.
+ * Skipped (visibly) without root or kernel BTF.
  */
 #include <bpf/bpf.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -78,7 +82,8 @@ static void seen_reset(struct seen *s)
 
 static char io_path[256];
 static uint32_t io_disk;   /* kernel dev_t of the disk under io_path */
-static char skip_reason[512];
+static char skip_reason[512];  /* the machine lacks something: the tests skip */
+static char setup_error[512];  /* it has all, yet the setup failed: the tests fail */
 
 /* The whole disk a file lives on (requests carry the disk, not the partition). */
 static int disk_of(dev_t st_dev, uint32_t *out)
@@ -123,7 +128,7 @@ static int group_setup(void **state)
 	snprintf(io_path, sizeof(io_path), "/var/tmp/aod-probes-live.%d", (int)getpid());
 	fd = open(io_path, O_CREAT | O_RDWR, 0600);
 	if (fd < 0 || fstat(fd, &st) || fstatfs(fd, &sfs)) {
-		snprintf(skip_reason, sizeof(skip_reason), "%s: %s", io_path, strerror(errno));
+		snprintf(setup_error, sizeof(setup_error), "%s: %s", io_path, strerror(errno));
 		return 0;
 	}
 	close(fd);
@@ -149,6 +154,8 @@ static int group_teardown(void **state)
 			printf("SKIP: %s: %s\n", __func__, skip_reason); \
 			skip();                                         \
 		}                                                       \
+		if (setup_error[0])                                     \
+			fail_msg("setup: %s", setup_error);             \
 	} while (0)
 
 /* O_DIRECT writes, fsync, O_DIRECT reads: every block a request. */
@@ -290,40 +297,12 @@ static void drain(struct aod_probes *p, unsigned ms)
 		assert_true(aod_probes_poll(p, 20) >= 0);
 }
 
-/* IDs of BPF links whose program is one of ours (named aod_*). */
+/* IDs of the BPF links this process holds: its own fds, not the host's links, which
+ * other agents and tests running meanwhile change. */
 struct link_ids {
 	unsigned n;
-	__u32 id[256];
+	__u32 id[64];
 };
-
-static void aod_links(struct link_ids *out)
-{
-	__u32 id = 0;
-
-	out->n = 0;
-	while (!bpf_link_get_next_id(id, &id)) {
-		struct bpf_link_info li;
-		struct bpf_prog_info pi;
-		__u32 len = sizeof(li);
-		int lfd = bpf_link_get_fd_by_id(id), pfd;
-
-		if (lfd < 0)
-			continue;
-		memset(&li, 0, sizeof(li));
-		if (!bpf_obj_get_info_by_fd(lfd, &li, &len)) {
-			pfd = bpf_prog_get_fd_by_id(li.prog_id);
-			if (pfd >= 0) {
-				len = sizeof(pi);
-				memset(&pi, 0, sizeof(pi));
-				if (!bpf_obj_get_info_by_fd(pfd, &pi, &len) &&
-				    !strncmp(pi.name, "aod_", 4) && out->n < 256)
-					out->id[out->n++] = id;
-				close(pfd);
-			}
-		}
-		close(lfd);
-	}
-}
 
 static bool has_id(const struct link_ids *l, __u32 id)
 {
@@ -333,16 +312,90 @@ static bool has_id(const struct link_ids *l, __u32 id)
 	return false;
 }
 
-/* Links in now that were not in before (ours, unless another agent
- * started meanwhile). */
-static unsigned new_links(const struct link_ids *before, const struct link_ids *now,
-			  struct link_ids *out)
+static void own_links(struct link_ids *out)
 {
+	DIR *d = opendir("/proc/self/fdinfo");
+	struct dirent *de;
+
+	assert_non_null(d);
 	out->n = 0;
-	for (unsigned i = 0; i < now->n; i++)
-		if (!has_id(before, now->id[i]))
-			out->id[out->n++] = now->id[i];
-	return out->n;
+	while ((de = readdir(d))) {
+		char path[300], line[256];
+		unsigned id;
+		FILE *f;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/fdinfo/%s", de->d_name);
+		f = fopen(path, "r");
+		while (f && fgets(line, sizeof(line), f))
+			if (sscanf(line, "link_id: %u", &id) == 1 && !has_id(out, id)) {
+				assert_true(out->n < 64);
+				out->id[out->n++] = id;
+			}
+		if (f)
+			fclose(f);
+	}
+	closedir(d);
+}
+
+/* The links this process holds now that it did not hold at `before` (a test that failed
+ * earlier may have left its own behind). */
+static void new_own_links(const struct link_ids *before, struct link_ids *out)
+{
+	struct link_ids now;
+
+	own_links(&now);
+	out->n = 0;
+	for (unsigned i = 0; i < now.n; i++)
+		if (!has_id(before, now.id[i]))
+			out->id[out->n++] = now.id[i];
+}
+
+static bool link_exists(__u32 id)
+{
+	int fd = bpf_link_get_fd_by_id(id);
+
+	if (fd < 0)
+		return errno != ENOENT; /* any other error: not proven gone */
+	close(fd);
+	return true;
+}
+
+/* A link as the kernel sees it, with the program it runs. */
+struct link_desc {
+	__u32 link_type, prog_type, attach_btf_id;
+	char prog[BPF_OBJ_NAME_LEN];
+	char tp[64];                /* the tracepoint of a raw_tp link */
+};
+
+static void describe_link(__u32 id, struct link_desc *d)
+{
+	struct bpf_link_info li;
+	struct bpf_prog_info pi;
+	__u32 len = sizeof(li);
+	int lfd = bpf_link_get_fd_by_id(id), pfd;
+
+	memset(d, 0, sizeof(*d));
+	assert_true(lfd >= 0);
+	memset(&li, 0, sizeof(li));
+	li.raw_tracepoint.tp_name = (__u64)(uintptr_t)d->tp;
+	li.raw_tracepoint.tp_name_len = sizeof(d->tp);
+	assert_int_equal(bpf_obj_get_info_by_fd(lfd, &li, &len), 0);
+	close(lfd);
+	d->link_type = li.type;
+	if (li.type != BPF_LINK_TYPE_RAW_TRACEPOINT)
+		d->tp[0] = '\0';
+	pfd = bpf_prog_get_fd_by_id(li.prog_id);
+	assert_true(pfd >= 0);
+	memset(&pi, 0, sizeof(pi));
+	len = sizeof(pi);
+	assert_int_equal(bpf_obj_get_info_by_fd(pfd, &pi, &len), 0);
+	close(pfd);
+	d->prog_type = pi.type;
+	d->attach_btf_id = pi.attach_btf_id;
+	memcpy(d->prog, pi.name, sizeof(d->prog));
+	d->prog[sizeof(d->prog) - 1] = '\0';
 }
 
 struct hist_find {
@@ -381,13 +434,13 @@ static void test_block_events_hist_counters(void **state)
 	struct io_count c;
 	struct hist_find hf = { 0 };
 	struct aod_hist h;
-	struct link_ids before, during, ours, after;
+	struct link_ids before, ours, left;
 
 	(void)state;
 	NEED_KERNEL();
 	unsetenv("AOD_BLK_ATTACH");
 	unsetenv("AOD_SMB_ATTACH");
-	aod_links(&before);
+	own_links(&before);
 	cfg = block_cfg(0, 1000, true);
 	p = aod_probes_new(cfg, NULL, on_event, s);
 	assert_non_null(p);
@@ -399,8 +452,8 @@ static void test_block_events_hist_counters(void **state)
 	assert_string_equal(st.mode, "tp_btf");
 	assert_true(st.attach_ns > 0);
 	printf("# block attach: %.2f ms\n", (double)st.attach_ns / 1e6);
-	aod_links(&during);
-	assert_true(new_links(&before, &during, &ours) >= 2); /* issue + complete */
+	new_own_links(&before, &ours);
+	assert_int_equal(ours.n, 2); /* block issue + complete; smb waits for cifs */
 
 	st = status_of(p, AOD_PROBE_SMB);
 	if (access("/sys/module/cifs", F_OK)) {
@@ -435,9 +488,10 @@ static void test_block_events_hist_counters(void **state)
 	assert_int_equal(aod_probes_tick(p, aod_mono_ns()), 0);
 
 	aod_probes_free(p);
-	aod_links(&after);
+	new_own_links(&before, &left);
+	assert_int_equal(left.n, 0);
 	for (unsigned i = 0; i < ours.n; i++)
-		assert_false(has_id(&after, ours.id[i]));  /* nothing of ours left */
+		assert_false(link_exists(ours.id[i]));  /* nothing of ours left */
 	free(cfg);
 	free(s);
 }
@@ -570,49 +624,125 @@ static void test_emergency_wakes_at_once(void **state)
 	free(s);
 }
 
-static void test_raw_tp_fallback(void **state)
+/* Probes started with VAR=MODE forcing an attach mode; VAR is unset again at once (a
+ * failing probe does not make the start fail). */
+static struct aod_probes *start_forced(const struct aod_config *cfg, const char *var,
+				       const char *mode, struct seen *s)
 {
-	struct aod_config *cfg;
-	struct seen *s = seen_new();
 	struct aod_probes *p;
-	struct io_count c;
 
-	(void)state;
-	NEED_KERNEL();
-	cfg = block_cfg(0, 1000, false);
-	setenv("AOD_BLK_ATTACH", "raw_tp", 1);
+	setenv(var, mode, 1);
 	p = aod_probes_new(cfg, NULL, on_event, s);
-	unsetenv("AOD_BLK_ATTACH");
+	unsetenv(var);
 	assert_non_null(p);
 	assert_int_equal(aod_probes_start(p), 0);
-	assert_string_equal(status_of(p, AOD_PROBE_BLOCK).mode, "raw_tp");
+	return p;
+}
+
+/* AOD_BLK_ATTACH=MODE: that mode and no other is attached, through its own two
+ * programs of the mode's type on block_rq_issue / block_rq_complete, and they see I/O. */
+static void forced_block_mode(const char *mode, __u32 prog_type)
+{
+	const char *sfx = !strcmp(mode, "tp_btf") ? "bt" : "rt";
+	struct aod_config *cfg = block_cfg(0, 1000, false);
+	struct seen *s = seen_new();
+	struct link_ids before, links, after;
+	struct aod_probe_status st;
+	struct aod_probes *p;
+	struct io_count c;
+	char iss[32], done[32];
+	bool seen_iss = false, seen_done = false;
+
+	snprintf(iss, sizeof(iss), "aod_blk_iss_%s", sfx);
+	snprintf(done, sizeof(done), "aod_blk_done_%s", sfx);
+	own_links(&before);
+	p = start_forced(cfg, "AOD_BLK_ATTACH", mode, s);
+	st = status_of(p, AOD_PROBE_BLOCK);
+	assert_int_equal(st.state, AOD_PROBE_ATTACHED);
+	assert_string_equal(st.mode, mode);
+	assert_string_equal(st.reason, "");
+
+	new_own_links(&before, &links);
+	assert_int_equal(links.n, 2);
+	for (unsigned i = 0; i < links.n; i++) {
+		struct link_desc d;
+
+		describe_link(links.id[i], &d);
+		printf("# %s: link %u type %u, prog %s type %u btf %u, tracepoint %s\n", mode,
+		       links.id[i], d.link_type, d.prog, d.prog_type, d.attach_btf_id, d.tp);
+		assert_int_equal(d.link_type, BPF_LINK_TYPE_RAW_TRACEPOINT);
+		assert_int_equal(d.prog_type, prog_type);
+		if (prog_type == BPF_PROG_TYPE_TRACING)
+			assert_true(d.attach_btf_id != 0); /* tp_btf: typed by the kernel's BTF */
+		if (!strcmp(d.prog, iss)) {
+			assert_string_equal(d.tp, "block_rq_issue");
+			seen_iss = true;
+		} else {
+			assert_string_equal(d.prog, done);
+			assert_string_equal(d.tp, "block_rq_complete");
+			seen_done = true;
+		}
+	}
+	assert_true(seen_iss && seen_done);
+
 	do_io(8);
-	poll_until(p, s, 8, 8, 5000);
+	poll_until(p, s, 8, 8, 10000);
 	c = count_disk_events(s);
 	assert_true(c.reads >= 8 && c.writes >= 8);
+	assert_true(status_of(p, AOD_PROBE_BLOCK).counters[AOD_CNT_OPS] >= 16);
 	aod_probes_free(p);
+	new_own_links(&before, &after);
+	assert_int_equal(after.n, 0);
+	for (unsigned i = 0; i < links.n; i++)
+		assert_false(link_exists(links.id[i]));
 	free(cfg);
 	free(s);
 }
 
+static void test_forced_tp_btf(void **state)
+{
+	(void)state;
+	NEED_KERNEL();
+	forced_block_mode("tp_btf", BPF_PROG_TYPE_TRACING);
+}
+
+static void test_forced_raw_tp(void **state)
+{
+	(void)state;
+	NEED_KERNEL();
+	forced_block_mode("raw_tp", BPF_PROG_TYPE_RAW_TRACEPOINT);
+}
+
+/* An unknown mode, or another probe's mode: FAILED with the documented reason, nothing
+ * attached, and the rest goes on. */
 static void test_bad_mode_fails_visibly(void **state)
 {
+	static const char *const bad[] = { "bogus", "fentry", "TP_BTF", NULL };
 	struct aod_config *cfg;
-	struct aod_probes *p;
-	struct aod_probe_status st;
+	struct link_ids before, links;
 
 	(void)state;
 	NEED_KERNEL();
 	cfg = block_cfg(0, 1000, false);
-	setenv("AOD_BLK_ATTACH", "bogus", 1);
-	p = aod_probes_new(cfg, NULL, on_event, NULL);
-	unsetenv("AOD_BLK_ATTACH");
-	assert_int_equal(aod_probes_start(p), 0); /* one probe failing is not fatal */
-	st = status_of(p, AOD_PROBE_BLOCK);
-	assert_int_equal(st.state, AOD_PROBE_FAILED);
-	assert_non_null(strstr(st.reason, "bogus"));
-	assert_int_equal(aod_probes_blk_hist_foreach(p, on_hist, NULL), -ENOENT);
-	aod_probes_free(p);
+	own_links(&before);
+	for (const char *const *m = bad; *m; m++) {
+		struct aod_probe_status st;
+		struct aod_probes *p;
+		char want[96];
+
+		p = start_forced(cfg, "AOD_BLK_ATTACH", *m, NULL);
+		st = status_of(p, AOD_PROBE_BLOCK);
+		assert_int_equal(st.state, AOD_PROBE_FAILED);
+		snprintf(want, sizeof(want), "AOD_BLK_ATTACH=%s: unknown attach mode", *m);
+		assert_string_equal(st.reason, want);
+		assert_string_equal(st.mode, "");
+		new_own_links(&before, &links);
+		assert_int_equal(links.n, 0);
+		assert_int_equal(aod_probes_blk_hist_foreach(p, on_hist, NULL), -ENOENT);
+		assert_int_equal(aod_probes_tick(p, aod_mono_ns()), 0); /* no retry into a mode */
+		assert_int_equal(status_of(p, AOD_PROBE_BLOCK).state, AOD_PROBE_FAILED);
+		aod_probes_free(p);
+	}
 	free(cfg);
 }
 
@@ -947,30 +1077,125 @@ static void test_smb_inflight_bounded_and_swept(void **state)
 	free(k);
 }
 
-/* Which fallback programs pass this kernel's verifier (attach needs cifs). */
+/* What each SMB mode loads: exactly its programs, of its program type, in the documented
+ * order of fallback. Attaching needs cifs: the VM test attaches every mode. */
+static const struct smb_mode_want {
+	const char *mode;
+	__u32 prog_type;
+	bool needs_cifs_btf;    /* tp_btf and fentry resolve their targets in cifs's BTF */
+	const char *progs[5];
+} smb_want[] = {
+	{ "raw_tp", BPF_PROG_TYPE_RAW_TRACEPOINT, false,
+	  { "aod_smb_ent_rt", "aod_smb_done_rt", "aod_smb_err_rt", "aod_smb_rcn_rt" } },
+	{ "tp_btf", BPF_PROG_TYPE_TRACING, true,
+	  { "aod_smb_ent_bt", "aod_smb_done_bt", "aod_smb_err_bt", "aod_smb_rcn_bt" } },
+	{ "fentry", BPF_PROG_TYPE_TRACING, true, { "aod_smb_ent_fx", "aod_smb_end_fx" } },
+	{ "kprobe", BPF_PROG_TYPE_KPROBE, false,
+	  { "aod_smb_ent_kp", "aod_smb_end_kp", "aod_smb_end_krp" } },
+};
+
+static bool wanted(const struct smb_mode_want *w, const char *name)
+{
+	for (const char *const *n = w->progs; *n; n++)
+		if (!strcmp(*n, name))
+			return true;
+	return false;
+}
+
 static void test_smb_fallback_modes_load(void **state)
 {
+	bool cifs_btf = !access("/sys/kernel/btf/cifs", F_OK);
 	struct aod_smb_knob_set *k;
 	struct probe_load_env env = { .wakeup_bytes = 65536 };
-	struct probe_obj po;
 	char err[PROBE_ERR_LEN];
-	int rc;
+	size_t nmodes = sizeof(smb_want) / sizeof(smb_want[0]);
 
 	(void)state;
 	NEED_KERNEL();
+	for (size_t i = 0; i <= nmodes; i++) /* the order tried, and nothing else */
+		assert_true(i < nmodes ? aod_smb_modes[i] && !strcmp(aod_smb_modes[i], smb_want[i].mode)
+				       : !aod_smb_modes[i]);
 	k = smb_knobs_for(smb_rules);
 	env.ring_fd = bpf_map_create(BPF_MAP_TYPE_RINGBUF, "aod_test_rb", 0, 0, 1 << 20, NULL);
 	assert_true(env.ring_fd >= 0);
-	for (const char *const *m = aod_smb_modes; *m; m++) {
-		rc = smb_probe_prepare(&po, *m, &env, k, err, sizeof(err));
-		printf("# smb %s: %s\n", *m, rc ? err : "loads (attach needs the cifs module)");
-		if (!rc)
-			smb_probe_destroy(&po);
-		if (!strcmp(*m, "raw_tp"))
-			assert_int_equal(rc, 0);
+	for (const struct smb_mode_want *w = smb_want; w < smb_want + nmodes; w++) {
+		struct bpf_program *prog;
+		struct bpf_prog_info pi;
+		struct probe_obj po;
+		unsigned loaded = 0, want = 0;
+		__u32 len;
+		int rc = smb_probe_prepare(&po, w->mode, &env, k, err, sizeof(err));
+
+		printf("# smb %s: %s\n", w->mode, rc ? err : "loads (attach needs the cifs module)");
+		if (w->needs_cifs_btf && !cifs_btf) {
+			assert_int_equal(rc, -ESRCH);
+			assert_string_equal(err, "load: attach target not found in kernel BTF");
+			continue;
+		}
+		if (rc)
+			fail_msg("smb %s: %s", w->mode, err);
+		bpf_object__for_each_program(prog, po.obj) {
+			const char *name = bpf_program__name(prog);
+			int fd = bpf_program__fd(prog);
+
+			if (!wanted(w, name)) {
+				assert_true(fd < 0); /* another mode's program: not loaded */
+				continue;
+			}
+			assert_true(fd >= 0);
+			memset(&pi, 0, sizeof(pi));
+			len = sizeof(pi);
+			assert_int_equal(bpf_obj_get_info_by_fd(fd, &pi, &len), 0);
+			assert_int_equal(pi.type, w->prog_type);
+			loaded++;
+		}
+		for (const char *const *n = w->progs; *n; n++)
+			want++;
+		assert_int_equal(loaded, want);
+		smb_probe_destroy(&po);
 	}
 	close(env.ring_fd);
 	free(k);
+}
+
+/* AOD_SMB_ATTACH=MODE: with cifs, that mode or a failure naming only it (no fallback);
+ * without cifs, waiting, and nothing attached whatever the mode. */
+static void test_smb_forced_mode(void **state)
+{
+	struct aod_config *cfg;
+	struct link_ids before;
+
+	(void)state;
+	NEED_KERNEL();
+	cfg = make_cfg("    smb: {type: Latency, tool: smbslower, acceptable_count: 5, "
+		       "default_threshold_ms: 20}\n");
+	own_links(&before);
+	for (const struct smb_mode_want *w = smb_want; w < smb_want + 4; w++) {
+		struct aod_probe_status st;
+		struct aod_probes *p;
+		struct link_ids links;
+
+		p = start_forced(cfg, "AOD_SMB_ATTACH", w->mode, NULL);
+		st = status_of(p, AOD_PROBE_SMB);
+		new_own_links(&before, &links);
+		if (access("/sys/module/cifs", F_OK)) {
+			assert_int_equal(st.state, AOD_PROBE_WAITING);
+			assert_string_equal(st.mode, "");
+			assert_int_equal(links.n, 0);
+		} else if (st.state == AOD_PROBE_ATTACHED) {
+			assert_string_equal(st.mode, w->mode);
+			assert_true(links.n >= 2);
+		} else {
+			char head[32];
+
+			assert_int_equal(st.state, AOD_PROBE_FAILED);
+			snprintf(head, sizeof(head), "%s: ", w->mode);
+			assert_int_equal(strncmp(st.reason, head, strlen(head)), 0);
+			assert_null(strstr(st.reason, "; ")); /* one mode tried */
+		}
+		aod_probes_free(p);
+	}
+	free(cfg);
 }
 
 int main(void)
@@ -979,13 +1204,15 @@ int main(void)
 		cmocka_unit_test(test_block_events_hist_counters),
 		cmocka_unit_test(test_reload_changes_thresholds),
 		cmocka_unit_test(test_emergency_wakes_at_once),
-		cmocka_unit_test(test_raw_tp_fallback),
+		cmocka_unit_test(test_forced_tp_btf),
+		cmocka_unit_test(test_forced_raw_tp),
 		cmocka_unit_test(test_bad_mode_fails_visibly),
 		cmocka_unit_test(test_enable_on_reload_and_record_all),
 		cmocka_unit_test(test_scan_map_deletes_unchanged_only),
 		cmocka_unit_test(test_smb_programs),
 		cmocka_unit_test(test_smb_inflight_bounded_and_swept),
 		cmocka_unit_test(test_smb_fallback_modes_load),
+		cmocka_unit_test(test_smb_forced_mode),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

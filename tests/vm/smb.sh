@@ -30,7 +30,13 @@ pass() { echo "PASS: $1"; }
 fail() { echo "FAIL: $1: $2"; }
 skip() { echo "SKIP: $1: $2"; }
 info() { echo "INFO: $*"; }
-skip_all() { local c; for c in $CASES; do skip "$c" "$1"; done; exit 0; }
+skip_all() { local c; for c in smb-vm-setup $CASES; do skip "$c" "$1"; done; exit 0; }
+fail_setup() { # as root the setup must work: one FAIL for it, the cases cannot run
+	local c
+	fail smb-vm-setup "$1"
+	for c in $CASES; do skip "$c" "not run: setup failed"; done
+	exit 0
+}
 fail_first() { # one FAIL for the boot, the other cases cannot run
 	local c
 	fail smb-vm-boot "$1"
@@ -42,17 +48,18 @@ fail_first() { # one FAIL for the boot, the other cases cannot run
 boot() { # sets RUN
 	local t0 t1 t2 rc why
 	[ "$(id -u)" = 0 ] || skip_all "needs root (apt-get, qemu, samba state)"
-	[ -x "$AOD" ] || fail_first "no agent binary at $AOD (run make)"
-	mkdir -p "$SMBVM_DIR/runs" || skip_all "cannot create $SMBVM_DIR"
-	RUN=$(mktemp -d "$SMBVM_DIR/runs/$(date +%Y%m%d-%H%M%S).XXXX")
+	[ -x "$AOD" ] || fail_setup "no agent binary at $AOD (run make)"
+	mkdir -p "$SMBVM_DIR/runs" 2> /dev/null || fail_setup "cannot create $SMBVM_DIR/runs"
+	RUN=$(mktemp -d "$SMBVM_DIR/runs/$(date +%Y%m%d-%H%M%S).XXXX") || fail_setup "cannot create a run dir in $SMBVM_DIR/runs"
 	# keep the last 5 runs for debugging
 	ls -1d "$SMBVM_DIR"/runs/*/ 2> /dev/null | head -n -5 | while read -r d; do rm -rf "$d"; done
 	info "run dir $RUN"
 	t0=$(date +%s.%N)
 	if ! "$HERE/smbvm/setup.sh" > "$RUN/setup.log" 2>&1; then
 		why=$(grep '^setup: ' "$RUN/setup.log" | tail -n 1)
-		skip_all "VM setup (tests/vm/smbvm/setup.sh) failed: ${why:-$(tail -n 1 "$RUN/setup.log")} (log: $RUN/setup.log)"
+		fail_setup "tests/vm/smbvm/setup.sh failed: ${why:-$(tail -n 1 "$RUN/setup.log")} (log: $RUN/setup.log)"
 	fi
+	pass smb-vm-setup
 	t1=$(date +%s.%N)
 	mkdir -p "$RUN/out"
 	(cd "$TOP" && "$HERE/smbvm/run.sh" -n -t "$VM_TIMEOUT" -o "$RUN/out" -- \
@@ -206,7 +213,7 @@ check_bundle() { # case type need-anomaly-fact
 	local batches=$OUT/main/aod/batches
 	if ! has "main.anomaly_smb_$type"; then skip "$c" "no SMB $type anomaly fired (see smb-$type-anomaly)"; return; fi
 	if [ ! -d "$batches" ]; then
-		skip "$c" "agent wrote no bundles (no batches/ dir after the anomalies): bundle support not there yet"; return
+		fail "$c" "agent wrote no bundles (no batches/ dir after the anomalies)"; return
 	fi
 	list=$(ls "$batches"/aod_*_smb_"$type".tar.zst 2> /dev/null)
 	[ -n "$list" ] || { fail "$c" "batches/ exists but holds no aod_*_smb_${type}.tar.zst: $(ls "$batches" | tr '\n' ' ')"; return; }
