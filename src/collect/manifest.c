@@ -95,6 +95,8 @@ static void add_spec(struct builder *b, json_t *obj, const struct aod_action_spe
 		set(b, obj, "kind", json_string("function"));
 		break;
 	}
+	set(b, obj, "timeout_sec", json_integer(spec->timeout_sec));
+	set(b, obj, "max_bytes", json_u64(spec->max_bytes));
 }
 
 static json_t *action_json(struct builder *b, const struct aod_bundle_input *in,
