@@ -90,3 +90,13 @@ size_t aod_series_copy(struct aod_series_table *t, struct aod_series *out, size_
 	pthread_mutex_unlock(&t->lock);
 	return n;
 }
+
+uint64_t aod_series_dropped(struct aod_series_table *t)
+{
+	uint64_t d;
+
+	pthread_mutex_lock(&t->lock);
+	d = t->dropped;
+	pthread_mutex_unlock(&t->lock);
+	return d;
+}

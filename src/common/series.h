@@ -49,4 +49,6 @@ int aod_series_add(struct aod_series_table *t, const char *a, const char *b, con
 size_t aod_series_copy(struct aod_series_table *t, struct aod_series *out, size_t max,
 		       uint64_t *dropped);
 
+uint64_t aod_series_dropped(struct aod_series_table *t);
+
 #endif /* AOD_COMMON_SERIES_H */

@@ -48,6 +48,7 @@ void probe_detach(struct probe_obj *po);
 const char *probe_load_error(int err); /* text for an object load error */
 int probe_sum_counters(int fd, uint64_t out[AOD_CNT_MAX]);
 uint64_t probe_recursion_misses(struct bpf_object *obj);
+int probe_prog_stats(struct bpf_object *obj, struct aod_prog_stats *out, int max);
 int probe_sweep(int fd, size_t key_size, size_t value_size,
 		uint64_t cutoff_ns, uint64_t *expired);
 /* Make a hash map hold exactly these entries (key at offset 0 of each,
