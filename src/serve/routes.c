@@ -87,11 +87,12 @@ static bool accepts_gzip(struct MHD_Connection *conn)
 						     MHD_HTTP_HEADER_ACCEPT_ENCODING);
 
 	for (const char *p = ae; p && *p;) {
-		size_t n;
+		size_t n, name;
 
 		p += strspn(p, " \t,");
 		n = strcspn(p, ",");
-		if (n >= 4 && !strncasecmp(p, "gzip", 4) && strchr(" \t;", p[4] ? p[4] : ' ')) {
+		name = strcspn(p, " \t;,");
+		if (name == 4 && !strncasecmp(p, "gzip", 4)) {
 			const char *q = memchr(p, '=', n);
 
 			return !q || strtod(q + 1, NULL) > 0;
