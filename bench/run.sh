@@ -166,3 +166,4 @@ stop
 printf 'storm (10 s): %s anomalies, %s bundles, %s coalesced; agent CPU %.2f s, peak RSS %.1f MiB\n' \
 	"$(echo "$st" | jq .anomalies.total)" "$(echo "$st" | jq .collector.bundles_written)" \
 	"$(echo "$st" | jq .collector.coalesced)" "$(echo "$c1 - $c0" | bc -l)" "$(echo "$h / 1024" | bc -l)"
+bash "$TOP/bench/http.sh"   # 7. HTTP: CPU per /metrics scrape, RSS after 10 000 scrapes

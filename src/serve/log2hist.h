@@ -18,6 +18,8 @@
 
 /* Upper bound (seconds, inclusive) of slot i, i < AOD_HIST_SLOTS - 1. */
 double aod_log2hist_le_seconds(unsigned slot);
+/* The same, as the shortest text that reads back to it; "+Inf" past the end. */
+const char *aod_log2hist_le_text(unsigned slot);
 
 /*
  * The histogram's sum in seconds. The kernel keeps no sum yet: this is an

@@ -111,13 +111,29 @@ static size_t utf8_len(const unsigned char *s)
 	return n;
 }
 
+/* Bytes from p that need no escaping (printable ASCII but \ and "). */
+static size_t plain_run(const unsigned char *p)
+{
+	size_t n = 0;
+
+	while (p[n] >= 0x20 && p[n] < 0x7f && p[n] != '\\' && p[n] != '"')
+		n++;
+	return n;
+}
+
 void aod_prom_escape(struct aod_prom *w, const char *value)
 {
 	const unsigned char *p = (const unsigned char *)value;
 
 	while (*p) {
-		size_t n = utf8_len(p);
+		size_t n = plain_run(p);
 
+		if (n) {
+			put(w, (const char *)p, n);
+			p += n;
+			continue;
+		}
+		n = utf8_len(p);
 		if (*p == '\\')
 			puts_(w, "\\\\");
 		else if (*p == '"')
@@ -149,13 +165,13 @@ static bool valid_name(const char *n)
 /* HELP text: backslash and newline escaped. */
 static void put_help(struct aod_prom *w, const char *help)
 {
-	for (const char *p = help; *p; p++) {
-		if (*p == '\\')
-			puts_(w, "\\\\");
-		else if (*p == '\n')
-			puts_(w, "\\n");
-		else
-			put(w, p, 1);
+	for (const char *p = help; *p;) {
+		size_t n = strcspn(p, "\\\n");
+
+		put(w, p, n);
+		p += n;
+		if (*p)
+			puts_(w, *p++ == '\\' ? "\\\\" : "\\n");
 	}
 }
 
@@ -240,8 +256,9 @@ void aod_prom_histogram(struct aod_prom *w, const char *name, const char *const 
 	assert(h->nbuckets <= AOD_PROM_MAX_BUCKETS);
 	for (size_t i = 0; i < h->nbuckets; i++) {
 		assert(i == 0 || (h->le[i] > h->le[i - 1] && h->cum[i] >= h->cum[i - 1]));
-		aod_prom_format_double(h->le[i], le, sizeof(le));
-		put_series(w, name, "_bucket", labels, "le", le);
+		if (!h->le_text[i])
+			aod_prom_format_double(h->le[i], le, sizeof(le));
+		put_series(w, name, "_bucket", labels, "le", h->le_text[i] ? h->le_text[i] : le);
 		putf(w, "%llu\n", (unsigned long long)h->cum[i]);
 	}
 	put_series(w, name, "_bucket", labels, "le", "+Inf");

@@ -34,6 +34,7 @@ struct aod_prom {
 struct aod_prom_hist {
 	size_t nbuckets;
 	double le[AOD_PROM_MAX_BUCKETS];
+	const char *le_text[AOD_PROM_MAX_BUCKETS]; /* optional: le[] already formatted */
 	uint64_t cum[AOD_PROM_MAX_BUCKETS];
 	uint64_t count;
 	double sum;

@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: MIT
 /*
  * Requests: auth, routing, method checks and the three pages. Runs on
- * libmicrohttpd's server thread; reads only the metrics snapshot. Every
- * response is queued at the first call for a request (no request body is
- * ever read), so a client that sends a body gets its status at once.
+ * libmicrohttpd's server thread; reads only the metrics snapshot. No
+ * request body is ever read: a request that has one (or a method other
+ * than GET/HEAD) is answered at the first call, when only its headers are
+ * in, and its connection closed. A plain GET is answered at the second
+ * call, once libmicrohttpd has the whole request, which keeps the
+ * connection alive for the next scrape.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -187,20 +190,17 @@ static const struct route {
 	{ "/api/v1/status", serve_status },
 };
 
-enum MHD_Result http_handle(void *cls, struct MHD_Connection *conn, const char *url,
-			    const char *method, const char *version, const char *upload_data,
-			    size_t *upload_data_size, void **con_cls)
+static bool has_body(struct MHD_Connection *conn, const char *method)
 {
-	struct aod_http *h = cls;
+	return (strcmp(method, MHD_HTTP_METHOD_GET) && strcmp(method, MHD_HTTP_METHOD_HEAD)) ||
+	       MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH) ||
+	       MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+					   MHD_HTTP_HEADER_TRANSFER_ENCODING);
+}
 
-	(void)version;
-	(void)upload_data;
-	(void)upload_data_size;
-	if (*con_cls) /* a later call for a request already answered (its body) */
-		return MHD_YES;
-	*con_cls = h;
-	http_conn_request_started(h, conn);
-	atomic_fetch_add(&h->requests, 1);
+static enum MHD_Result answer(struct aod_http *h, struct MHD_Connection *conn, const char *url,
+			      const char *method)
+{
 	if (h->cfg.nusers && !http_auth_ok(h, conn))
 		return send_unauthorized(conn);
 	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
@@ -212,4 +212,31 @@ enum MHD_Result http_handle(void *cls, struct MHD_Connection *conn, const char *
 		return routes[i].fn(h, conn);
 	}
 	return send_text(conn, MHD_HTTP_NOT_FOUND, "404 Not Found: try /metrics\n");
+}
+
+/* Per-request state in *con_cls: only these two addresses. */
+static const char headers_in, answered;
+
+enum MHD_Result http_handle(void *cls, struct MHD_Connection *conn, const char *url,
+			    const char *method, const char *version, const char *upload_data,
+			    size_t *upload_data_size, void **con_cls)
+{
+	struct aod_http *h = cls;
+
+	(void)version;
+	(void)upload_data;
+	if (*con_cls == &answered) { /* the body of a request already answered */
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	if (!*con_cls) {
+		http_conn_request_started(h, conn);
+		atomic_fetch_add(&h->requests, 1);
+		if (!has_body(conn, method)) {
+			*con_cls = (void *)&headers_in;
+			return MHD_YES; /* answered at the next call */
+		}
+	}
+	*con_cls = (void *)&answered;
+	return answer(h, conn, url, method);
 }

@@ -101,6 +101,8 @@ for m in aod_build_info aod_probe_attached aod_probe_events_lost_total aod_bundl
 	grep -q "^$m[{ ]" "$WORK/m.txt" || missing="${missing:-} $m"
 done
 check http-agent-series "missing:${missing:-}" test -z "${missing:-}"
+curl -sv -o /dev/null -o /dev/null "$URL/metrics" "$URL/metrics" 2> "$WORK/ka.txt"
+check http-keep-alive "second scrape did not reuse the connection" grep -q 'Re-using existing connection' "$WORK/ka.txt"
 curl -s --compressed -D "$WORK/hz.txt" -o "$WORK/mz.txt" "$URL/metrics"
 if grep -qi '^Content-Encoding: gzip' "$WORK/hz.txt" && promtool check metrics < "$WORK/mz.txt" >/dev/null 2>&1 &&
    grep -q '^aod_build_info' "$WORK/mz.txt"; then pass http-gzip

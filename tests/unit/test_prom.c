@@ -144,10 +144,14 @@ static void test_log2_bounds(void **st)
 	 * 2^(i+1) us - 1 ns: slot 0 up to 1.999 us, slot 9 up to 1.023999 ms */
 	assert_true(aod_log2hist_le_seconds(0) == 1999e-9);
 	assert_true(aod_log2hist_le_seconds(9) == 1023999e-9);
+	assert_string_equal(aod_log2hist_le_text(9), "0.001023999");
+	assert_string_equal(aod_log2hist_le_text(AOD_HIST_SLOTS - 1), "+Inf");
 	for (unsigned i = 0; i < AOD_HIST_SLOTS - 1; i++) {
 		uint64_t top_ns = (2ULL << i) * 1000 - 1;
 
 		assert_true(aod_log2hist_le_seconds(i) == (double)top_ns / 1e9);
+		/* the precomputed text reads back to the same bound */
+		assert_true(strtod(aod_log2hist_le_text(i), NULL) == (double)top_ns / 1e9);
 		/* the largest latency of the slot lands in it, the next ns does not */
 		assert_int_equal(aod_hist_slot(top_ns / 1000), i);
 		assert_int_equal(aod_hist_slot((top_ns + 1) / 1000), i + 1);
