@@ -37,6 +37,8 @@ static void set_state(struct aod_http *h, bool listening, const char *fmt, ...)
 
 	pthread_mutex_lock(&h->state_lock);
 	h->listening = listening;
+	h->tls = h->cfg.tls_cert_file[0] != '\0';
+	h->auth = h->cfg.nusers > 0;
 	snprintf(h->where, sizeof(h->where), "%s", h->cfg.listen);
 	va_start(ap, fmt);
 	vsnprintf(h->error, sizeof(h->error), fmt, ap);
@@ -53,7 +55,7 @@ json_t *aod_http_status_json(struct aod_http *h)
 				 "not started");
 	pthread_mutex_lock(&h->state_lock);
 	o = json_pack("{s:b, s:s, s:b, s:b, s:s, s:I}", "listening", h->listening, "listen",
-		      h->where, "tls", h->cfg.tls_cert_file[0] != '\0', "auth", h->cfg.nusers > 0,
+		      h->where, "tls", h->tls, "auth", h->auth,
 		      "error", h->error, "requests", (json_int_t)atomic_load(&h->requests));
 	pthread_mutex_unlock(&h->state_lock);
 	return o;

@@ -64,7 +64,7 @@ struct aod_http {
 	struct http_conn conns[HTTP_MAX_CONNECTIONS];
 
 	pthread_mutex_t state_lock; /* the fields below, for aod status */
-	bool listening;
+	bool listening, tls, auth;
 	char where[AOD_HTTP_LISTEN_LEN];
 	char error[256];
 	_Atomic uint64_t requests;
