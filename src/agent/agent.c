@@ -374,6 +374,8 @@ int aod_agent_run(const struct aod_agent_opts *opts)
 	}
 	if (agent->events && agent->anomalies)
 		agent_shutdown(agent);
+	else
+		free(agent->cfg); /* failed before the queues existed (e.g. a bad config) */
 	if (sfd >= 0)
 		close(sfd);
 	closelog();

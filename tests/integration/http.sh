@@ -164,8 +164,10 @@ YAML
 		BEGIN {
 			km = slot(int(m / 1000));
 			kq = slot(int(q * 1e6 - 1e-7));   # q <= le = 2^(k+1) us - 1 ns
-			lo = 2 ^ km * 1000;               # user space adds a syscall: allow the bucket below
-			ok = (kq == km) || (kq == km - 1 && m < lo * 1.1);
+			# user space times the syscall and the wakeup too (tens of us on a loaded
+			# machine): the bucket below is fine if m minus that allowance falls in it
+			lo = 2 ^ km * 1000; slack = m * 0.1 > 20000 ? m * 0.1 : 20000;
+			ok = (kq == km) || (kq == km - 1 && m - slack < lo);
 			printf "%s measured median %.1f us (bucket %d), histogram_quantile %.1f us (bucket %d)\n",
 				ok ? "ok" : "bad", m / 1000, km, q * 1e6, kq }')
 	case $verdict in
