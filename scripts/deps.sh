@@ -14,6 +14,8 @@ libyaml-dev libzstd-dev libarchive-dev libjansson-dev libsystemd-dev"
 TEST_PKGS="libcmocka-dev jq bc zstd fio util-linux procps iproute2 kmod systemd
 qemu-system-x86 busybox-static samba cifs-utils cpio xz-utils binutils
 libfuse3-dev fuse3 libclang-rt-dev"
+BUILD_PKGS="$BUILD_PKGS libmicrohttpd-dev libcrypt-dev"   # src/serve: HTTP server, bcrypt
+TEST_PKGS="$TEST_PKGS prometheus curl openssl"            # tests/integration/http.sh
 
 want=$BUILD_PKGS
 [ "${1:-build}" = test ] && want="$want $TEST_PKGS"

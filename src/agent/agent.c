@@ -30,6 +30,7 @@
 #include "common/timeutil.h"
 #include "probe/probes.h"
 #include "probe/smb_shares.h"
+#include "serve/http.h"
 
 #define EVENT_QUEUE_CAP 16384 /* > 4 dispatch batches; overflows are counted */
 #define ANOMALY_QUEUE_CAP 256
@@ -95,12 +96,14 @@ int aod_agent_request_snapshot(struct aod_agent *agent, const char *why)
 	return aod_anomaly_queue_push(agent->anomalies, &a);
 }
 
-static int load_config(struct aod_config *cfg, const char *path)
+static int load_config(struct aod_agent *agent, struct aod_config *cfg)
 {
 	struct aod_config_error err;
 	int rc;
 
-	rc = aod_config_load(cfg, path, &err);
+	rc = aod_config_load(cfg, agent->config_path[0] ? agent->config_path : NULL, &err);
+	if (!rc && agent->http_listen_set)
+		rc = aod_config_set_http_listen(cfg, agent->http_listen, &err);
 	if (rc)
 		log_err("%s", err.msg);
 	return rc;
@@ -122,7 +125,7 @@ static void reload_config(struct aod_agent *agent)
 		log_err("config reload: out of memory; keeping the running config");
 		return;
 	}
-	err = load_config(fresh, agent->config_path[0] ? agent->config_path : NULL);
+	err = load_config(agent, fresh);
 	if (err) {
 		atomic_fetch_add(&agent->counters.reloads_failed, 1);
 		log_err("config reload failed; keeping the running config");
@@ -202,10 +205,15 @@ static int agent_init(struct aod_agent *agent, const struct aod_agent_opts *opts
 	agent->start_wall_ns = aod_wall_ns();
 	if (opts->config_path)
 		snprintf(agent->config_path, sizeof(agent->config_path), "%s", opts->config_path);
+	agent->http_listen_set = opts->http_listen;
+	if (opts->http_listen)
+		snprintf(agent->http_listen, sizeof(agent->http_listen), "%s", opts->http_listen);
+	aod_series_init(&agent->series.anomalies, 0);
+	aod_series_init(&agent->series.actions_timed_out, 0);
 	agent->cfg = malloc(sizeof(*agent->cfg));
 	if (!agent->cfg || agent->stop_eventfd < 0)
 		return -ENOMEM;
-	err = load_config(agent->cfg, opts->config_path);
+	err = load_config(agent, agent->cfg);
 	if (err)
 		return 2;
 	atomic_store(&agent->cfg_gen, 1);
@@ -275,6 +283,7 @@ static int start_workers(struct aod_agent *agent)
 		{ AOD_W_SPACEWATCH, "SpaceWatcher", aod_spacewatch_main },
 		{ AOD_W_MAINTENANCE, "ProbeKeeper", aod_maintenance_main },
 		{ AOD_W_CONTROL, "Control", aod_control_main },
+		{ AOD_W_HTTP, "HttpServer", aod_http_main },
 	};
 
 	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
@@ -340,6 +349,7 @@ static void agent_shutdown(struct aod_agent *agent)
 	aod_agent_request_stop(agent, 0);
 	for (int i = 0; i < AOD_W_COUNT; i++)
 		aod_worker_join(&agent->workers[i]);
+	aod_http_free(agent->http);
 	aod_probes_free(agent->probes); /* detaches every BPF link */
 	aod_control_unlisten(&agent->control);
 	aod_collector_free(agent->collector);
@@ -351,6 +361,9 @@ static void agent_shutdown(struct aod_agent *agent)
 	aod_anomaly_queue_free(agent->anomalies);
 	aod_event_queue_free(agent->events);
 	free(agent->batch);
+	aod_decoder_destroy(&agent->decoder);
+	aod_series_destroy(&agent->series.anomalies);
+	aod_series_destroy(&agent->series.actions_timed_out);
 	free(agent->cfg);
 	if (agent->stop_eventfd >= 0)
 		close(agent->stop_eventfd);
@@ -384,10 +397,12 @@ int aod_agent_run(const struct aod_agent_opts *opts)
 		controller_loop(agent, sfd);
 		rc = atomic_load(&agent->exit_code);
 	}
-	if (agent->events && agent->anomalies)
+	if (agent->events && agent->anomalies) {
 		agent_shutdown(agent);
-	else
+	} else { /* failed before the queues existed (e.g. a bad config) */
 		aod_control_unlisten(&agent->control);
+		free(agent->cfg);
+	}
 	if (sfd >= 0)
 		close(sfd);
 	closelog();

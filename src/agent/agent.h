@@ -9,6 +9,7 @@
  *   spacewatch  bundle retention                           (src/agent/spacewatch.c)
  *   maintenance probe attach retries, in-flight expiry, clock sync
  *   control     unix socket: status, snapshot
+ *   http        /metrics and /api/v1/status from snapshots  (src/serve/)
  */
 #ifndef AOD_AGENT_AGENT_H
 #define AOD_AGENT_AGENT_H
@@ -21,6 +22,7 @@
 #include "agent/control.h"
 #include "agent/decode.h"
 #include "agent/worker.h"
+#include "common/series.h"
 #include "config/config.h"
 
 struct aod_probes;
@@ -30,6 +32,7 @@ struct aod_flight_recorder;
 struct aod_action_pool;
 struct aod_collector;
 struct aod_smb_shares;
+struct aod_http;
 
 enum aod_worker_id {
 	AOD_W_DISPATCHER,
@@ -38,6 +41,7 @@ enum aod_worker_id {
 	AOD_W_SPACEWATCH,
 	AOD_W_MAINTENANCE,
 	AOD_W_CONTROL,
+	AOD_W_HTTP,
 	AOD_W_COUNT,
 };
 
@@ -49,6 +53,14 @@ struct aod_agent_counters {
 	_Atomic uint64_t reloads_ok;
 	_Atomic uint64_t reloads_failed;
 	_Atomic uint64_t snapshots_requested;
+	_Atomic uint64_t output_bytes;        /* finished bundles: last space-watcher
+					       * check + bundles written since */
+};
+
+/* Per-label counters for metrics, bounded (common/series.h). */
+struct aod_agent_series {
+	struct aod_series_table anomalies;         /* rule, source, type */
+	struct aod_series_table actions_timed_out; /* action */
 };
 
 struct aod_agent {
@@ -80,16 +92,21 @@ struct aod_agent {
 
 	struct aod_worker workers[AOD_W_COUNT];
 	struct aod_agent_counters counters;
+	struct aod_agent_series series;
+	struct aod_http *http;               /* NULL until the http worker runs */
 	atomic_bool stopping;
 	_Atomic int exit_code;               /* set by a fatal worker */
 	int stop_eventfd;                    /* readable once stopping */
 	struct aod_control_socket control;   /* the control socket, ours alone */
 	uint64_t start_wall_ns, start_mono_ns;
 	uint64_t probes_attach_ns;           /* start -> all available probes attached */
+	bool http_listen_set;                /* --http-listen, applied at every (re)load */
+	char http_listen[AOD_HTTP_LISTEN_LEN];
 };
 
 struct aod_agent_opts {
 	const char *config_path;    /* NULL: embedded default */
+	const char *http_listen;    /* NULL: the config's http.listen */
 };
 
 /* Run until SIGTERM/SIGINT; returns the process exit code. */
@@ -117,6 +134,7 @@ int aod_maintenance_main(struct aod_agent *agent);
 int aod_control_main(struct aod_agent *agent);
 int aod_collector_main(struct aod_agent *agent);
 int aod_spacewatch_main(struct aod_agent *agent);
+int aod_http_main(struct aod_agent *agent);       /* src/serve/http.c */
 
 /* Status report as JSON text (malloc'd), used by `aod status` and bundles. */
 char *aod_agent_status_json(struct aod_agent *agent);

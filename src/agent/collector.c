@@ -97,6 +97,15 @@ void aod_collector_free(struct aod_collector *c)
 	free(c);
 }
 
+void aod_collector_bundle_counts(struct aod_collector *c, struct aod_bundle_counts *out)
+{
+	pthread_mutex_lock(&c->lock);
+	out->written = c->stats.bundles_written;
+	out->partial = c->stats.bundles_partial;
+	out->failed = c->stats.bundles_failed;
+	pthread_mutex_unlock(&c->lock);
+}
+
 json_t *aod_collector_status_json(struct aod_collector *c)
 {
 	json_t *o;
@@ -163,6 +172,8 @@ static void count_results(struct aod_collector *c, const struct aod_action_resul
 	for (size_t i = 0; i < n; i++) {
 		c->stats.actions_run++;
 		c->stats.actions_timed_out += r[i].timed_out;
+		if (r[i].timed_out)
+			aod_series_add(&c->agent->series.actions_timed_out, r[i].name, NULL, NULL, 1);
 		c->stats.actions_truncated += r[i].truncated;
 		c->stats.actions_failed += r[i].error[0] && !r[i].skipped;
 	}
@@ -275,6 +286,7 @@ static int write_bundle(struct collection *col, struct aod_action_spec *specs,
 		c->stats.bundles_written++;
 		c->stats.bundles_partial += partial;
 		c->stats.bytes_written += info.size;
+		atomic_fetch_add(&c->agent->counters.output_bytes, info.size);
 		snprintf(c->last_bundle, sizeof(c->last_bundle), "%s", info.path);
 	}
 	pthread_mutex_unlock(&c->lock);

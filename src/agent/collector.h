@@ -13,6 +13,7 @@
 #define AOD_AGENT_COLLECTOR_H
 
 #include <jansson.h>
+#include <stdint.h>
 
 struct aod_agent;
 struct aod_collector;
@@ -20,5 +21,12 @@ struct aod_collector;
 struct aod_collector *aod_collector_new(struct aod_agent *agent);
 void aod_collector_free(struct aod_collector *c);
 json_t *aod_collector_status_json(struct aod_collector *c);
+
+struct aod_bundle_counts {
+	uint64_t written;  /* partial ones included */
+	uint64_t partial;  /* cut short because aod was stopping */
+	uint64_t failed;
+};
+void aod_collector_bundle_counts(struct aod_collector *c, struct aod_bundle_counts *out);
 
 #endif /* AOD_AGENT_COLLECTOR_H */

@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: MIT
+/* Decoding ring records into events; the shared dev_t -> disk name table. */
 #include "agent/decode.h"
 
 #include <dirent.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/timeutil.h"
@@ -18,16 +21,16 @@ void aod_decoder_sync_clock(struct aod_decoder *d)
 	__atomic_store_n(&d->wall_minus_mono_ns, (int64_t)(wall - mono), __ATOMIC_RELAXED);
 }
 
-static void read_disks(struct aod_decoder *d, uint64_t now_mono)
+/* Scans /sys/class/block into disks[]; returns how many (no lock held). */
+static unsigned scan_disks(struct aod_disk_name *disks)
 {
 	DIR *dir = opendir("/sys/class/block");
 	struct dirent *de;
+	unsigned n = 0;
 
-	d->disks_read_mono_ns = now_mono ? now_mono : 1;
-	d->ndisks = 0;
 	if (!dir)
-		return;
-	while ((de = readdir(dir)) && d->ndisks < AOD_MAX_DISKS) {
+		return 0;
+	while ((de = readdir(dir)) && n < AOD_MAX_DISKS) {
 		char path[512];
 		unsigned major, minor;
 		FILE *f;
@@ -39,37 +42,78 @@ static void read_disks(struct aod_decoder *d, uint64_t now_mono)
 		if (!f)
 			continue;
 		if (fscanf(f, "%u:%u", &major, &minor) == 2) {
-			d->disks[d->ndisks].dev = major << 20 | minor;
 			size_t len = strnlen(de->d_name, AOD_DISK_NAME_LEN - 1);
 
-			memcpy(d->disks[d->ndisks].name, de->d_name, len);
-			d->disks[d->ndisks].name[len] = '\0';
-			d->ndisks++;
+			disks[n].dev = major << 20 | minor;
+			memcpy(disks[n].name, de->d_name, len);
+			disks[n].name[len] = '\0';
+			n++;
 		}
 		fclose(f);
 	}
 	closedir(dir);
+	return n;
+}
+
+/* Under disks_lock. */
+static const char *find_disk(const struct aod_decoder *d, uint32_t dev)
+{
+	for (unsigned i = 0; i < d->ndisks; i++)
+		if (d->disks[i].dev == dev)
+			return d->disks[i].name;
+	return NULL;
+}
+
+/* Rescans without the lock held, then swaps the table in. */
+static void read_disks(struct aod_decoder *d, uint64_t now_mono)
+{
+	struct aod_disk_name *fresh = malloc(sizeof(d->disks));
+	unsigned n = fresh ? scan_disks(fresh) : 0;
+
+	pthread_mutex_lock(&d->disks_lock);
+	d->disks_read_mono_ns = now_mono ? now_mono : 1;
+	if (fresh) {
+		memcpy(d->disks, fresh, n * sizeof(*fresh));
+		d->ndisks = n;
+	}
+	pthread_mutex_unlock(&d->disks_lock);
+	free(fresh);
 }
 
 void aod_decoder_init(struct aod_decoder *d)
 {
 	memset(d, 0, sizeof(*d));
+	pthread_mutex_init(&d->disks_lock, NULL);
 	aod_decoder_sync_clock(d);
 	read_disks(d, aod_mono_ns());
 }
 
-const char *aod_decoder_disk_name(struct aod_decoder *d, uint32_t dev, uint64_t now_mono)
+void aod_decoder_destroy(struct aod_decoder *d)
+{
+	pthread_mutex_destroy(&d->disks_lock);
+}
+
+void aod_decoder_disk_name(struct aod_decoder *d, uint32_t dev, uint64_t now_mono, char *buf,
+			   size_t len)
 {
 	for (int pass = 0; pass < 2; pass++) {
-		for (unsigned i = 0; i < d->ndisks; i++)
-			if (d->disks[i].dev == dev)
-				return d->disks[i].name;
+		const char *name;
+		bool reread;
+
+		pthread_mutex_lock(&d->disks_lock);
+		name = find_disk(d, dev);
+		if (name)
+			snprintf(buf, len, "%s", name);
 		/* A device that appeared after start: re-read, but not on every event. */
-		if (pass || now_mono - d->disks_read_mono_ns < DISK_REREAD_NS)
+		reread = !name && !pass && now_mono - d->disks_read_mono_ns >= DISK_REREAD_NS;
+		pthread_mutex_unlock(&d->disks_lock);
+		if (name)
+			return;
+		if (!reread)
 			break;
 		read_disks(d, now_mono);
 	}
-	return "";
+	snprintf(buf, len, "%s", "");
 }
 
 int aod_decode_event(struct aod_decoder *d, const struct aod_raw_event *raw, struct aod_event *ev)
@@ -112,8 +156,8 @@ int aod_decode_event(struct aod_decoder *d, const struct aod_raw_event *raw, str
 			   : raw->h.kind == AOD_RAW_BLK_ERR ? AOD_EVENT_BLK_ERR
 							    : AOD_EVENT_BLK_STUCK;
 		ev->blk.dev = raw->blk.dev;
-		snprintf(ev->blk.disk, sizeof(ev->blk.disk), "%s",
-			 aod_decoder_disk_name(d, raw->blk.dev, raw->h.ts_ns));
+		aod_decoder_disk_name(d, raw->blk.dev, raw->h.ts_ns, ev->blk.disk,
+				      sizeof(ev->blk.disk));
 		ev->blk.op = raw->blk.op;
 		ev->blk.sector = raw->blk.sector;
 		ev->blk.bytes = raw->blk.bytes;

@@ -91,6 +91,8 @@ static void on_anomaly(const struct aod_anomaly *a, void *ctx)
 	char line[4096], safe[sizeof(line) * 4];
 
 	atomic_fetch_add(&agent->counters.anomalies, 1);
+	aod_series_add(&agent->series.anomalies, a->rule, aod_source_name(a->source),
+		       aod_rule_type_name(a->type), 1);
 	aod_anomaly_format_line(a, line, sizeof(line));
 	aod_text_escape(line, sizeof(line), safe, sizeof(safe), false);
 	log_notice("%s", safe);

@@ -62,6 +62,8 @@ int aod_spacewatch_main(struct aod_agent *agent)
 		aod_retention_policy_from_config(cfg, &policy);
 		budget_for_bundles(cfg, &policy);
 		err = aod_retention_check(cfg->output_dir, &policy, aod_wall_ns(), &st);
+		if (!err)
+			atomic_store(&agent->counters.output_bytes, st.total_after);
 		if (err) {
 			log_warn("space watcher: cannot scan %s/batches: %s", cfg->output_dir,
 				 strerror(-err));

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: MIT
+/* aod agent: options, then the agent in the foreground. */
 #include <getopt.h>
 #include <stdio.h>
 
@@ -8,12 +9,17 @@
 static void agent_usage(FILE *out)
 {
 	fprintf(out,
-		"usage: aod agent [--config FILE]\n\n"
+		"usage: aod agent [--config FILE] [--http-listen ADDR]\n\n"
 		"Run the agent in the foreground: load the BPF probes, detect anomalies with the\n"
 		"rules of the config, log each one as a line on stderr and to syslog, append it to\n"
 		"<aod_output_dir>/anomalies.jsonl and write a diagnostics bundle to\n"
 		"<aod_output_dir>/batches/. Without --config the embedded default config is used\n"
 		"(the repo's config/aod.yaml: state under ./var/).\n\n"
+		"HTTP: /metrics (Prometheus), /api/v1/status (JSON) and / on http.listen\n"
+		"(default 127.0.0.1:9435). --http-listen ADDR overrides it for this run, also\n"
+		"across reloads: HOST:PORT, [IPv6]:PORT, :PORT for every address, \"\" for no\n"
+		"server. A non-loopback address needs http.tls_cert_file/tls_key_file and\n"
+		"http.basic_auth_users in the config, or http.insecure_remote: true.\n\n"
 		"Signals: TERM/INT stop, HUP reloads the config (a bad one is rejected and the\n"
 		"running one kept), USR1 writes a snapshot bundle.\n"
 		"Environment: AOD_LOG_LEVEL=error|warning|notice|info|debug;\n"
@@ -27,6 +33,7 @@ int aod_cmd_agent(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, 'c' },
+		{ "http-listen", required_argument, NULL, 'l' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -38,6 +45,9 @@ int aod_cmd_agent(int argc, char **argv)
 		switch (c) {
 		case 'c':
 			opts.config_path = optarg;
+			break;
+		case 'l':
+			opts.http_listen = optarg;
 			break;
 		case 'h':
 			agent_usage(stdout);

@@ -76,17 +76,24 @@ static void print_status(json_t *root)
 {
 	json_t *cfg = json_object_get(root, "config"), *d = json_object_get(root, "dispatcher");
 	json_t *det = json_object_get(root, "detector"), *a = json_object_get(root, "anomalies");
-	json_t *col = json_object_get(root, "collector");
+	json_t *col = json_object_get(root, "collector"), *http = json_object_get(root, "http");
 
 	out("aod %s, pid %lld, up %.0f s; probes attached in %.1f ms\n", str(root, "version"),
 	       num(root, "pid"), json_real_value(json_object_get(root, "uptime_s")),
 	       json_real_value(json_object_get(root, "probes_attach_ms")));
 	out("config %s (hash %s), output %s\n", str(cfg, "path"), str(cfg, "hash"),
-	       str(cfg, "output_dir"));
+	    str(cfg, "output_dir"));
 	if (str(cfg, "restart_needed")[0])
 		out("restart needed: %s (a reload changed them; the running values are in force)\n",
 		    str(cfg, "restart_needed"));
-	out("\n");
+	if (json_is_true(json_object_get(http, "listening")))
+		out("http: listening on %s%s%s, %lld requests\n\n", str(http, "listen"),
+		    json_is_true(json_object_get(http, "tls")) ? ", TLS" : "",
+		    json_is_true(json_object_get(http, "auth")) ? ", basic auth" : "",
+		    num(http, "requests"));
+	else
+		out("http: not listening%s%s%s%s\n\n", str(http, "listen")[0] ? " on " : "",
+		    str(http, "listen"), str(http, "error")[0] ? ": " : "", str(http, "error"));
 	print_probes(json_object_get(root, "probes"));
 	out("\nevents: decoded %lld, bad %lld, queue overflows %lld, flight recorder "
 	       "overwritten %lld\n",

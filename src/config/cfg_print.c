@@ -239,6 +239,27 @@ static void print_watcher(FILE *out, const struct aod_config *cfg)
 	fprintf(out, "\n  zstd_level: %d\n", cfg->watcher.zstd_level);
 }
 
+static void print_http(FILE *out, const struct aod_config *cfg)
+{
+	fputs("http:\n  listen: ", out);
+	put_str(out, cfg->http.listen);
+	if (cfg->http.tls_cert_file[0]) {
+		fputs("\n  tls_cert_file: ", out);
+		put_str(out, cfg->http.tls_cert_file);
+		fputs("\n  tls_key_file: ", out);
+		put_str(out, cfg->http.tls_key_file);
+	}
+	fputs("\n  basic_auth_users:", out);
+	fputs(cfg->http.nusers ? "\n" : " {}\n", out);
+	for (uint32_t i = 0; i < cfg->http.nusers; i++) {
+		fprintf(out, "    %s: ", cfg->http.users[i].name);
+		put_str(out, cfg->http.users[i].hash);
+		fputc('\n', out);
+	}
+	fprintf(out, "  insecure_remote: %s\n", cfg->http.insecure_remote ? "true" : "false");
+	fprintf(out, "metrics:\n  bpf_stats: %s\n", cfg->metrics.bpf_stats ? "true" : "false");
+}
+
 int aod_config_print(const struct aod_config *cfg, FILE *out)
 {
 	fputs("# aod effective configuration (every default filled in)\n# source: ", out);
@@ -266,6 +287,7 @@ int aod_config_print(const struct aod_config *cfg, FILE *out)
 	fprintf(out, "\n  ringbuf_mb: %u\n  smb_inflight_timeout_sec: %u\n  stuck_sweep_ms: %u\n",
 		cfg->agent.ringbuf_mb, cfg->agent.smb_inflight_timeout_sec,
 		cfg->agent.stuck_sweep_ms);
+	print_http(out, cfg);
 	fflush(out);
 	return ferror(out) ? -EIO : 0;
 }

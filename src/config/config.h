@@ -26,6 +26,11 @@
 #define AOD_ARG_LEN 512
 #define AOD_SMB_NCMDS_CFG 20
 #define AOD_CONFIG_ERR_LEN 1024
+#define AOD_HTTP_LISTEN_LEN 128
+#define AOD_HTTP_MAX_USERS 16
+#define AOD_HTTP_USER_LEN 64
+#define AOD_HTTP_HASH_LEN 128
+#define AOD_HTTP_DEFAULT_LISTEN "127.0.0.1:9435"
 
 enum aod_tool {
 	AOD_TOOL_SMBSLOWER = 0,  /* SMB latency (seed name) */
@@ -143,6 +148,22 @@ struct aod_config {
 	} agent;
 
 	bool audit_enabled;
+
+	struct {
+		char listen[AOD_HTTP_LISTEN_LEN]; /* "127.0.0.1:9435"; "" = no HTTP server */
+		char tls_cert_file[PATH_MAX];     /* PEM; "" = plain HTTP */
+		char tls_key_file[PATH_MAX];
+		uint32_t nusers;                  /* basic auth: 0 = none */
+		struct {
+			char name[AOD_HTTP_USER_LEN];
+			char hash[AOD_HTTP_HASH_LEN]; /* bcrypt, $2a$/$2b$/$2y$ */
+		} users[AOD_HTTP_MAX_USERS];
+		bool insecure_remote;             /* allow a non-loopback listen without TLS/auth */
+	} http;
+
+	struct {
+		bool bpf_stats;                   /* turn kernel.bpf_stats_enabled on while running */
+	} metrics;
 };
 
 /* Where the error came from: file:line:col and the key path. */
@@ -178,6 +199,14 @@ extern const size_t aod_default_config_yaml_len;
  */
 size_t aod_config_keep_restart_keys(struct aod_config *fresh, const struct aod_config *running,
 				    char *keys, size_t len);
+
+/*
+ * Replace http.listen (aod agent --http-listen) and check it against the
+ * rest of the http section, as loading does. Returns 0 or -EINVAL with
+ * err->msg "--http-listen: ...".
+ */
+int aod_config_set_http_listen(struct aod_config *cfg, const char *listen,
+			       struct aod_config_error *err);
 
 /* Print the effective config as YAML with every default filled. */
 int aod_config_print(const struct aod_config *cfg, FILE *out);

@@ -100,6 +100,7 @@ uint64_t probe_recursion_misses(struct bpf_object *obj);
  */
 typedef bool (*probe_entry_fn)(void *ctx, const void *key, const void *value);
 int probe_scan_map(int fd, size_t key_size, size_t value_size, probe_entry_fn fn, void *ctx);
+int probe_prog_stats(struct bpf_object *obj, struct aod_prog_stats *out, int max);
 /* Make a hash map hold exactly these entries (key at offset 0 of each,
  * value at value_off): new ones are written first, stale ones deleted
  * after, so no key that stays is ever missing mid-update. */

@@ -142,22 +142,38 @@ int probe_sum_counters(int fd, uint64_t out[AOD_CNT_MAX])
 	return ret;
 }
 
-uint64_t probe_recursion_misses(struct bpf_object *obj)
+int probe_prog_stats(struct bpf_object *obj, struct aod_prog_stats *out, int max)
 {
 	struct bpf_program *prog;
-	uint64_t sum = 0;
+	int n = 0;
 
 	bpf_object__for_each_program(prog, obj) {
 		struct bpf_prog_info info;
 		__u32 len = sizeof(info);
 		int fd = bpf_program__fd(prog);
 
-		if (fd < 0)
+		if (fd < 0 || n == max)
 			continue;
 		memset(&info, 0, sizeof(info));
-		if (!bpf_obj_get_info_by_fd(fd, &info, &len))
-			sum += info.recursion_misses;
+		if (bpf_obj_get_info_by_fd(fd, &info, &len))
+			continue;
+		snprintf(out[n].name, sizeof(out[n].name), "%s", bpf_program__name(prog));
+		out[n].run_time_ns = info.run_time_ns;
+		out[n].run_cnt = info.run_cnt;
+		out[n].recursion_misses = info.recursion_misses;
+		n++;
 	}
+	return n;
+}
+
+uint64_t probe_recursion_misses(struct bpf_object *obj)
+{
+	struct aod_prog_stats st[AOD_PROBE_MAX_PROGS];
+	int n = probe_prog_stats(obj, st, AOD_PROBE_MAX_PROGS);
+	uint64_t sum = 0;
+
+	for (int i = 0; i < n; i++)
+		sum += st[i].recursion_misses;
 	return sum;
 }
 

@@ -692,6 +692,20 @@ static void merge_late(const struct probe_slot *s, uint32_t a, uint32_t b, struc
 			aod_hist_merge(h, &s->late.v[i].h);
 }
 
+int aod_probes_prog_stats(struct aod_probes *p, enum aod_probe_id id,
+			  struct aod_prog_stats *out, int max)
+{
+	int n = 0;
+
+	if ((unsigned)id >= AOD_PROBE_COUNT)
+		return 0;
+	pthread_mutex_lock(&p->lock);
+	if (p->slot[id].loaded)
+		n = probe_prog_stats(p->slot[id].po.obj, out, max);
+	pthread_mutex_unlock(&p->lock);
+	return n;
+}
+
 int aod_probes_smb_hist(struct aod_probes *p, unsigned cmd, struct aod_hist *out)
 {
 	struct probe_slot *s = &p->slot[AOD_PROBE_SMB];

@@ -54,6 +54,16 @@ struct aod_probe_status {
 	uint64_t attach_ns;             /* time the last (successful) attach took */
 };
 
+#define AOD_PROBE_MAX_PROGS 8
+
+/* The kernel's accounting of one loaded program (bpf_prog_info). */
+struct aod_prog_stats {
+	char name[32];             /* "aod_blk_done_bt" */
+	uint64_t run_time_ns;      /* these two advance only while */
+	uint64_t run_cnt;          /*   kernel.bpf_stats_enabled is on */
+	uint64_t recursion_misses;
+};
+
 /* Called for each record drained from the ring, in the poll thread. ev
  * points into the ring and is valid only during the call: copy it. */
 typedef void (*aod_raw_event_fn)(void *ctx, const struct aod_raw_event *ev);
@@ -113,6 +123,11 @@ int aod_probes_tick(struct aod_probes *p, uint64_t now_mono_ns);
 /* Thread-safe snapshot of one probe. */
 void aod_probes_status(struct aod_probes *p, enum aod_probe_id id,
 		       struct aod_probe_status *out);
+
+/* Per-program stats of a loaded probe into out[max]; returns how many
+ * (0 when the probe is not loaded). Thread-safe. */
+int aod_probes_prog_stats(struct aod_probes *p, enum aod_probe_id id,
+			  struct aod_prog_stats *out, int max);
 
 /* Per-command SMB latency histogram (usec log2 slots). -ENOENT if the SMB
  * probe is not loaded, -EINVAL for cmd >= AOD_SMB_NCMDS. */

@@ -469,6 +469,16 @@ static void assert_configs_equal(const struct aod_config *x, const struct aod_co
 	assert_int_equal(x->agent.ringbuf_mb, y->agent.ringbuf_mb);
 	assert_int_equal(x->agent.smb_inflight_timeout_sec, y->agent.smb_inflight_timeout_sec);
 	assert_int_equal(x->audit_enabled, y->audit_enabled);
+	assert_string_equal(x->http.listen, y->http.listen);
+	assert_string_equal(x->http.tls_cert_file, y->http.tls_cert_file);
+	assert_string_equal(x->http.tls_key_file, y->http.tls_key_file);
+	assert_int_equal(x->http.nusers, y->http.nusers);
+	for (uint32_t i = 0; i < x->http.nusers; i++) {
+		assert_string_equal(x->http.users[i].name, y->http.users[i].name);
+		assert_string_equal(x->http.users[i].hash, y->http.users[i].hash);
+	}
+	assert_int_equal(x->http.insecure_remote, y->http.insecure_remote);
+	assert_int_equal(x->metrics.bpf_stats, y->metrics.bpf_stats);
 }
 
 /* print a, load the text into b, compare; the printed text must be stable */
@@ -1279,6 +1289,64 @@ static void test_cmd_check_config(void **st)
 	free(out);
 }
 
+/* ---- http and metrics ---- */
+
+static void test_http_section(void **st)
+{
+	struct state *s = *st;
+
+	assert_int_equal(load(s, &s->a, HEAD), 0);
+	assert_string_equal(s->a.http.listen, "127.0.0.1:9435");
+	assert_int_equal(s->a.http.nusers, 0);
+	assert_false(s->a.metrics.bpf_stats);
+	assert_int_equal(load(s, &s->a, HEAD "http: {listen: \"\"}\n"), 0);
+	assert_string_equal(s->a.http.listen, "");
+	assert_int_equal(load(s, &s->a, HEAD "http: {listen: \"[::1]:1\"}\n"), 0);
+	assert_int_equal(load(s, &s->a, HEAD "http: {listen: \"localhost:80\"}\n"), 0);
+	assert_int_equal(load(s, &s->a, HEAD "http: {listen: \"127.8.9.10:65535\"}\n"), 0);
+	assert_int_equal(load(s, &s->a, HEAD "http: {listen: \"127.0.0.1:65536\"}\n"), -EINVAL);
+	assert_int_equal(load(s, &s->a, HEAD "http: {listen: \"127.0.0.1:0\"}\n"), -EINVAL);
+	assert_int_equal(load(s, &s->a, HEAD "http: {listen: \"::1:9435\"}\n"), -EINVAL);
+	assert_int_equal(load(s, &s->a, HEAD "http: {listen: \"[::ffff:10.0.0.1]:9\"}\n"),
+			 -EINVAL);
+	assert_non_null(strstr(s->err.msg, "not a loopback address"));
+	assert_int_equal(load(s, &s->a, HEAD "http: {listen: \"[::ffff:127.0.0.1]:9\"}\n"), 0);
+	/* explicit consent to plain remote HTTP */
+	assert_int_equal(load(s, &s->a, HEAD "http: {listen: \"10.1.2.3:9435\", "
+				       "insecure_remote: true}\n"), 0);
+	assert_true(s->a.http.insecure_remote);
+	/* users with a loopback listener are fine (auth without TLS on loopback) */
+	assert_int_equal(load(s, &s->a, HEAD "http:\n  basic_auth_users:\n    a: "
+				       "$2y$04$abcdefghijklmnopqrstuuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ\n"),
+			 0);
+	assert_int_equal(s->a.http.nusers, 1);
+	assert_int_equal(load(s, &s->a, HEAD "http:\n  basic_auth_users:\n    a: "
+				       "$1$04$abcdefghijklmnopqrstuuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ\n"),
+			 -EINVAL);
+}
+
+static void test_http_listen_override(void **st)
+{
+	struct state *s = *st;
+	char path[PATH_MAX];
+
+	assert_int_equal(load(s, &s->a, HEAD), 0);
+	assert_int_equal(aod_config_set_http_listen(&s->a, "127.0.0.1:19435", &s->err), 0);
+	assert_string_equal(s->a.http.listen, "127.0.0.1:19435");
+	assert_int_equal(aod_config_set_http_listen(&s->a, "", &s->err), 0);
+	assert_string_equal(s->a.http.listen, "");
+	assert_int_equal(aod_config_set_http_listen(&s->a, "0.0.0.0:9435", &s->err), -EINVAL);
+	assert_non_null(strstr(s->err.msg, "--http-listen: '0.0.0.0:9435' is not a loopback"));
+	assert_string_equal(s->a.http.listen, "");
+	/* with TLS and users in the file, a remote override is accepted */
+	top_path(path, sizeof(path), "tests/configs/valid/http-remote-tls.yaml");
+	assert_int_equal(aod_config_load_file(&s->a, path, &s->err), 0);
+	assert_int_equal(s->a.http.nusers, 2);
+	assert_string_equal(s->a.http.users[1].name, "grafana");
+	assert_true(s->a.metrics.bpf_stats);
+	assert_int_equal(aod_config_set_http_listen(&s->a, "0.0.0.0:9435", &s->err), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1309,6 +1377,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_mode_normalisation_warnings, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_duplicate_warnings, setup, teardown),
 		cmocka_unit_test(test_cmd_check_config),
+		cmocka_unit_test_setup_teardown(test_http_section, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_http_listen_override, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
