@@ -132,15 +132,28 @@ for i in 1 2 3 4 5; do
 done
 printf 'start -> probes attached: median %.1f ms over 5 starts (target <= 150 ms)\n' "$(printf '%s\n' "${att[@]}" | median)"
 
-# 4: emergency delay: every op >= 0 ms is an emergency; anomaly id - event completion
-cfg "$WORK/em.yaml" 0 1000000 0.001 "[]" 0
-start "$WORK/em.yaml"
-for i in 1 2 3 4 5 6 7 8 9 10; do "$TOP/$BUILD/tests/odirect_io" "$WORK/em.dat" 1 4096 >/dev/null; sleep 0.3; done
-sleep 1
-stop
-jq -r 'select(.emergency) | ((.id - ([.worst[].wall_ns] | max)) / 1e6)' "$SHM/out/anomalies.jsonl" > "$WORK/delays"
-printf 'emergency event -> anomaly: median %.2f ms, max %.2f ms over %d anomalies (target <= 20 ms)\n' \
-	"$(median < "$WORK/delays")" "$(sort -g "$WORK/delays" | tail -n1)" "$(wc -l < "$WORK/delays")"
+# 4: emergency delay. Every write to the loop device is an emergency; the
+# anomaly's "detected" (wall clock when the live detector saw it) - the event's
+# completion. ("id" is the event time at which the condition held.) One rule fires at most once per window W (1 s here): an
+# emergency inside the quiet period after a fire is held to its end, which is the
+# design, not delay. So each sample is one isolated request (dd, one 4 KiB
+# O_DIRECT write), 2.5 s (> 2 W) after the previous one, and only the loop
+# device counts (trackonly), so the host disk's own I/O cannot open a quiet period.
+if [ -n "$LOOP" ]; then
+	cfg "$WORK/em.yaml" 0 1000000 0.001 "[]" 0
+	sed -i "s|emergency_threshold_ms: 0.001|&\n      mode: trackonly\n      track_devices: [${LOOP#/dev/}]|" "$WORK/em.yaml"
+	start "$WORK/em.yaml"
+	for i in $(seq 1 10); do
+		dd if=/dev/zero of="$LOOP" bs=4k count=1 seek=$((i * 8)) oflag=direct conv=notrunc status=none
+		sleep 2.5
+	done
+	stop
+	jq -r 'select(.emergency) | ((.detected_ns - ([.worst[].wall_ns] | max)) / 1e6)' "$SHM/out/anomalies.jsonl" > "$WORK/delays"
+	printf 'emergency event -> anomaly: median %.2f ms, max %.2f ms over %d anomalies from 10 isolated writes (target <= 20 ms)\n' \
+		"$(median < "$WORK/delays")" "$(sort -g "$WORK/delays" | tail -n1)" "$(wc -l < "$WORK/delays")"
+else
+	echo "emergency event -> anomaly: no loop device here, not measured"
+fi
 
 # 5: anomaly -> bundle with the default actions
 cfg "$WORK/b.yaml" 0 5 100000 '[dmesg, journalctl, debugdata, stats, mounts, smbinfo, syslogs]' 0

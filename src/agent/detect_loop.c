@@ -62,14 +62,29 @@ static void add_shares(struct aod_agent *agent, const struct aod_anomaly *a, jso
 	}
 }
 
-static int append_anomaly_log(struct detect_loop *dl, const struct aod_anomaly *a)
+/* When the live detector saw the condition, as opposed to "id", the event
+ * time at which it held: the difference is the detection delay (a quiet
+ * period, a backlog in the event queue). Replay has no such time. */
+static void add_detected(json_t *obj, uint64_t detected_ns)
+{
+	char iso[64];
+
+	aod_format_wall(detected_ns, iso, sizeof(iso));
+	json_object_set_new(obj, "detected_ns", json_integer((json_int_t)detected_ns));
+	json_object_set_new(obj, "detected", json_string(iso));
+}
+
+static int append_anomaly_log(struct detect_loop *dl, const struct aod_anomaly *a,
+			      uint64_t detected_ns)
 {
 	json_t *obj = aod_anomaly_to_json(a);
 	char *line;
 	int err;
 
-	if (obj)
+	if (obj) {
 		add_shares(dl->agent, a, obj);
+		add_detected(obj, detected_ns);
+	}
 	line = obj ? json_dumps(obj, JSON_COMPACT) : NULL;
 	json_decref(obj);
 	if (!line)
@@ -88,6 +103,7 @@ static void on_anomaly(const struct aod_anomaly *a, void *ctx)
 {
 	struct detect_loop *dl = ctx;
 	struct aod_agent *agent = dl->agent;
+	uint64_t detected_ns = aod_wall_ns();
 	char line[4096], safe[sizeof(line) * 4];
 
 	atomic_fetch_add(&agent->counters.anomalies, 1);
@@ -97,7 +113,7 @@ static void on_anomaly(const struct aod_anomaly *a, void *ctx)
 	aod_text_escape(line, sizeof(line), safe, sizeof(safe), false);
 	log_notice("%s", safe);
 	syslog(LOG_ALERT, "AOD detected anomaly: %s", safe);
-	if (append_anomaly_log(dl, a))
+	if (append_anomaly_log(dl, a, detected_ns))
 		atomic_fetch_add(&agent->counters.anomaly_log_errors, 1);
 	if (aod_anomaly_queue_push(agent->anomalies, a) == -ENOSPC)
 		log_warn("anomaly queue full: anomaly %llu not collected",

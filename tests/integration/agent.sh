@@ -69,12 +69,13 @@ links_ok() {
 check "links-attached (links $links)" "the agent holds links '$links' on programs '$progs'" links_ok
 
 # Real O_DIRECT I/O on the disk behind $WORK: every op is over 0 ms.
-io_end=0
+io_end=0 io_start=$(date +%s%N)
 "$HELPERS/odirect_io" "$WORK/io.dat" 64 4096 >/dev/null && io_end=$(date +%s%N)
 found() { [ -s "$WORK/out/anomalies.jsonl" ] && jq -e 'select(.source=="block" and .type=="latency")' "$WORK/out/anomalies.jsonl" >/dev/null 2>&1; }
 if wait_for $((6 * W)) found; then
 	pass block-latency-anomaly
-	took=$(( ($(date +%s%N) - io_end) / 1000000 ))
+	seen=$(date +%s%N)
+	took=$(( (seen - io_end) / 1000000 ))
 	echo "block anomaly seen ${took} ms after the I/O ended (waited up to $((6 * W)) s)"
 else
 	fail block-latency-anomaly "no block latency anomaly within $((6 * W)) s: $(tail -n 3 "$WORK/agent.log" | tr '\n' ' ')"
@@ -86,6 +87,11 @@ if echo "$a" | jq -e '.keys | length > 0 and (.[0].count >= 5)' >/dev/null 2>&1 
 else
 	fail block-anomaly-content "keys/worst missing: $a"
 fi
+# detected_ns: the agent's clock when it saw the condition, after the event
+# time (id) and between the I/O's start and the moment this test read the line.
+check anomaly-detected-time "detected_ns not in [id, io start .. seen]: $a" \
+	jq -e --argjson lo "$io_start" --argjson hi "${seen:-0}" \
+	'.detected_ns >= .id and .detected_ns >= $lo and .detected_ns <= $hi' <<< "$a" >/dev/null
 grep -q 'anomaly id=.* source=block type=latency' "$WORK/agent.log"
 check anomaly-log-line "no one-line anomaly log" test $? = 0
 

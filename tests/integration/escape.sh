@@ -6,11 +6,7 @@ set -u
 . "$(dirname "$0")/lib.sh"
 need_root_bpf escape || exit 0
 make_workdir
-LOOP=
-trap 'stop_agent 2>/dev/null; [ -n "$LOOP" ] && losetup -d "$LOOP"; rm -rf "$WORK"' EXIT
-truncate -s 16M "$WORK/disk.img"
-LOOP=$(losetup -f --show "$WORK/disk.img") || { fail escape-setup "losetup failed"; exit 0; }
-DEV=$(basename "$LOOP")
+make_loop escape 16M || exit 0
 # comm is the executable's name: ESC [ 3 1 m, then "EVIL", then BEL
 EVIL=$'\e[31mEVIL\a'
 cp "$HELPERS/odirect_io" "$WORK/$EVIL"

@@ -17,7 +17,19 @@ check() { # name why cmd...
 make_workdir() {
 	WORK=$(mktemp -d /var/tmp/aod-test.XXXXXX)
 	chmod 700 "$WORK"
-	trap 'stop_agent 2>/dev/null; rm -rf "$WORK"' EXIT
+	LOOP=
+	trap 'stop_agent 2>/dev/null; [ -n "$LOOP" ] && losetup -d "$LOOP"; rm -rf "$WORK"' EXIT
+}
+
+# make_loop NAME SIZE [IMAGE]: a loop device over IMAGE (default a sparse
+# $WORK/disk.img of SIZE), detached at exit by make_workdir's trap; sets LOOP
+# and DEV (its name in /sys/block). A real blk-mq disk whose every request is
+# the test's own, so counts can be checked against /sys/block/DEV/stat.
+make_loop() {
+	local img=${3:-$WORK/disk.img}
+	[ -e "$img" ] || truncate -s "$2" "$img"
+	LOOP=$(losetup -f --show "$img") || { LOOP=; fail "$1-setup" "losetup $img failed"; return 1; }
+	DEV=$(basename "$LOOP")
 }
 
 # Skips only for what the machine really lacks (root, BTF); setup failures are FAILs.

@@ -7,11 +7,7 @@ set -u
 . "$(dirname "$0")/lib.sh"
 need_root_bpf recorder || exit 0
 make_workdir
-LOOP=
-trap 'stop_agent 2>/dev/null; [ -n "$LOOP" ] && losetup -d "$LOOP"; rm -rf "$WORK"' EXIT
-truncate -s 64M "$WORK/disk.img"
-LOOP=$(losetup -f --show "$WORK/disk.img") || { fail recorder-setup "losetup failed"; exit 0; }
-DEV=$(basename "$LOOP")
+make_loop recorder 64M || exit 0
 CAP=50
 
 cat > "$WORK/aod.yaml" <<YAML

@@ -26,8 +26,7 @@ mkdir -p "$WORK/fuse"
 "$HELPERS/stallfs" "$WORK/fuse" 16 "$FLAG" > "$WORK/stallfs.log" 2>&1 &
 FUSE_PID=$!
 wait_for 5 test -e "$WORK/fuse/disk" || { fail stuck-setup "stallfs did not mount: $(cat "$WORK/stallfs.log")"; exit 0; }
-LOOP=$(losetup -f --show "$WORK/fuse/disk") || { fail stuck-setup "losetup failed"; exit 0; }
-DEV=$(basename "$LOOP")
+make_loop stuck 16M "$WORK/fuse/disk" || exit 0
 EMERG_MS=500
 
 cat > "$WORK/aod.yaml" <<YAML
