@@ -87,6 +87,7 @@ int cfg_parse_watcher(struct cfg_ctx *c, yaml_node_t *n);
 int cfg_parse_actions(struct cfg_ctx *c, yaml_node_t *n, const char *path,
 		      uint32_t *count, char names[][AOD_ACTION_NAME_LEN]);
 int cfg_parse_guardian(struct cfg_ctx *c, yaml_node_t *n);
+int cfg_parse_store(struct cfg_ctx *c, yaml_node_t *n);
 int cfg_parse_codes(struct cfg_ctx *c, struct aod_rule *r, yaml_node_t *n,
 		    const char *path, struct aod_code *codes, uint32_t *count,
 		    yaml_node_t **nodes);
