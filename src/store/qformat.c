@@ -83,12 +83,19 @@ static void put_hex(FILE *out, const unsigned char *b, size_t n)
 		fprintf(out, "%02x", b[i]);
 }
 
+/* The shortest decimal that reads back as v, and always as a real: "2.0". */
 static void put_real(FILE *out, double v, bool json)
 {
-	if (!isfinite(v))
+	char buf[40];
+
+	if (!isfinite(v)) {
 		fputs(json ? "null" : isnan(v) ? "nan" : v > 0 ? "inf" : "-inf", out);
-	else
-		fprintf(out, "%.17g", v);
+		return;
+	}
+	snprintf(buf, sizeof(buf), "%.15g", v);
+	if (strtod(buf, NULL) != v)
+		snprintf(buf, sizeof(buf), "%.17g", v);
+	fprintf(out, "%s%s", buf, strpbrk(buf, ".e") ? "" : ".0");
 }
 
 /* ---- CSV ---- */
@@ -100,7 +107,7 @@ static bool csv_needs_quotes(const unsigned char *s, size_t n)
 	for (size_t i = 0; i < n; i++)
 		if (s[i] == ',' || s[i] == '"' || s[i] == '\r' || s[i] == '\n')
 			return true;
-	return s[0] == ' ' || s[n - 1] == ' ';
+	return false;
 }
 
 static void csv_text(FILE *out, const unsigned char *s, size_t n)
