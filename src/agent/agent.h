@@ -8,6 +8,7 @@
  *   collector   anomaly queue -> actions -> bundle        (src/agent/collector.c)
  *   spacewatch  bundle retention                           (src/agent/spacewatch.c)
  *   maintenance probe attach retries, in-flight expiry, clock sync
+ *   store       store queue -> batched SQLite transactions    (src/agent/store_writer.c)
  *   control     unix socket: status, snapshot
  */
 #ifndef AOD_AGENT_AGENT_H
@@ -30,6 +31,7 @@ struct aod_flight_recorder;
 struct aod_action_pool;
 struct aod_collector;
 struct aod_smb_shares;
+struct aod_store_writer;
 
 enum aod_worker_id {
 	AOD_W_DISPATCHER,
@@ -38,6 +40,7 @@ enum aod_worker_id {
 	AOD_W_SPACEWATCH,
 	AOD_W_MAINTENANCE,
 	AOD_W_CONTROL,
+	AOD_W_STORE,       /* joined last: it writes what the others left */
 	AOD_W_COUNT,
 };
 
@@ -72,6 +75,7 @@ struct aod_agent {
 	struct aod_action_pool *pool;
 	struct aod_collector *collector;
 	struct aod_smb_shares *shares;      /* SMB tree id -> share name (thread-safe) */
+	struct aod_store_writer *store;     /* event store writer (store_writer.h) */
 	int spacewatch_kick;                /* eventfd: a bundle was published, check now */
 	struct aod_detector_stats_shared {
 		_Atomic uint64_t events_in, events_counted, events_dropped, events_late,

@@ -5,8 +5,8 @@
  * src/collect/retention.c), checking every cleanup_interval_sec, 4x as
  * often (at least once a second) while in emergency, and right after each
  * bundle is published (the collector kicks spacewatch_kick). The anomaly
- * log (bounded by its own rotation) counts in the budget: the bundles get
- * what it leaves.
+ * log (bounded by its own rotation) and the event store (bounded by its
+ * writer, store.max_mb) count in the budget: the bundles get what they leave.
  */
 #include <errno.h>
 #include <poll.h>
@@ -19,6 +19,7 @@
 #include "collect/retention.h"
 #include "common/log.h"
 #include "common/timeutil.h"
+#include "store/store.h"
 
 /* Sleep until the next check, a kick, or stop. Returns true if stopping. */
 static bool wait_next(struct aod_agent *agent, unsigned sec)
@@ -35,10 +36,11 @@ static bool wait_next(struct aod_agent *agent, unsigned sec)
 	return aod_agent_stopping(agent);
 }
 
-/* The budget left for bundles once the anomaly log has its share. */
+/* The budget left for bundles once the anomaly log and the store have their share. */
 static void budget_for_bundles(const struct aod_config *cfg, struct aod_retention_policy *p)
 {
-	uint64_t log_bytes = aod_anomaly_log_bytes(cfg->output_dir);
+	uint64_t log_bytes = aod_anomaly_log_bytes(cfg->output_dir) +
+			     (cfg->store.enabled ? aod_store_disk_bytes(cfg->store.path) : 0);
 
 	if (p->budget_bytes)
 		p->budget_bytes = p->budget_bytes > log_bytes ? p->budget_bytes - log_bytes : 1;

@@ -6,6 +6,7 @@
  */
 #include <assert.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -183,8 +184,19 @@ static int prepare_all(struct aod_store *st)
 
 static int open_db(struct aod_store *st, char *err, size_t errlen)
 {
+	/* 0600 like the bundles: argv and paths are other users' business. SQLite
+	 * gives its -wal and -shm files the main file's mode. */
+	int fd = open(st->path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	char *msg = NULL;
-	int rc = sqlite3_open_v2(st->path, &st->db,
+	int rc;
+
+	if (fd < 0) {
+		rc = -errno;
+		snprintf(err, errlen, "%s: cannot open the store: %s", st->path, strerror(-rc));
+		return rc;
+	}
+	close(fd);
+	rc = sqlite3_open_v2(st->path, &st->db,
 				 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX |
 					 SQLITE_OPEN_EXRESCODE,
 				 NULL);
