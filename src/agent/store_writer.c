@@ -44,6 +44,7 @@ struct writer_loop {
 	struct aod_config *cfg;
 	uint64_t cfg_gen;
 	uint64_t txn_start_ns, pending;  /* records in the open transaction */
+	uint64_t pending_events;          /* ... of which events */
 	bool failing;                     /* a write failed; logged once */
 	uint64_t lost_at_failure;
 	uint64_t next_open_ns, next_tick_ns, next_age_ns;
@@ -164,7 +165,7 @@ static void write_failed(struct writer_loop *l, int err, uint64_t lost)
 		aod_store_rollback(l->st);
 	atomic_fetch_add(&w->write_lost, lost);
 	atomic_fetch_add(&w->write_errors, 1);
-	l->pending = 0;
+	l->pending = l->pending_events = 0;
 	snprintf(msg, sizeof(msg), "%.200s (%.40s)", l->st ? aod_store_errmsg(l->st) : "",
 		 strerror(-err));
 	set_state(w, "failing", msg);
@@ -190,8 +191,9 @@ static void commit(struct writer_loop *l)
 		return;
 	}
 	atomic_fetch_add(&w->written, l->pending);
+	atomic_fetch_add(&w->events_written, l->pending_events);
 	atomic_fetch_add(&w->batches, 1);
-	l->pending = 0;
+	l->pending = l->pending_events = 0;
 	if (l->failing) {
 		l->failing = false;
 		log_notice("store %s: writing again; %llu records were lost meanwhile", w->path,
@@ -236,8 +238,7 @@ static void write_one(struct writer_loop *l, const struct aod_store_rec *rec)
 		return;
 	}
 	l->pending++;
-	if (rec->kind == AOD_STORE_REC_EVENT)
-		atomic_fetch_add(&l->w->events_written, 1);
+	l->pending_events += rec->kind == AOD_STORE_REC_EVENT;
 }
 
 /* Write (or, with no store open, count as lost) and release each record. */

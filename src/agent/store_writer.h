@@ -50,7 +50,10 @@ void aod_store_writer_bundle(struct aod_store_writer *w, const struct aod_anomal
 /* Any record (ownership passes; released if it cannot be queued). */
 int aod_store_writer_push(struct aod_store_writer *w, struct aod_store_rec *rec);
 
-/* {"enabled", "state", "path", "run_id", "written", "events_written", "lost",
+/* written and events_written count committed records only; lost =
+ * queue_overflows (dropped at the hand-off) + write_lost (failed writes, a
+ * store that could not open).
+ * {"enabled", "state", "path", "run_id", "written", "events_written", "lost",
  *  "queue_overflows", "write_lost", "write_errors", "batches", "queue_depth",
  *  "bytes", "max_bytes", "retention_deleted", "last_error"} */
 json_t *aod_store_writer_status_json(struct aod_store_writer *w);

@@ -13,7 +13,6 @@
 
 #define TARGET_PCT 70
 #define MAX_PASSES 64
-#define NSEC_PER_SEC 1000000000LL
 
 static const char *const delete_sql[] = {
 	"DELETE FROM events WHERE wall_ns < :cut",
@@ -26,12 +25,23 @@ static const char *const delete_sql[] = {
 	"DELETE FROM runs WHERE ended_ns < :cut AND id <> :keep",
 };
 
-static const char oldest_sql[] =
-	"SELECT MIN(t) FROM (SELECT MIN(wall_ns) AS t FROM events"
-	" UNION ALL SELECT MIN(wall_ns) FROM anomalies UNION ALL SELECT MIN(wall_ns) FROM bundles"
-	" UNION ALL SELECT MIN(wall_ns) FROM probe_states"
-	" UNION ALL SELECT MIN(exit_wall_ns) FROM processes"
-	" UNION ALL SELECT MIN(ended_ns) FROM runs WHERE id <> :keep)";
+/* The time below which the oldest tenth of the events, or of the exited
+ * processes, lies (whichever comes first); the oldest row of any table when
+ * both are empty. Deleting below it always makes progress. */
+#define OLDEST                                                                              \
+	"SELECT MIN(t) FROM (SELECT MIN(wall_ns) AS t FROM events"                          \
+	" UNION ALL SELECT MIN(wall_ns) FROM anomalies UNION ALL SELECT MIN(wall_ns) FROM bundles" \
+	" UNION ALL SELECT MIN(wall_ns) FROM probe_states"                                  \
+	" UNION ALL SELECT MIN(exit_wall_ns) FROM processes"                                \
+	" UNION ALL SELECT MIN(ended_ns) FROM runs WHERE id <> :keep)"
+
+static const char cut_sql[] =
+	"SELECT COALESCE(MIN(t) + 1, (" OLDEST ") + 1) FROM ("
+	" SELECT (SELECT wall_ns FROM events ORDER BY wall_ns LIMIT 1"
+	"  OFFSET (SELECT COUNT(*) / 10 FROM events)) AS t"
+	" UNION ALL SELECT (SELECT exit_wall_ns FROM processes WHERE exit_wall_ns IS NOT NULL"
+	"  ORDER BY exit_wall_ns LIMIT 1 OFFSET (SELECT COUNT(exit_wall_ns) / 10 FROM processes)))";
+
 
 /* One integer from a query with an optional :keep parameter; -1 if NULL. */
 static int query_i64(struct aod_store *st, const char *sql, int64_t keep, int64_t *out)
@@ -101,14 +111,15 @@ static int prune_to_size(struct aod_store *st, uint64_t target, int64_t now, int
 	int err = live_bytes(st, &used);
 
 	for (int pass = 0; !err && used > target && pass < MAX_PASSES; pass++) {
-		int64_t oldest, step;
+		uint64_t before = *deleted;
+		int64_t cut;
 
-		err = query_i64(st, oldest_sql, keep, &oldest);
-		if (err || oldest < 0 || oldest > now)
+		err = query_i64(st, cut_sql, keep, &cut);
+		if (err || cut < 0 || cut > now + 1)
 			break;
-		step = (now - oldest) / 10;
-		err = delete_before(st, oldest + (step > NSEC_PER_SEC ? step : NSEC_PER_SEC), keep,
-				    deleted);
+		err = delete_before(st, cut, keep, deleted);
+		if (!err && *deleted == before)
+			break; /* only what must stay (the live run) is left */
 		if (!err)
 			err = live_bytes(st, &used);
 	}

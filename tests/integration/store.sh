@@ -1,0 +1,185 @@
+#!/bin/bash
+# The event store against the real agent on this host, with ground truth:
+#  1. N O_DIRECT block I/Os on a loop device (0 ms threshold, that device
+#     only): the store holds exactly the requests the kernel completed
+#     (/sys/block/DEV/stat) and exactly what the probe delivered (aod status);
+#  2. a process named like SQL: its comm is stored verbatim;
+#  3. aod query refuses writes, ATTACH and PRAGMA changes with a clear message
+#     and stops a runaway query at its time limit;
+#  4. kill -9 while the agent writes: the file passes integrity_check and
+#     holds every batch committed before the kill;
+#  5. a full tmpfs as aod_output_dir: write failures counted as lost, the
+#     agent stays up and keeps detecting;
+#  6. store.max_mb: the store stays within its share of the budget, oldest
+#     rows first.
+# The reader of record is Python's sqlite3 module (not aod's own code).
+set -u
+. "$(dirname "$0")/lib.sh"
+need_root_bpf store || exit 0
+command -v python3 >/dev/null || { skip store "python3 missing (make check installs it)"; exit 0; }
+make_workdir
+LOOP= TMPFS=
+cleanup() {
+	stop_agent 2>/dev/null
+	[ -n "$LOOP" ] && losetup -d "$LOOP"
+	[ -n "$TMPFS" ] && umount "$TMPFS" 2>/dev/null
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
+truncate -s 64M "$WORK/disk.img"
+LOOP=$(losetup -f --show "$WORK/disk.img") || { fail store-setup "losetup failed"; exit 0; }
+DEV=$(basename "$LOOP")
+
+config() { # output_dir [store_max_mb] [acceptable_count]
+	cat > "$WORK/aod.yaml" <<YAML
+watch_interval_sec: 1
+aod_output_dir: $1
+guardian:
+  anomalies:
+    every_io:
+      type: Latency
+      tool: biolatency
+      mode: trackonly
+      acceptable_count: ${3:-1000000}
+      emergency_threshold_ms: 3600000
+      holdoff_sec: 0
+      track_devices: [{device: $DEV, threshold: 0}]
+watcher:
+  actions: [mounts]
+store:
+  max_mb: ${2:-0}
+agent:
+  control_socket: $WORK/aod.sock
+YAML
+}
+status() { "$AOD_BIN" status --socket "$WORK/aod.sock" --json; }
+st() { status | jq -r "$1"; }
+# completed requests of every kind: reads, writes, discards, flushes
+ios() { awk '{print $1 + $5 + $12 + $15}' "/sys/block/$DEV/stat"; }
+sql() { # db sql: one value, read by Python's sqlite3 (read-only)
+	python3 - "$1" "$2" <<'PY'
+import sqlite3, sys
+c = sqlite3.connect("file:%s?mode=ro" % sys.argv[1], uri=True)
+print(c.execute(sys.argv[2]).fetchone()[0])
+PY
+}
+# wait until the writer has written every decoded event (and a bit more)
+settle() {
+	wait_for 15 bash -c "[ \"\$('$AOD_BIN' status --socket '$WORK/aod.sock' --json | jq '.store.events_written == .dispatcher.events_decoded and .store.queue_depth == 0')\" = true ]"
+}
+
+# ---- 1 + 2: ground truth, verbatim comm --------------------------------
+DB=$WORK/out/aod.db
+config "$WORK/out"
+start_agent "$WORK/aod.yaml" || { fail store-agent-start "$(tail -n 5 "$WORK/agent.log")"; exit 0; }
+SQLNAME="x'); DROP TABLE events; --"
+cp "$HELPERS/odirect_io" "$WORK/$SQLNAME"
+before=$(ios)
+"$WORK/$SQLNAME" "$LOOP" 300 4096 >/dev/null || { fail store-io "odirect_io on $LOOP failed"; exit 0; }
+sleep 1
+n=$(( $(ios) - before ))
+settle
+rows=$(sql "$DB" "SELECT COUNT(*) FROM events WHERE disk = '$DEV'")
+decoded=$(st .dispatcher.events_decoded) written=$(st .store.events_written) lost=$(st .store.lost)
+check "store-rows-equal-kernel-ios (kernel $n, rows $rows)" "rows $rows != kernel $n" \
+	test "$rows" = "$n" -a "$n" -ge 600
+check "store-rows-equal-probe-events (decoded $decoded, written $written, rows $rows, lost $lost)" \
+	"decoded $decoded written $written rows $rows lost $lost" \
+	test "$decoded" = "$rows" -a "$written" = "$rows" -a "$lost" = 0
+check "store-query-agrees ($("$AOD_BIN" query -c "$WORK/aod.yaml" -f csv blk-slow | tr '\r\n' ' '))" \
+	"aod query blk-slow total != $n" \
+	test "$("$AOD_BIN" query -c "$WORK/aod.yaml" -f json blk-slow | jq '[.[].ops] | add')" = "$n"
+comms=$("$AOD_BIN" query -d "$DB" -f json "SELECT DISTINCT comm FROM events WHERE disk = '$DEV'" | jq -r '.[].comm')
+tables=$(sql "$DB" "SELECT COUNT(*) FROM sqlite_schema WHERE name = 'events'")
+check "store-sql-looking-comm-verbatim (${SQLNAME:0:15})" "stored: $comms" \
+	bash -c 'grep -Fxq -- "$1" <<< "$2" && [ "$3" = 1 ]' _ "${SQLNAME:0:15}" "$comms" "$tables"
+mode=$(stat -c %a "$DB")
+check "store-file-private (mode $mode)" "store file mode $mode" test "$mode" = 600
+
+# ---- 3: read-only, time limit ------------------------------------------
+refused=0 msgs=
+for q in "INSERT INTO events(run_id, wall_ns, mono_ns, kind, source) VALUES (1,1,1,'x','y')" \
+	"UPDATE events SET comm = 'x'" "DELETE FROM events" "ATTACH DATABASE '$WORK/x.db' AS x" \
+	"PRAGMA user_version = 7" "DROP TABLE events"; do
+	out=$("$AOD_BIN" query -d "$DB" "$q" 2>&1); rc=$?
+	if [ "$rc" = 2 ] && grep -q "refused: .* is not allowed: aod query only reads the store" <<< "$out"; then
+		refused=$((refused + 1))
+	else
+		msgs="$msgs [$q -> $rc: $out]"
+	fi
+done
+after=$(sql "$DB" "SELECT COUNT(*) FROM events WHERE disk = '$DEV'")
+check "store-query-refuses-writes ($refused of 6 refused, rows $after)" "$msgs" \
+	test "$refused" = 6 -a "$after" = "$rows" -a ! -e "$WORK/x.db"
+t0=$(date +%s%N)
+out=$("$AOD_BIN" query -d "$DB" --timeout 1 "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT COUNT(*) FROM c" 2>&1); rc=$?
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+check "store-query-time-limit (stopped after $ms ms, exit $rc)" "$out (exit $rc, $ms ms)" \
+	bash -c "[ $rc = 1 ] && [ $ms -ge 1000 ] && [ $ms -lt 15000 ] && grep -q 'time limit of 1.0 s' <<< '$out'"
+
+# ---- 4: kill -9 while writing -------------------------------------------
+"$HELPERS/odirect_io" "$LOOP" 20000 4096 >/dev/null 2>&1 &
+LOAD=$!
+wait_for 10 bash -c "[ \$('$AOD_BIN' status --socket '$WORK/aod.sock' --json | jq '.store.events_written') -gt $((rows + 2000)) ]"
+committed=$(st .store.events_written)
+kill -9 "$AGENT_PID"; wait "$AGENT_PID" 2>/dev/null; AGENT_PID=
+kill "$LOAD" 2>/dev/null; wait "$LOAD" 2>/dev/null
+ok=$(sql "$DB" "PRAGMA integrity_check")
+have=$(sql "$DB" "SELECT COUNT(*) FROM events")
+check "store-kill9-integrity ($ok)" "integrity_check: $ok" test "$ok" = ok
+check "store-kill9-keeps-committed ($have rows >= $committed committed before the kill)" \
+	"$have rows < $committed" test "$have" -ge "$committed"
+config "$WORK/out"
+start_agent "$WORK/aod.yaml" || fail store-restart-after-kill9 "$(tail -n 5 "$WORK/agent.log")"
+runs=$(sql "$DB" "SELECT COUNT(*) || ':' || SUM(ended_ns IS NULL) FROM runs")
+check "store-reopens-after-kill9 (runs:open $runs)" "runs $runs" test "$runs" = "2:2"
+stop_agent
+runs=$(sql "$DB" "SELECT SUM(ended_ns IS NULL) FROM runs")
+check "store-clean-stop-ends-run (runs still open: $runs, the killed one)" "open runs $runs" test "$runs" = 1
+
+# ---- 5: a full tmpfs ------------------------------------------------------
+TMPFS=$WORK/tiny
+mkdir -p "$TMPFS" && mount -t tmpfs -o size=3m tmpfs "$TMPFS" || { fail store-tmpfs "mount tmpfs failed"; exit 0; }
+config "$TMPFS/out" 0 50
+start_agent "$WORK/aod.yaml" || { fail store-tmpfs-agent-start "$(tail -n 5 "$WORK/agent.log")"; exit 0; }
+"$HELPERS/odirect_io" "$LOOP" 50 4096 >/dev/null
+settle
+dd if=/dev/zero of="$TMPFS/filler" bs=64k 2>/dev/null   # until ENOSPC
+a0=$(st .anomalies.total)
+for _ in 1 2 3 4 5 6; do "$HELPERS/odirect_io" "$LOOP" 2000 4096 >/dev/null; done
+sleep 2
+s=$(status)
+up=$(kill -0 "$AGENT_PID" 2>/dev/null && echo yes || echo no)
+wl=$(jq .store.write_lost <<< "$s") we=$(jq .store.write_errors <<< "$s") l=$(jq .store.lost <<< "$s")
+a1=$(jq .anomalies.total <<< "$s")
+logged=$(grep -c "store .*cannot write" "$AGENT_LOG")
+check "store-full-disk-counted (write errors $we, lost $wl, status lost $l, logged $logged time(s))" \
+	"$(jq -c .store <<< "$s")" test "$we" -ge 1 -a "$wl" -ge 1 -a "$l" -ge "$wl" -a "$logged" = 1
+check "store-full-disk-agent-keeps-detecting (up: $up, anomalies $a0 -> $a1)" \
+	"up $up anomalies $a0 -> $a1" test "$up" = yes -a "$a1" -gt "$a0"
+rm -f "$TMPFS/filler"
+"$HELPERS/odirect_io" "$LOOP" 50 4096 >/dev/null
+check "store-full-disk-recovers" "$(grep 'store ' "$AGENT_LOG" | tail -n 3)" \
+	wait_for 10 grep -q "store .*writing again; [0-9]* records were lost meanwhile" "$AGENT_LOG"
+stop_agent
+umount "$TMPFS" && TMPFS=
+
+# ---- 6: the store's share of the budget ----------------------------------
+rm -rf "$WORK/out"
+config "$WORK/out" 0.5
+start_agent "$WORK/aod.yaml" || { fail store-budget-agent-start "$(tail -n 5 "$WORK/agent.log")"; exit 0; }
+first=$(date +%s%N)
+for _ in 1 2 3 4; do "$HELPERS/odirect_io" "$LOOP" 2000 4096 >/dev/null; done
+last=$(date +%s%N)
+"$HELPERS/odirect_io" "$LOOP" 2000 4096 >/dev/null
+settle
+sleep 2.5
+bytes=$(st .store.bytes) deleted=$(st .store.retention_deleted) total=$(st .store.events_written)
+kept=$(sql "$DB" "SELECT COUNT(*) FROM events")
+check "store-within-max-mb ($bytes bytes <= 524288; of $total events $deleted deleted, $kept kept)" \
+	"bytes $bytes deleted $deleted kept $kept" \
+	test "$bytes" -le 524288 -a "$deleted" -gt 0 -a "$kept" -gt 0 -a $((kept + deleted)) -ge "$total"
+span=$(sql "$DB" "SELECT (MIN(wall_ns) > $first) || (MAX(wall_ns) > $last) FROM events")
+check "store-retention-oldest-first (oldest left after the first burst, the last burst kept)" \
+	"min/max check $span" test "$span" = 11
+stop_agent
