@@ -3,7 +3,9 @@
 #  1. N O_DIRECT block I/Os on a loop device (0 ms threshold, that device
 #     only): the store holds exactly the requests the kernel completed
 #     (/sys/block/DEV/stat) and exactly what the probe delivered (aod status);
-#  2. a process named like SQL: its comm is stored verbatim;
+#  2. a process named like SQL: its comm is stored verbatim; the events as CSV,
+#     JSON and JSON lines load in Python's csv/json, pandas and DuckDB (when
+#     installed) with the same rows, sums and names as the store;
 #  3. aod query refuses writes, ATTACH and PRAGMA changes with a clear message
 #     and stops a runaway query at its time limit;
 #  4. kill -9 while the agent writes: the file passes integrity_check and
@@ -95,6 +97,72 @@ check "store-sql-looking-comm-verbatim (${SQLNAME:0:15})" "stored: $comms" \
 	bash -c 'grep -Fxq -- "$1" <<< "$2" && [ "$3" = 1 ]' _ "${SQLNAME:0:15}" "$comms" "$tables"
 mode=$(stat -c %a "$DB")
 check "store-file-private (mode $mode)" "store file mode $mode" test "$mode" = 600
+
+# ---- 2b: CSV and JSON as the stdlib, pandas and DuckDB load them ----------
+# ground truth from Python's sqlite3: rows, the sum of latencies, rows of the SQL-looking comm
+truth=$(python3 - "$DB" "$DEV" "${SQLNAME:0:15}" <<'PY'
+import sqlite3, sys
+c = sqlite3.connect("file:%s?mode=ro" % sys.argv[1], uri=True)
+print("%d %d %d" % c.execute("SELECT COUNT(*), SUM(latency_ns), SUM(comm = ?) FROM events WHERE disk = ?",
+                             (sys.argv[3], sys.argv[2])).fetchone())
+PY
+)
+for f in csv json jsonl; do
+	"$AOD_BIN" query -d "$DB" -f "$f" --limit 0 "SELECT id, wall_ns, comm, disk, op, latency_ns, share, 		latency_ns / 1e6 AS ms FROM events WHERE disk = '$DEV' ORDER BY id" > "$WORK/ev.$f"
+done
+readers() { # python: which readers to use
+	"$1" - "$WORK" "${SQLNAME:0:15}" "$2" <<'PY'
+import csv, json, sys
+work, comm, which = sys.argv[1], sys.argv[2], sys.argv[3]
+def summary(rows):
+    return "%d %d %d" % (len(rows), sum(int(r["latency_ns"]) for r in rows), sum(r["comm"] == comm for r in rows))
+if which == "stdlib":
+    out = [summary(list(csv.DictReader(open(work + "/ev.csv", newline="", encoding="utf-8")))),
+           summary(json.load(open(work + "/ev.json", encoding="utf-8"))),
+           summary([json.loads(l) for l in open(work + "/ev.jsonl", encoding="utf-8")])]
+else:
+    import pandas as pd
+    frames = [pd.read_csv(work + "/ev.csv"), pd.read_json(work + "/ev.json"),
+              pd.read_json(work + "/ev.jsonl", lines=True)]
+    assert all(f["share"].isna().all() and f["ms"].dtype == float for f in frames)
+    out = [summary(f.to_dict("records")) for f in frames]
+print(" | ".join(out))
+PY
+}
+got=$(readers python3 stdlib)
+check "store-csv-json-stdlib ($got; truth $truth)" "csv | json | jsonl: $got, truth $truth" \
+	test "$got" = "$truth | $truth | $truth"
+if /usr/bin/python3 -c 'import pandas' 2>/dev/null; then
+	got=$(readers /usr/bin/python3 pandas 2>&1)
+	check "store-csv-json-pandas ($got)" "read_csv | read_json | read_json(lines): $got, truth $truth" \
+		test "$got" = "$truth | $truth | $truth"
+else
+	skip store-csv-json-pandas "pandas missing (Debian python3-pandas)"
+fi
+# DuckDB: Debian has no package; its node bindings (npm @duckdb/node-api) work if installed
+if node -e "require('@duckdb/node-api')" 2>/dev/null; then
+	got=$(node - "$WORK" "${SQLNAME:0:15}" <<'JS' 2>&1
+const { DuckDBInstance } = require('@duckdb/node-api');
+(async () => {
+  const [work, comm] = process.argv.slice(2);
+  const con = await (await DuckDBInstance.create(':memory:')).connect();
+  const out = [];
+  for (const src of [`read_csv_auto('${work}/ev.csv')`, `read_json_auto('${work}/ev.json')`,
+                     `read_json_auto('${work}/ev.jsonl')`]) {
+    const r = await con.runAndReadAll(`SELECT COUNT(*)::INT, SUM(latency_ns)::BIGINT, COUNT(*) FILTER (WHERE comm = $c)::INT,
+      COUNT(*) FILTER (WHERE share IS NULL)::INT = COUNT(*)::INT FROM ${src}`, { c: comm });
+    const [n, sum, k, nulls] = r.getRows()[0];
+    out.push(nulls ? `${n} ${sum} ${k}` : 'share not NULL');
+  }
+  console.log(out.join(' | '));
+})().catch(e => { console.log(String(e)); });
+JS
+)
+	check "store-csv-json-duckdb ($got)" "read_csv_auto | read_json_auto x2: $got, truth $truth" \
+		test "$got" = "$truth | $truth | $truth"
+else
+	skip store-csv-json-duckdb "DuckDB missing (no Debian package; npm install @duckdb/node-api and set NODE_PATH)"
+fi
 
 # ---- 3: read-only, time limit ------------------------------------------
 refused=0 msgs=

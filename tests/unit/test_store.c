@@ -19,6 +19,7 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 
+#include "config/config.h"
 #include "store/store.h"
 #include "store/store_int.h"
 #include "store/store_queue.h"
@@ -356,6 +357,87 @@ static void test_metrics_stream_view(void **state)
 	free(v);
 }
 
+/* The agent's path: records through the queue, written by aod_store_write_rec. */
+static void test_records_through_the_queue(void **state)
+{
+	struct fx *f = *state;
+	static const char argv[] = "make\0-j4\0";
+	struct aod_store_proc p = proc(500, 60, 1, "make");
+	struct aod_store_exec_failed xf = { .wall_ns = T0, .id = { 500, 60 }, .pid = 60,
+					    .filename = "/tmp/'; DROP TABLE events; --",
+					    .error = -2 };
+	struct aod_store_queue *q = aod_store_queue_new(8);
+	struct aod_store_rec rec, out[8];
+	size_t n;
+	char *v;
+
+	p.argv = argv;
+	p.argv_len = sizeof(argv) - 1;
+	p.filename = "/usr/bin/make";
+	assert_int_equal(aod_store_rec_proc(&rec, AOD_STORE_REC_PROC_EXEC, &p), 0);
+	p.argv = NULL; /* the record has its own copies */
+	assert_int_equal(aod_store_queue_push(q, &rec), 0);
+	rec = (struct aod_store_rec){ .kind = AOD_STORE_REC_PROC_OOM, .proc_oom = { 500, 60 } };
+	assert_int_equal(aod_store_queue_push(q, &rec), 0);
+	rec = (struct aod_store_rec){ .kind = AOD_STORE_REC_PROC_EXIT,
+				      .proc_exit = { .id = { 500, 60 }, .signal = 9,
+						     .exit_wall_ns = T0 + 9 } };
+	assert_int_equal(aod_store_queue_push(q, &rec), 0);
+	rec = (struct aod_store_rec){ .kind = AOD_STORE_REC_EXEC_FAILED, .exec_failed = xf };
+	rec.exec_failed.filename = strdup(xf.filename);
+	assert_int_equal(aod_store_queue_push(q, &rec), 0);
+	n = aod_store_queue_pop(q, out, 8, 0);
+	assert_int_equal(n, 4);
+	assert_int_equal(aod_store_begin(f->st), 0);
+	for (size_t i = 0; i < n; i++) {
+		assert_int_equal(aod_store_write_rec(f->st, f->run, &out[i], NULL), 0);
+		aod_store_rec_release(&out[i]);
+	}
+	assert_int_equal(aod_store_commit(f->st), 0);
+	aod_store_queue_free(q);
+	v = q_text(f, "SELECT cmdline || '|' || filename || '|' || oom_killed || '|' || exit_signal"
+		   " FROM processes WHERE tgid = 60", NULL);
+	assert_string_equal(v, "make -j4|/usr/bin/make|1|9");
+	free(v);
+	v = q_text(f, "SELECT path || '|' || error || '|' || kind || '|' || source FROM events", NULL);
+	assert_string_equal(v, "/tmp/'; DROP TABLE events; --|-2|exec_failed|process");
+	free(v);
+}
+
+static void test_store_config(void **state)
+{
+	static const char yaml[] = "watch_interval_sec: 1\naod_output_dir: /var/x\n"
+				   "cleanup: {max_total_log_size_mb: 100, max_log_age_days: 3}\n"
+				   "store: {path: sub/s.db, batch_ms: 100}\n";
+	static const char bad[] = "watch_interval_sec: 1\naod_output_dir: /var/x\n"
+				  "store:\n  max_mb: -1\n";
+	struct aod_config *c = malloc(sizeof(*c)), *back = malloc(sizeof(*back));
+	struct aod_config_error err;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *mem;
+
+	(void)state;
+	assert_int_equal(aod_config_load_buffer(c, "t.yaml", yaml, sizeof(yaml) - 1, &err), 0);
+	assert_true(c->store.enabled);
+	assert_string_equal(c->store.path, "/var/x/sub/s.db");
+	assert_int_equal(c->store.batch_ms, 100);
+	assert_int_equal(c->store.queue_size, 16384);
+	assert_int_equal(aod_config_store_max_bytes(c), 25ULL << 20); /* a quarter of 100 MiB */
+	assert_int_equal(aod_config_store_max_age_ns(c), 3ULL * 86400 * NS);
+	/* the printed config loads back to the same store section */
+	mem = open_memstream(&text, &len);
+	assert_int_equal(aod_config_print(c, mem), 0);
+	fclose(mem);
+	assert_int_equal(aod_config_load_buffer(back, "p.yaml", text, len, &err), 0);
+	assert_memory_equal(&back->store, &c->store, sizeof(c->store));
+	free(text);
+	assert_int_equal(aod_config_load_buffer(c, "b.yaml", bad, sizeof(bad) - 1, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "b.yaml:4:11: store.max_mb: expected"));
+	free(c);
+	free(back);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -369,6 +451,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_anomaly_bundle_probe_state, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_process_lifecycle_any_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_metrics_stream_view, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_records_through_the_queue, setup, teardown),
+		cmocka_unit_test(test_store_config),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
