@@ -33,6 +33,14 @@ static const char pragmas[] =
 	"PRAGMA temp_store = MEMORY;"
 	"PRAGMA foreign_keys = OFF;";
 
+/* start and exec bind the same values; they differ in what they overwrite */
+#define PROC_UPSERT                                                                          \
+	"INSERT INTO processes(run_id, start_ns, tgid, parent_start_ns, ppid, uid, cgroup_id,"  \
+	" unit, comm, filename, cmdline, argv, argv_truncated, cwd, start_wall_ns, exec_wall_ns," \
+	" seeded, in_tree, execs) VALUES (:run, :start, :tgid, :pstart, :ppid, :uid, :cgroup,"   \
+	" :unit, :comm, :filename, :cmdline, :argv, :truncated, :cwd, :start_wall, :exec_wall,"  \
+	" :seeded, :in_tree, :execs) ON CONFLICT(run_id, start_ns, tgid) DO UPDATE SET"
+
 static const char *const stmt_sql[ST_COUNT] = {
 	[ST_BEGIN] = "BEGIN IMMEDIATE",
 	[ST_COMMIT] = "COMMIT",
@@ -65,12 +73,7 @@ static const char *const stmt_sql[ST_COUNT] = {
 		" (:run, :wall, :probe, :state, :mode, :reason)",
 	/* processes: see store_proc.c for what each call may and may not overwrite */
 	[ST_PROC_START] =
-		"INSERT INTO processes(run_id, start_ns, tgid, parent_start_ns, ppid, uid,"
-		" cgroup_id, unit, comm, filename, cmdline, argv, argv_truncated, cwd,"
-		" start_wall_ns, exec_wall_ns, seeded, in_tree, execs) VALUES (:run, :start, :tgid,"
-		" :pstart, :ppid, :uid, :cgroup, :unit, :comm, :filename, :cmdline, :argv,"
-		" :truncated, :cwd, :start_wall, :exec_wall, :seeded, :in_tree, :execs)"
-		" ON CONFLICT(run_id, start_ns, tgid) DO UPDATE SET"
+		PROC_UPSERT
 		" parent_start_ns = COALESCE(parent_start_ns, excluded.parent_start_ns),"
 		" ppid = COALESCE(ppid, excluded.ppid), uid = COALESCE(uid, excluded.uid),"
 		" cgroup_id = COALESCE(cgroup_id, excluded.cgroup_id),"
@@ -82,12 +85,7 @@ static const char *const stmt_sql[ST_COUNT] = {
 		" start_wall_ns = COALESCE(start_wall_ns, excluded.start_wall_ns),"
 		" in_tree = COALESCE(in_tree, excluded.in_tree)",
 	[ST_PROC_EXEC] =
-		"INSERT INTO processes(run_id, start_ns, tgid, parent_start_ns, ppid, uid,"
-		" cgroup_id, unit, comm, filename, cmdline, argv, argv_truncated, cwd,"
-		" start_wall_ns, exec_wall_ns, seeded, in_tree, execs) VALUES (:run, :start, :tgid,"
-		" :pstart, :ppid, :uid, :cgroup, :unit, :comm, :filename, :cmdline, :argv,"
-		" :truncated, :cwd, :start_wall, :exec_wall, :seeded, :in_tree, :execs)"
-		" ON CONFLICT(run_id, start_ns, tgid) DO UPDATE SET"
+		PROC_UPSERT
 		" parent_start_ns = COALESCE(excluded.parent_start_ns, parent_start_ns),"
 		" ppid = COALESCE(excluded.ppid, ppid), uid = COALESCE(excluded.uid, uid),"
 		" cgroup_id = COALESCE(excluded.cgroup_id, cgroup_id),"

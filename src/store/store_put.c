@@ -64,6 +64,23 @@ static void bind_reconnect(sqlite3_stmt *s, const struct aod_event *ev)
 	store_bind_textn(s, ":server", f->server, strnlen(f->server, sizeof(f->server)));
 }
 
+/* The columns every event has. */
+static void bind_head(sqlite3_stmt *s, int64_t run_id, uint64_t wall, uint64_t mono,
+		      const char *kind, const char *source, uint32_t pid, uint32_t tgid,
+		      const char *comm, uint32_t flags)
+{
+	store_bind_i64(s, ":run", run_id);
+	store_bind_u64(s, ":wall", wall);
+	store_bind_u64(s, ":mono", mono);
+	store_bind_text(s, ":kind", kind);
+	store_bind_text(s, ":source", source);
+	store_bind_i64(s, ":pid", pid);
+	store_bind_i64(s, ":tgid", tgid);
+	bind_comm(s, comm);
+	store_bind_i64(s, ":was_stuck", !!(flags & AOD_EVF_WAS_STUCK));
+	store_bind_i64(s, ":late", !!(flags & AOD_EVF_LATE));
+}
+
 int aod_store_put_event(struct aod_store *st, int64_t run_id, const struct aod_event *ev,
 			const char *share)
 {
@@ -72,16 +89,8 @@ int aod_store_put_event(struct aod_store *st, int64_t run_id, const struct aod_e
 
 	if (!kind)
 		return -EINVAL;
-	store_bind_i64(s, ":run", run_id);
-	store_bind_u64(s, ":wall", ev->wall_ns);
-	store_bind_u64(s, ":mono", ev->mono_ns);
-	store_bind_text(s, ":kind", kind);
-	store_bind_text(s, ":source", aod_source_name(aod_event_source(ev)));
-	store_bind_i64(s, ":pid", ev->pid);
-	store_bind_i64(s, ":tgid", ev->tgid);
-	bind_comm(s, ev->comm);
-	store_bind_i64(s, ":was_stuck", !!(ev->flags & AOD_EVF_WAS_STUCK));
-	store_bind_i64(s, ":late", !!(ev->flags & AOD_EVF_LATE));
+	bind_head(s, run_id, ev->wall_ns, ev->mono_ns, kind, aod_source_name(aod_event_source(ev)),
+		  ev->pid, ev->tgid, ev->comm, ev->flags);
 	store_bind_nz(s, ":batch", ev->batch);
 	if (ev->kind == AOD_EVENT_SMB_RECONNECT) {
 		bind_reconnect(s, ev);
@@ -100,17 +109,9 @@ int aod_store_put_exec_failed(struct aod_store *st, int64_t run_id,
 {
 	sqlite3_stmt *s = st->stmt[ST_EVENT];
 
-	store_bind_i64(s, ":run", run_id);
-	store_bind_u64(s, ":wall", f->wall_ns);
-	store_bind_u64(s, ":mono", f->mono_ns);
-	store_bind_text(s, ":kind", "exec_failed");
-	store_bind_text(s, ":source", "process");
-	store_bind_i64(s, ":pid", f->pid);
-	store_bind_i64(s, ":tgid", f->id.tgid);
+	bind_head(s, run_id, f->wall_ns, f->mono_ns, "exec_failed", "process", f->pid, f->id.tgid,
+		  f->comm, 0);
 	store_bind_nz(s, ":proc_start", f->id.start_ns);
-	bind_comm(s, f->comm);
-	store_bind_i64(s, ":was_stuck", 0);
-	store_bind_i64(s, ":late", 0);
 	store_bind_text(s, ":path", f->filename);
 	store_bind_i64(s, ":error", f->error);
 	return store_exec_stmt(st, s);

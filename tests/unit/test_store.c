@@ -23,29 +23,28 @@
 #include "store/store.h"
 #include "store/store_int.h"
 #include "store/store_queue.h"
+#include "unit/store_fx.h"
 
 #define NS 1000000000ULL
-#define T0 (1795459679ULL * NS) /* 2026-11-23T18:47:59Z */
+#define T0 STORE_FX_T0
 
 struct fx {
-	char dir[64];
-	char path[128];
-	struct aod_store *st;
+	struct store_fx x;
+	struct aod_store *st; /* = x.st */
 	int64_t run;
+	const char *path, *dir;
 	sqlite3 *db; /* an independent reader */
 };
 
 static int setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));
-	struct aod_store_run run = { .kind = "test", .started_wall_ns = T0 };
-	char err[AOD_STORE_ERR_LEN];
 
-	snprintf(f->dir, sizeof(f->dir), "/tmp/aod-test-store-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	snprintf(f->path, sizeof(f->path), "%s/aod.db", f->dir);
-	assert_int_equal(aod_store_open(f->path, &f->st, err, sizeof(err)), 0);
-	assert_int_equal(aod_store_run_begin(f->st, &run, &f->run), 0);
+	store_fx_open(&f->x, "store");
+	f->st = f->x.st;
+	f->run = f->x.run;
+	f->path = f->x.path;
+	f->dir = f->x.dir;
 	assert_int_equal(sqlite3_open_v2(f->path, &f->db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
 	*state = f;
 	return 0;
@@ -54,12 +53,10 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fx *f = *state;
-	char cmd[160];
 
 	sqlite3_close(f->db);
-	aod_store_close(f->st);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-	assert_int_equal(system(cmd), 0);
+	f->x.st = f->st; /* a test may have reopened it (or left it closed) */
+	store_fx_close(&f->x);
 	free(f);
 	return 0;
 }

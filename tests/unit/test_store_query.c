@@ -27,16 +27,17 @@
 #include "store/query.h"
 #include "store/store.h"
 #include "store/store_queue.h"
+#include "unit/store_fx.h"
 
 #define NS 1000000000ULL
 #define MS 1000000ULL
-#define T0 (1795459679ULL * NS) /* 2026-11-23T18:47:59Z */
+#define T0 STORE_FX_T0
 
 struct fx {
-	char dir[64];
-	char path[128];
-	struct aod_store *st;
+	struct store_fx x;
+	struct aod_store *st; /* = x.st */
 	int64_t run;
+	const char *dir;
 	struct aod_query_db *q;
 	char err[AOD_QUERY_ERR_LEN];
 	char *out;
@@ -81,16 +82,13 @@ static void fill(struct fx *f)
 static int setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));
-	struct aod_store_run run = { .kind = "test", .started_wall_ns = T0 };
-	char err[AOD_STORE_ERR_LEN];
 
-	snprintf(f->dir, sizeof(f->dir), "/tmp/aod-test-query-XXXXXX");
-	assert_non_null(mkdtemp(f->dir));
-	snprintf(f->path, sizeof(f->path), "%s/aod.db", f->dir);
-	assert_int_equal(aod_store_open(f->path, &f->st, err, sizeof(err)), 0);
-	assert_int_equal(aod_store_run_begin(f->st, &run, &f->run), 0);
+	store_fx_open(&f->x, "query");
+	f->st = f->x.st;
+	f->run = f->x.run;
+	f->dir = f->x.dir;
 	fill(f);
-	assert_int_equal(aod_query_open(f->path, &f->q, f->err, sizeof(f->err)), 0);
+	assert_int_equal(aod_query_open(f->x.path, &f->q, f->err, sizeof(f->err)), 0);
 	*state = f;
 	return 0;
 }
@@ -98,12 +96,9 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fx *f = *state;
-	char cmd[160];
 
 	aod_query_close(f->q);
-	aod_store_close(f->st);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-	assert_int_equal(system(cmd), 0);
+	store_fx_close(&f->x);
 	free(f->out);
 	free(f);
 	return 0;
@@ -428,7 +423,7 @@ static void test_retention_by_age_and_size(void **state)
 	assert_int_equal(rs.deleted, 10000 + 6);
 	assert_false(rs.size_pruned);
 	/* size: a limit of a quarter of what it takes; the newest stay */
-	bytes = aod_store_disk_bytes(f->path);
+	bytes = aod_store_disk_bytes(f->x.path);
 	assert_int_equal(aod_store_retention(f->st, bytes / 4, 0, now, f->run, &rs), 0);
 	assert_true(rs.size_pruned);
 	assert_true(rs.bytes_after <= bytes / 4);
