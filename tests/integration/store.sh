@@ -179,6 +179,19 @@ done
 after=$(sql "$DB" "SELECT COUNT(*) FROM events WHERE disk = '$DEV'")
 check "store-query-refuses-writes ($refused of 6 refused, rows $after)" "$msgs" \
 	test "$refused" = 6 -a "$after" = "$rows" -a ! -e "$WORK/x.db"
+# usage errors: exit 2 and a sentence
+u1=$("$AOD_BIN" query -d "$DB" slowest 2>&1); r1=$?
+u2=$("$AOD_BIN" query -d "$DB" --since yesterday blk-slow 2>&1); r2=$?
+u3=$("$AOD_BIN" query -d "$DB" blk-slow a b 2>&1); r3=$?
+u4=$("$AOD_BIN" query -d "$DB" "SELECT 1; SELECT 2" 2>&1); r4=$?
+check "store-query-usage-errors (exit $r1 $r2 $r3 $r4)" "$u1 | $u2 | $u3 | $u4" \
+	bash -c "[ '$r1 $r2 $r3 $r4' = '2 2 2 2' ] && grep -q 'no named query' <<< \"\$1\" && grep -q 'RFC 3339' <<< \"\$2\" && grep -q 'too many arguments' <<< \"\$3\" && grep -q 'only one statement' <<< \"\$4\"" _ "$u1" "$u2" "$u3" "$u4"
+n_named=$("$AOD_BIN" query --list | grep -cE '^  (slowest-commands|top-cpu|top-rss|failed-commands|process-tree|anomalies-by-rule|smb-slow|blk-slow|seed-avg-exec-time|seed-top-cpu) ')
+check "store-query-list ($n_named of 10 named queries listed)" "$("$AOD_BIN" query --list)" test "$n_named" = 10
+since=$("$AOD_BIN" query -d "$DB" -f json --since -1h blk-slow | jq '[.[].ops] | add')
+future=$("$AOD_BIN" query -d "$DB" -f json --since "$(date -u -d '+1 hour' +%Y-%m-%dT%H:%M:%SZ)" blk-slow)
+check "store-query-since (last hour: $since ops, from an hour ahead: $future)" "since $since future $future" \
+	test "$since" = "$n" -a "$future" = "[]"
 t0=$(date +%s%N)
 out=$("$AOD_BIN" query -d "$DB" --timeout 1 "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT COUNT(*) FROM c" 2>&1); rc=$?
 ms=$(( ($(date +%s%N) - t0) / 1000000 ))
