@@ -72,7 +72,7 @@ settle() {
 
 # ---- 1 + 2: ground truth, verbatim comm --------------------------------
 DB=$WORK/out/aod.db
-config "$WORK/out"
+config "$WORK/out" 0 200   # 200 ops in a second: a few anomalies, each with a bundle
 start_agent "$WORK/aod.yaml" || { fail store-agent-start "$(tail -n 5 "$WORK/agent.log")"; exit 0; }
 SQLNAME="x'); DROP TABLE events; --"
 cp "$HELPERS/odirect_io" "$WORK/$SQLNAME"
@@ -95,6 +95,25 @@ comms=$("$AOD_BIN" query -d "$DB" -f json "SELECT DISTINCT comm FROM events WHER
 tables=$(sql "$DB" "SELECT COUNT(*) FROM sqlite_schema WHERE name = 'events'")
 check "store-sql-looking-comm-verbatim (${SQLNAME:0:15})" "stored: $comms" \
 	bash -c 'grep -Fxq -- "$1" <<< "$2" && [ "$3" = 1 ]' _ "${SQLNAME:0:15}" "$comms" "$tables"
+# anomalies and bundles: what the agent counted, and the bundle files themselves
+same() {
+	local s a b
+	s=$(status)
+	a=$(sql "$DB" "SELECT COUNT(*) FROM anomalies") b=$(sql "$DB" "SELECT COUNT(*) FROM bundles")
+	[ "$a" = "$(jq .anomalies.total <<< "$s")" ] && [ "$a" -ge 1 ] &&
+		[ "$b" = "$(jq '.collector.bundles_written + .collector.bundles_failed' <<< "$s")" ] && [ "$b" -ge 1 ]
+}
+bundles_match() { same && [[ $files_ok =~ ^[1-9][0-9]*$ ]]; }
+wait_for 20 same; sleep 1
+files_ok=$(python3 - "$DB" <<'PY'
+import os, sqlite3, sys
+c = sqlite3.connect("file:%s?mode=ro" % sys.argv[1], uri=True)
+rows = c.execute("SELECT path, size, result, rule FROM bundles").fetchall()
+print(all(r[2] == "ok" and r[3] == "every_io" and os.path.getsize(r[0]) == r[1] for r in rows) and len(rows))
+PY
+)
+check "store-anomalies-and-bundles ($(sql "$DB" "SELECT COUNT(*) FROM anomalies") anomalies, $files_ok bundles: path and size as on disk)" \
+	"$(jq -c '{a: .anomalies, c: .collector}' <<< "$(status)"), files: $files_ok" bundles_match
 mode=$(stat -c %a "$DB")
 check "store-file-private (mode $mode)" "store file mode $mode" test "$mode" = 600
 
