@@ -32,10 +32,11 @@ truncate -s 64M "$WORK/disk.img"
 LOOP=$(losetup -f --show "$WORK/disk.img") || { fail store-setup "losetup failed"; exit 0; }
 DEV=$(basename "$LOOP")
 
-config() { # output_dir [store_max_mb] [acceptable_count]
+config() { # output_dir [store_max_mb] [acceptable_count] [budget_mb]
 	cat > "$WORK/aod.yaml" <<YAML
 watch_interval_sec: 1
 aod_output_dir: $1
+cleanup: {cleanup_interval_sec: 1, max_total_log_size_mb: ${4:-200}}
 guardian:
   anomalies:
     every_io:
@@ -282,4 +283,29 @@ check "store-within-max-mb ($bytes bytes <= 524288; of $total events $deleted de
 span=$(sql "$DB" "SELECT (MIN(wall_ns) > $first) || (MAX(wall_ns) > $last) FROM events")
 check "store-retention-oldest-first (oldest left after the first burst, the last burst kept)" \
 	"min/max check $span" test "$span" = 11
+stop_agent
+
+# ---- 7: the SpaceWatcher counts the store in the budget -------------------
+# 1.5 MiB of old bundles and a store that grows to its 1 MiB share of a 2 MiB
+# budget: bundles go, oldest first, until bundles + store fit
+rm -rf "$WORK/out"
+B=$WORK/out/batches
+mkdir -p "$B" && chmod 700 "$B"
+now=$(date +%s)
+for i in 1 2 3 4 5 6; do
+	f=$B/aod_$(( (now - 3600 + i) * 1000000000 ))_block_latency.tar.zst
+	head -c $((256 * 1024)) /dev/urandom > "$f"
+	touch -d "@$((now - 3600 + i * 60))" "$f"
+done
+config "$WORK/out" 1 1000000 2
+start_agent "$WORK/aod.yaml" || { fail store-budget2-agent-start "$(tail -n 5 "$WORK/agent.log")"; exit 0; }
+for _ in 1 2 3 4 5 6; do "$HELPERS/odirect_io" "$LOOP" 2000 4096 >/dev/null; done
+settle
+sleep 3
+bundles=$(find "$B" -maxdepth 1 -name 'aod_*.tar.zst' -printf '%s\n' | awk '{s+=$1} END {print s+0}')
+store=$(find "$WORK/out" -maxdepth 1 -name 'aod.db*' -printf '%s\n' | awk '{s+=$1} END {print s+0}')
+left=$(find "$B" -maxdepth 1 -name 'aod_*.tar.zst' | wc -l)
+check "store-counts-in-the-budget (bundles $bundles + store $store <= 2097152; $left of 6 bundles left)" \
+	"bundles $bundles store $store left $left" \
+	test $((bundles + store)) -le 2097152 -a "$left" -lt 6 -a "$store" -gt 262144
 stop_agent
