@@ -39,8 +39,12 @@ static bool wait_next(struct aod_agent *agent, unsigned sec)
 /* The budget left for bundles once the anomaly log and the store have their share. */
 static void budget_for_bundles(const struct aod_config *cfg, struct aod_retention_policy *p)
 {
+	uint64_t store = cfg->store.enabled ? aod_store_disk_bytes(cfg->store.path) : 0;
+	uint64_t store_max = aod_config_store_max_bytes(cfg);
+	/* the store's writer holds it to its share within a second: a WAL peak
+	 * between two of its checks costs no bundle */
 	uint64_t log_bytes = aod_anomaly_log_bytes(cfg->output_dir) +
-			     (cfg->store.enabled ? aod_store_disk_bytes(cfg->store.path) : 0);
+			     (store < store_max ? store : store_max);
 
 	if (p->budget_bytes)
 		p->budget_bytes = p->budget_bytes > log_bytes ? p->budget_bytes - log_bytes : 1;

@@ -331,7 +331,8 @@ static void retention(struct writer_loop *l, bool age)
 	struct aod_store_retention_stats rs;
 	int err;
 
-	atomic_store(&w->max_bytes, max);
+	if (atomic_exchange(&w->max_bytes, max) != max)
+		aod_store_set_limit(l->st, max);
 	atomic_store(&w->bytes, aod_store_disk_bytes(w->path));
 	if (!age && atomic_load(&w->bytes) <= max)
 		return;

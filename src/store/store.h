@@ -196,6 +196,10 @@ struct aod_store_retention_stats {
 int aod_store_retention(struct aod_store *st, uint64_t max_bytes, uint64_t max_age_ns,
 			uint64_t now_wall_ns, int64_t run_keep, struct aod_store_retention_stats *rs);
 
+/* Keep the WAL small next to a size limit (checkpoint after max_bytes / 8 of
+ * WAL, truncate it back to that): the limit holds between retention runs. */
+void aod_store_set_limit(struct aod_store *st, uint64_t max_bytes);
+
 /* Bytes the store at path takes on disk: the file, its WAL and shared memory. */
 uint64_t aod_store_disk_bytes(const char *path);
 

@@ -13,6 +13,7 @@
 
 #define TARGET_PCT 70
 #define MAX_PASSES 64
+#define WAL_MAX (4 << 20) /* SQLite's default checkpoint point, 1000 pages */
 
 static const char *const delete_sql[] = {
 	"DELETE FROM events WHERE wall_ns < :cut",
@@ -124,6 +125,17 @@ static int prune_to_size(struct aod_store *st, uint64_t target, int64_t now, int
 			err = live_bytes(st, &used);
 	}
 	return err;
+}
+
+void aod_store_set_limit(struct aod_store *st, uint64_t max_bytes)
+{
+	uint64_t wal = max_bytes / 8;
+	char sql[64];
+
+	wal = wal < 64 * 1024 ? 64 * 1024 : wal > WAL_MAX ? WAL_MAX : wal;
+	sqlite3_wal_autocheckpoint(st->db, (int)(wal / 4096));
+	snprintf(sql, sizeof(sql), "PRAGMA journal_size_limit = %llu", (unsigned long long)wal);
+	sqlite3_exec(st->db, sql, NULL, NULL, NULL);
 }
 
 static void give_back(struct aod_store *st)

@@ -307,5 +307,5 @@ store=$(find "$WORK/out" -maxdepth 1 -name 'aod.db*' -printf '%s\n' | awk '{s+=$
 left=$(find "$B" -maxdepth 1 -name 'aod_*.tar.zst' | wc -l)
 check "store-counts-in-the-budget (bundles $bundles + store $store <= 2097152; $left of 6 bundles left)" \
 	"bundles $bundles store $store left $left" \
-	test $((bundles + store)) -le 2097152 -a "$left" -lt 6 -a "$store" -gt 262144
+	test $((bundles + store)) -le 2097152 -a "$left" -lt 6 -a "$left" -ge 1 -a "$store" -gt 262144
 stop_agent
