@@ -5,8 +5,8 @@
  * src/collect/retention.c), checking every cleanup_interval_sec, 4x as
  * often (at least once a second) while in emergency, and right after each
  * bundle is published (the collector kicks spacewatch_kick). The anomaly
- * log (bounded by its own rotation) and the event store (bounded by its
- * writer, store.max_mb) count in the budget: the bundles get what they leave.
+ * log (bounded by its own rotation) counts in the budget: the bundles get
+ * what it leaves.
  */
 #include <errno.h>
 #include <poll.h>

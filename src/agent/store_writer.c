@@ -46,6 +46,7 @@ struct writer_loop {
 	uint64_t txn_start_ns, pending;  /* records in the open transaction */
 	uint64_t pending_events;          /* ... of which events */
 	bool failing;                     /* a write failed; logged once */
+	bool retention_failing;           /* retention failed; logged once */
 	uint64_t lost_at_failure;
 	uint64_t next_open_ns, next_tick_ns, next_age_ns;
 	struct aod_probe_status probes[AOD_PROBE_COUNT];
@@ -340,10 +341,13 @@ static void retention(struct writer_loop *l, bool age)
 	err = aod_store_retention(l->st, max, age ? aod_config_store_max_age_ns(l->cfg) : 0,
 				  aod_wall_ns(), w->run_id, &rs);
 	if (err) {
-		log_warn("store %s: retention: %s (%s)", w->path, aod_store_errmsg(l->st),
-			 strerror(-err));
+		if (!l->retention_failing)
+			log_warn("store %s: retention: %s (%s); logged once until it works again",
+				 w->path, aod_store_errmsg(l->st), strerror(-err));
+		l->retention_failing = true;
 		return;
 	}
+	l->retention_failing = false;
 	atomic_fetch_add(&w->retention_deleted, rs.deleted);
 	atomic_store(&w->bytes, rs.bytes_after);
 	if (rs.deleted)

@@ -179,7 +179,9 @@ static int pick_statement(int argc, char **argv, struct query_args *a, const cha
 		return 2;
 	}
 	nq = aod_named_query_find(argv[optind]);
-	if (!nq && !strpbrk(argv[optind], " \t\n")) {
+	/* a word of name characters is a name: a typo gets this, not an SQL error */
+	if (!nq && !argv[optind][strspn(argv[optind], "abcdefghijklmnopqrstuvwxyz"
+					       "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")]) {
 		fprintf(stderr, "aod query: '%s' is no named query (aod query --list) and not SQL\n",
 			argv[optind]);
 		return 2;
