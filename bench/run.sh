@@ -65,6 +65,7 @@ fio_iops() {
 
 echo "== aod bench ($(uname -r), $(nproc) cores) =="
 "$TOP/$BUILD/bench/bench_detector"
+"$TOP/$BUILD/bench/bench_store" "$WORK"   # 8. store throughput, bytes per event
 command -v fio >/dev/null || { echo "bench: fio missing (make deps test installs it)"; exit 1; }
 # IOPS on a RAM-backed loop device: a real blk-mq device the probe sees, fast and
 # steady, so the probe's relative cost is at its highest and the virtual disk's noise

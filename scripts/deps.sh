@@ -3,7 +3,7 @@
 # Runs apt-get update at most once, and only when something is missing.
 set -eu
 BUILD_PKGS="make gcc clang llvm pkg-config libbpf-dev bpftool libelf-dev zlib1g-dev
-libyaml-dev libzstd-dev libarchive-dev libjansson-dev libsystemd-dev"
+libyaml-dev libzstd-dev libarchive-dev libjansson-dev libsystemd-dev libsqlite3-dev"
 # What tests/ runs, by package (bench/ adds bc and fio): libcmocka-dev (unit tests, the
 # runner's self-test); jq; zstd (tar --zstd); util-linux (setpriv, dmesg, flock, losetup);
 # procps; iproute2 (ip, tc); kmod (lsmod, modprobe, depmod); systemd (systemd-analyze verify
@@ -16,6 +16,7 @@ qemu-system-x86 busybox-static samba cifs-utils cpio xz-utils binutils
 libfuse3-dev fuse3 libclang-rt-dev"
 BUILD_PKGS="$BUILD_PKGS libmicrohttpd-dev libcrypt-dev"   # src/serve: HTTP server, bcrypt
 TEST_PKGS="$TEST_PKGS prometheus curl openssl"            # tests/integration/http.sh
+TEST_PKGS="$TEST_PKGS sqlite3 python3 python3-pandas"     # tests/integration/store.sh, test_store_query
 
 want=$BUILD_PKGS
 [ "${1:-build}" = test ] && want="$want $TEST_PKGS"

@@ -25,6 +25,7 @@
 #include "agent/event_queue.h"
 #include "agent/flight_recorder.h"
 #include "agent/privileges.h"
+#include "agent/store_writer.h"
 #include "collect/action.h"
 #include "common/log.h"
 #include "common/timeutil.h"
@@ -247,8 +248,9 @@ static int agent_init(struct aod_agent *agent, const struct aod_agent_opts *opts
 	aod_decoder_init(&agent->decoder);
 	agent->collector = aod_collector_new(agent);
 	agent->shares = aod_smb_shares_new(AOD_DEBUGDATA_PATH);
+	agent->store = aod_store_writer_new(agent);
 	agent->spacewatch_kick = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (!agent->collector || !agent->shares || agent->spacewatch_kick < 0)
+	if (!agent->collector || !agent->shares || !agent->store || agent->spacewatch_kick < 0)
 		return -ENOMEM;
 
 	popts.ringbuf_mb = agent->cfg->agent.ringbuf_mb;
@@ -284,6 +286,7 @@ static int start_workers(struct aod_agent *agent)
 		{ AOD_W_MAINTENANCE, "ProbeKeeper", aod_maintenance_main },
 		{ AOD_W_CONTROL, "Control", aod_control_main },
 		{ AOD_W_HTTP, "HttpServer", aod_http_main },
+		{ AOD_W_STORE, "StoreWriter", aod_store_writer_main },
 	};
 
 	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
@@ -348,12 +351,16 @@ static void agent_shutdown(struct aod_agent *agent)
 	sd_notify(0, "STOPPING=1");
 	aod_agent_request_stop(agent, 0);
 	for (int i = 0; i < AOD_W_COUNT; i++)
-		aod_worker_join(&agent->workers[i]);
+		if (i != AOD_W_STORE)
+			aod_worker_join(&agent->workers[i]);
+	aod_store_writer_finish(agent->store); /* no producer left: write the rest, close */
+	aod_worker_join(&agent->workers[AOD_W_STORE]);
 	aod_http_free(agent->http);
 	aod_probes_free(agent->probes); /* detaches every BPF link */
 	aod_control_unlisten(&agent->control);
 	aod_collector_free(agent->collector);
 	aod_smb_shares_free(agent->shares);
+	aod_store_writer_free(agent->store);
 	if (agent->spacewatch_kick >= 0)
 		close(agent->spacewatch_kick);
 	aod_action_pool_free(agent->pool);

@@ -8,6 +8,7 @@
  *   collector   anomaly queue -> actions -> bundle        (src/agent/collector.c)
  *   spacewatch  bundle retention                           (src/agent/spacewatch.c)
  *   maintenance probe attach retries, in-flight expiry, clock sync
+ *   store       store queue -> batched SQLite transactions    (src/agent/store_writer.c)
  *   control     unix socket: status, snapshot
  *   http        /metrics and /api/v1/status from snapshots  (src/serve/)
  */
@@ -33,6 +34,7 @@ struct aod_action_pool;
 struct aod_collector;
 struct aod_smb_shares;
 struct aod_http;
+struct aod_store_writer;
 
 enum aod_worker_id {
 	AOD_W_DISPATCHER,
@@ -42,6 +44,7 @@ enum aod_worker_id {
 	AOD_W_MAINTENANCE,
 	AOD_W_CONTROL,
 	AOD_W_HTTP,
+	AOD_W_STORE,       /* joined last: it writes what the others left */
 	AOD_W_COUNT,
 };
 
@@ -84,6 +87,7 @@ struct aod_agent {
 	struct aod_action_pool *pool;
 	struct aod_collector *collector;
 	struct aod_smb_shares *shares;      /* SMB tree id -> share name (thread-safe) */
+	struct aod_store_writer *store;     /* event store writer (store_writer.h) */
 	int spacewatch_kick;                /* eventfd: a bundle was published, check now */
 	struct aod_detector_stats_shared {
 		_Atomic uint64_t events_in, events_counted, events_dropped, events_late,

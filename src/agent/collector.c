@@ -20,6 +20,7 @@
 #include "agent/agent.h"
 #include "agent/anomaly_queue.h"
 #include "agent/flight_recorder.h"
+#include "agent/store_writer.h"
 #include "collect/action.h"
 #include "collect/admission.h"
 #include "collect/bundle.h"
@@ -297,6 +298,7 @@ static int write_bundle(struct collection *col, struct aod_action_spec *specs,
 		log_notice("bundle %s written: %llu bytes%s%s", info.path,
 			   (unsigned long long)info.size, partial ? " (partial: aod stopping)" : "",
 			   info.ncut ? ", outputs cut to fit max_bundle_mb" : "");
+	aod_store_writer_bundle(c->agent->store, &col->primary, info.path, info.size, partial, err);
 	if (!err)
 		kick_spacewatch(c->agent);
 	free(status);
@@ -323,6 +325,8 @@ static void *collection_thread(void *arg)
 	if (n < 0 || dirfd < 0) {
 		log_err("collection for anomaly %llu: %s", (unsigned long long)col->primary.id,
 			strerror(n < 0 ? -n : -dirfd));
+		aod_store_writer_bundle(c->agent->store, &col->primary, NULL, 0, false,
+					n < 0 ? n : dirfd);
 		pthread_mutex_lock(&c->lock);
 		c->stats.bundles_failed++;
 		aod_admission_finish(&c->adm, &col->primary, 0, aod_mono_ns());

@@ -21,6 +21,7 @@
 #include "agent/anomaly_queue.h"
 #include "agent/event_queue.h"
 #include "agent/evjson.h"
+#include "agent/store_writer.h"
 #include "common/log.h"
 #include "common/text.h"
 #include "common/timeutil.h"
@@ -115,6 +116,7 @@ static void on_anomaly(const struct aod_anomaly *a, void *ctx)
 	syslog(LOG_ALERT, "AOD detected anomaly: %s", safe);
 	if (append_anomaly_log(dl, a, detected_ns))
 		atomic_fetch_add(&agent->counters.anomaly_log_errors, 1);
+	aod_store_writer_anomaly(agent->store, a);
 	if (aod_anomaly_queue_push(agent->anomalies, a) == -ENOSPC)
 		log_warn("anomaly queue full: anomaly %llu not collected",
 			 (unsigned long long)a->id);

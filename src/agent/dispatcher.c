@@ -11,6 +11,7 @@
 #include "agent/agent.h"
 #include "agent/event_queue.h"
 #include "agent/flight_recorder.h"
+#include "agent/store_writer.h"
 #include "common/log.h"
 #include "probe/probes.h"
 
@@ -20,6 +21,7 @@ static void flush_batch(struct aod_agent *agent)
 {
 	if (!agent->batch_len)
 		return;
+	aod_store_writer_events(agent->store, agent->batch, agent->batch_len); /* never waits */
 	aod_event_queue_push(agent->events, agent->batch, agent->batch_len);
 	agent->batch_len = 0;
 }

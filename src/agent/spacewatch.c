@@ -20,6 +20,7 @@
 #include "collect/retention.h"
 #include "common/log.h"
 #include "common/timeutil.h"
+#include "store/store.h"
 
 /* Sleep until the next check, a kick, or stop. Returns true if stopping. */
 static bool wait_next(struct aod_agent *agent, unsigned sec)
@@ -36,10 +37,15 @@ static bool wait_next(struct aod_agent *agent, unsigned sec)
 	return aod_agent_stopping(agent);
 }
 
-/* The budget left for bundles once the anomaly log has its share. */
+/* The budget left for bundles once the anomaly log and the store have their share. */
 static void budget_for_bundles(const struct aod_config *cfg, struct aod_retention_policy *p)
 {
-	uint64_t log_bytes = aod_anomaly_log_bytes(cfg->output_dir);
+	uint64_t store = cfg->store.enabled ? aod_store_disk_bytes(cfg->store.path) : 0;
+	uint64_t store_max = aod_config_store_max_bytes(cfg);
+	/* the store's writer holds it to its share within a second: a WAL peak
+	 * between two of its checks costs no bundle */
+	uint64_t log_bytes = aod_anomaly_log_bytes(cfg->output_dir) +
+			     (store < store_max ? store : store_max);
 
 	if (p->budget_bytes)
 		p->budget_bytes = p->budget_bytes > log_bytes ? p->budget_bytes - log_bytes : 1;

@@ -9,6 +9,7 @@
 #include "agent/collector.h"
 #include "agent/event_queue.h"
 #include "agent/flight_recorder.h"
+#include "agent/store_writer.h"
 #include "collect/action.h"
 #include "common/timeutil.h"
 #include "probe/probes.h"
@@ -115,6 +116,8 @@ char *aod_agent_status_json(struct aod_agent *agent)
 		json_object_set_new(root, "collector", aod_collector_status_json(agent->collector));
 	json_object_set_new(root, "http",
 			    aod_http_status_json(__atomic_load_n(&agent->http, __ATOMIC_ACQUIRE)));
+	if (agent->store)
+		json_object_set_new(root, "store", aod_store_writer_status_json(agent->store));
 	text = json_dumps(root, JSON_INDENT(2));
 	json_decref(root);
 	return text;

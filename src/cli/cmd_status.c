@@ -77,6 +77,7 @@ static void print_status(json_t *root)
 	json_t *cfg = json_object_get(root, "config"), *d = json_object_get(root, "dispatcher");
 	json_t *det = json_object_get(root, "detector"), *a = json_object_get(root, "anomalies");
 	json_t *col = json_object_get(root, "collector"), *http = json_object_get(root, "http");
+	json_t *st = json_object_get(root, "store");
 
 	out("aod %s, pid %lld, up %.0f s; probes attached in %.1f ms\n", str(root, "version"),
 	       num(root, "pid"), json_real_value(json_object_get(root, "uptime_s")),
@@ -109,6 +110,12 @@ static void print_status(json_t *root)
 		       "actions timed out %lld\n",
 		       num(col, "bundles_written"), num(col, "bundles_failed"),
 		       num(col, "coalesced"), num(col, "suppressed"), num(col, "actions_timed_out"));
+	if (st)
+		out("store: %s %s, written %lld (%lld events), lost %lld (queue %lld, writes %lld), "
+		    "%lld bytes%s%s\n", str(st, "state"), str(st, "path"), num(st, "written"),
+		    num(st, "events_written"), num(st, "lost"), num(st, "queue_overflows"),
+		    num(st, "write_lost"), num(st, "bytes"), str(st, "last_error")[0] ? "; last error: " : "",
+		    str(st, "last_error"));
 }
 
 int aod_cmd_status(int argc, char **argv)

@@ -21,6 +21,7 @@ static const struct subcommand subcommands[] = {
 	{ "replay", aod_cmd_replay, "run recorded events through the detector" },
 	{ "snapshot", aod_cmd_snapshot, "ask the running agent for a manual bundle now" },
 	{ "bundles", aod_cmd_bundles, "list bundles, or show one's summary" },
+	{ "query", aod_cmd_query, "run read-only SQL or a named query on the event store" },
 };
 
 #define NSUBCOMMANDS (sizeof(subcommands) / sizeof(subcommands[0]))

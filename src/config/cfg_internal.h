@@ -92,6 +92,7 @@ int cfg_parse_actions(struct cfg_ctx *c, yaml_node_t *n, const char *path,
 int cfg_parse_guardian(struct cfg_ctx *c, yaml_node_t *n);
 int cfg_parse_http(struct cfg_ctx *c, yaml_node_t *n);
 int cfg_parse_metrics(struct cfg_ctx *c, yaml_node_t *n);
+int cfg_parse_store(struct cfg_ctx *c, yaml_node_t *n);
 int cfg_parse_codes(struct cfg_ctx *c, struct aod_rule *r, yaml_node_t *n,
 		    const char *path, struct aod_code *codes, uint32_t *count,
 		    yaml_node_t **nodes);

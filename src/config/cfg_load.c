@@ -44,6 +44,9 @@ void aod_config_defaults(struct aod_config *cfg)
 	cfg->agent.smb_inflight_timeout_sec = 30;
 	cfg->agent.stuck_sweep_ms = 250;
 	cfg->cleanup.max_anomaly_log_mb = 20;
+	cfg->store.enabled = true;
+	cfg->store.batch_ms = 250;
+	cfg->store.queue_size = 16384;
 	cfg->audit_enabled = false;
 	snprintf(cfg->http.listen, sizeof(cfg->http.listen), "%s", AOD_HTTP_DEFAULT_LISTEN);
 	cfg->metrics.bpf_stats = false;
@@ -150,7 +153,7 @@ static int parse_audit(struct cfg_ctx *c, yaml_node_t *n)
 
 static const char *const top_keys[] = {
 	"watch_interval_sec", "aod_output_dir", "guardian", "cleanup", "watcher",
-	"audit", "agent", "http", "metrics", NULL,
+	"audit", "agent", "http", "metrics", "store", NULL,
 };
 
 static int parse_top(struct cfg_ctx *c, yaml_node_t *root)
@@ -193,6 +196,8 @@ static int parse_top(struct cfg_ctx *c, yaml_node_t *root)
 		err = cfg_parse_http(c, cfg_get(c, root, "http", NULL));
 	if (!err)
 		err = cfg_parse_metrics(c, cfg_get(c, root, "metrics", NULL));
+	if (!err)
+		err = cfg_parse_store(c, cfg_get(c, root, "store", NULL));
 	return err;
 }
 

@@ -281,6 +281,14 @@ int aod_config_print(const struct aod_config *cfg, FILE *out)
 	put_double(out, cfg->cleanup.max_anomaly_log_mb);
 	fputc('\n', out);
 	print_watcher(out, cfg);
+	fprintf(out, "store:\n  enabled: %s\n  path: ", cfg->store.enabled ? "true" : "false");
+	put_str(out, cfg->store.path);
+	fputs("\n  max_mb: ", out);
+	put_double(out, cfg->store.max_mb);
+	fputs("\n  max_age_days: ", out);
+	put_double(out, cfg->store.max_age_days);
+	fprintf(out, "\n  batch_ms: %u\n  queue_size: %u\n", cfg->store.batch_ms,
+		cfg->store.queue_size);
 	fprintf(out, "audit:\n  enabled: %s\n", cfg->audit_enabled ? "true" : "false");
 	fputs("agent:\n  control_socket: ", out);
 	put_str(out, cfg->agent.control_socket);

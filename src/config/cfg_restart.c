@@ -32,6 +32,18 @@ SCALAR_KEY(sweep, agent.stuck_sweep_ms)
 SCALAR_KEY(tasks, watcher.max_concurrent_tasks)
 SCALAR_KEY(fr_events, watcher.flight_recorder_max_events)
 SCALAR_KEY(fr_sec, watcher.flight_recorder_sec)
+SCALAR_KEY(store_on, store.enabled)
+SCALAR_KEY(store_queue, store.queue_size)
+
+static bool differ_store_path(const struct aod_config *a, const struct aod_config *b)
+{
+	return strcmp(a->store.path, b->store.path) != 0;
+}
+
+static void keep_store_path(struct aod_config *f, const struct aod_config *r)
+{
+	memcpy(f->store.path, r->store.path, sizeof(f->store.path));
+}
 
 static bool differ_socket(const struct aod_config *a, const struct aod_config *b)
 {
@@ -51,6 +63,9 @@ static const struct restart_key restart_keys[] = {
 	{ "watcher.max_concurrent_tasks", differ_tasks, keep_tasks },
 	{ "watcher.flight_recorder_max_events", differ_fr_events, keep_fr_events },
 	{ "watcher.flight_recorder_sec", differ_fr_sec, keep_fr_sec },
+	{ "store.enabled", differ_store_on, keep_store_on },
+	{ "store.path", differ_store_path, keep_store_path },
+	{ "store.queue_size", differ_store_queue, keep_store_queue },
 };
 
 size_t aod_config_keep_restart_keys(struct aod_config *fresh, const struct aod_config *running,

@@ -147,6 +147,15 @@ struct aod_config {
 		uint32_t stuck_sweep_ms;       /* 250: how often in-flight maps are swept */
 	} agent;
 
+	struct {
+		bool enabled;                  /* true: the agent writes the event store */
+		char path[PATH_MAX];           /* absolute; default <aod_output_dir>/aod.db */
+		double max_mb;                 /* 0 = a quarter of cleanup.max_total_log_size_mb */
+		double max_age_days;           /* 0 = cleanup.max_log_age_days */
+		uint32_t batch_ms;             /* 250: a transaction at least this often */
+		uint32_t queue_size;           /* 16384 records between producers and writer */
+	} store;
+
 	bool audit_enabled;
 
 	struct {
@@ -207,6 +216,10 @@ size_t aod_config_keep_restart_keys(struct aod_config *fresh, const struct aod_c
  */
 int aod_config_set_http_listen(struct aod_config *cfg, const char *listen,
 			       struct aod_config_error *err);
+/* The store's effective limits: store.max_mb (default a quarter of the
+ * budget) and store.max_age_days (default cleanup.max_log_age_days). */
+uint64_t aod_config_store_max_bytes(const struct aod_config *cfg);
+uint64_t aod_config_store_max_age_ns(const struct aod_config *cfg);
 
 /* Print the effective config as YAML with every default filled. */
 int aod_config_print(const struct aod_config *cfg, FILE *out);

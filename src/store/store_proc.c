@@ -1,0 +1,121 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Process records: one row per process and run, keyed by (run_id,
+ * start_ns, tgid), filled by whichever of start, exec, oom and exit comes
+ * (an upsert each). What each call may change:
+ *  - start (fork, /proc seed) fills only what is still unknown;
+ *  - exec replaces the image (comm, filename, argv, exec time) and counts it;
+ *  - oom sets oom_killed, which no later call clears;
+ *  - exit sets the exit fields.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/store_int.h"
+
+/* argv (NUL-separated) as one line, arguments joined by single spaces. */
+static char *join_argv(const char *argv, size_t len)
+{
+	char *line;
+
+	while (len && argv[len - 1] == '\0')
+		len--;
+	line = malloc(len + 1);
+	if (!line)
+		return NULL;
+	for (size_t i = 0; i < len; i++)
+		line[i] = argv[i] ? argv[i] : ' ';
+	line[len] = '\0';
+	return line;
+}
+
+static int bind_proc(sqlite3_stmt *s, int64_t run_id, const struct aod_store_proc *p)
+{
+	char *cmdline = NULL;
+
+	if (p->argv && !(cmdline = join_argv(p->argv, p->argv_len)))
+		return -ENOMEM;
+	store_bind_i64(s, ":run", run_id);
+	store_bind_u64(s, ":start", p->id.start_ns);
+	store_bind_i64(s, ":tgid", p->id.tgid);
+	if (p->parent.tgid) {
+		store_bind_u64(s, ":pstart", p->parent.start_ns);
+		store_bind_i64(s, ":ppid", p->parent.tgid);
+	}
+	if (p->uid >= 0)
+		store_bind_i64(s, ":uid", p->uid);
+	store_bind_nz(s, ":cgroup", p->cgroup_id);
+	store_bind_text(s, ":unit", p->unit);
+	if (p->comm[0])
+		store_bind_textn(s, ":comm", p->comm, strnlen(p->comm, sizeof(p->comm)));
+	store_bind_text(s, ":filename", p->filename);
+	store_bind_text(s, ":cmdline", cmdline);
+	if (p->argv)
+		sqlite3_bind_blob(s, sqlite3_bind_parameter_index(s, ":argv"), p->argv,
+				  (int)p->argv_len, SQLITE_TRANSIENT);
+	store_bind_i64(s, ":truncated", p->argv_truncated);
+	store_bind_text(s, ":cwd", p->cwd);
+	store_bind_nz(s, ":start_wall", p->start_wall_ns);
+	store_bind_nz(s, ":exec_wall", p->exec_wall_ns);
+	store_bind_i64(s, ":seeded", p->seeded);
+	if (p->in_tree >= 0)
+		store_bind_i64(s, ":in_tree", p->in_tree > 0);
+	free(cmdline);
+	return 0;
+}
+
+int aod_store_proc_start(struct aod_store *st, int64_t run_id, const struct aod_store_proc *p)
+{
+	sqlite3_stmt *s = st->stmt[ST_PROC_START];
+	int err = bind_proc(s, run_id, p);
+
+	if (err)
+		return err;
+	store_bind_i64(s, ":execs", p->exec_wall_ns ? 1 : 0);
+	return store_exec_stmt(st, s);
+}
+
+int aod_store_proc_exec(struct aod_store *st, int64_t run_id, const struct aod_store_proc *p)
+{
+	sqlite3_stmt *s = st->stmt[ST_PROC_EXEC];
+	int err = bind_proc(s, run_id, p);
+
+	if (err)
+		return err;
+	store_bind_i64(s, ":execs", 1);
+	return store_exec_stmt(st, s);
+}
+
+int aod_store_proc_exit(struct aod_store *st, int64_t run_id, const struct aod_store_proc_exit *x)
+{
+	sqlite3_stmt *s = st->stmt[ST_PROC_EXIT];
+
+	store_bind_i64(s, ":run", run_id);
+	store_bind_u64(s, ":start", x->id.start_ns);
+	store_bind_i64(s, ":tgid", x->id.tgid);
+	store_bind_u64(s, ":exit_wall", x->exit_wall_ns);
+	store_bind_u64(s, ":duration", x->duration_ns);
+	store_bind_i64(s, ":code", x->exit_code);
+	store_bind_i64(s, ":signal", x->signal);
+	store_bind_i64(s, ":core", x->core_dumped);
+	store_bind_u64(s, ":utime", x->cpu_user_ns);
+	store_bind_u64(s, ":stime", x->cpu_sys_ns);
+	store_bind_u64(s, ":rss", x->peak_rss_bytes);
+	store_bind_u64(s, ":minflt", x->minflt);
+	store_bind_u64(s, ":majflt", x->majflt);
+	store_bind_u64(s, ":nvcsw", x->nvcsw);
+	store_bind_u64(s, ":nivcsw", x->nivcsw);
+	store_bind_i64(s, ":oom", x->oom_killed);
+	return store_exec_stmt(st, s);
+}
+
+int aod_store_proc_oom(struct aod_store *st, int64_t run_id, struct aod_proc_id id)
+{
+	sqlite3_stmt *s = st->stmt[ST_PROC_OOM];
+
+	store_bind_i64(s, ":run", run_id);
+	store_bind_u64(s, ":start", id.start_ns);
+	store_bind_i64(s, ":tgid", id.tgid);
+	return store_exec_stmt(st, s);
+}
