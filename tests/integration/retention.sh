@@ -29,6 +29,7 @@ cleanup:
   max_total_log_size_mb: 2
 agent:
   control_socket: $WORK/aod.sock
+store: {enabled: false}   # the byte counts below are bundles only; store.sh tests the shared budget
 YAML
 
 # 1. age: 3 kB of bundles in a 2 MiB budget; the 4-day-old one must go all the same
