@@ -54,6 +54,7 @@ stop() { kill -TERM "$AGENT_PID"; wait "$AGENT_PID" 2>/dev/null; AGENT_PID=; }
 cpu_s() { awk '{print ($14 + $15) / 100}' "/proc/$1/stat"; }
 hwm_kb() { awk '/VmHWM/ {print $2}' "/proc/$1/status"; }
 rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
+anon_kb() { awk '/RssAnon/ {print $2}' "/proc/$1/status"; }
 # Resident pages of BPF map mappings: the ring buffer's kernel pages, mapped twice.
 maps_kb() { awk '/^[0-9a-f]+-/ {m = ($6 == "anon_inode:bpf-map")} /^Rss:/ && m {s += $2} END {print s + 0}' "/proc/$1/smaps"; }
 median() { sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
@@ -83,13 +84,13 @@ fio --name=prep --filename="$FIO_TARGET" --size=256M --rw=write --bs=1M --direct
 # 1+2: block I/O with the default-like config (threshold 200 ms: aggregation only)
 cfg "$WORK/io.yaml" 200 10 1000 '[mounts]' 60
 ratios=() ; base=() ; withs=()
-cpu=0 hwm=0 rss=0 mkb=0
+cpu=0 hwm=0 rss=0 mkb=0 akb=0
 for i in $(seq 1 "$PAIRS"); do
 	b=$(fio_iops)
 	start "$WORK/io.yaml"
 	c0=$(cpu_s "$AGENT_PID")
 	w=$(fio_iops)
-	c1=$(cpu_s "$AGENT_PID"); h=$(hwm_kb "$AGENT_PID"); r=$(rss_kb "$AGENT_PID"); mkb=$(maps_kb "$AGENT_PID")
+	c1=$(cpu_s "$AGENT_PID"); h=$(hwm_kb "$AGENT_PID"); r=$(rss_kb "$AGENT_PID"); mkb=$(maps_kb "$AGENT_PID"); akb=$(anon_kb "$AGENT_PID")
 	stop
 	cpu=$(echo "$cpu + $c1 - $c0" | bc -l); [ "$h" -gt "$hwm" ] && hwm=$h; [ "$r" -gt "$rss" ] && rss=$r
 	base+=("$b"); withs+=("$w"); ratios+=("$(echo "$w / $b" | bc -l)")
@@ -120,8 +121,8 @@ printf 'block IOPS: median without %.0f, with %.0f; median ratio %.4f -> slowdow
 	"$(printf '%s\n' "${base[@]}" | median)" "$(printf '%s\n' "${withs[@]}" | median)" "$r" "$(echo "(1 - $r) * 100" | bc -l)"
 printf 'agent CPU during %d x %d s of fio: %.2f s (%.2f %% of one core)\n' \
 	"$PAIRS" "$RUNTIME" "$cpu" "$(echo "$cpu * 100 / ($PAIRS * $RUNTIME)" | bc -l)"
-printf 'agent RSS while running: %.1f MiB (target <= 16 MiB): %.1f MiB the BPF ring buffer (kernel pages, mapped twice) + %.1f MiB the agent\n' \
-	"$(echo "$rss / 1024" | bc -l)" "$(echo "$mkb / 1024" | bc -l)" "$(echo "($rss - $mkb) / 1024" | bc -l)"
+printf 'agent RSS while running: %.1f MiB (target <= 16 MiB): %.1f MiB the BPF ring buffer (kernel pages, mapped twice) + %.1f MiB heap and stacks + %.1f MiB shared libraries and the binary (file pages, shared)\n' \
+	"$(echo "$rss / 1024" | bc -l)" "$(echo "$mkb / 1024" | bc -l)" "$(echo "$akb / 1024" | bc -l)" "$(echo "($rss - $mkb - $akb) / 1024" | bc -l)"
 printf 'agent peak RSS (VmHWM, includes libbpf parsing the kernel BTF while loading): %.1f MiB\n' "$(echo "$hwm / 1024" | bc -l)"
 
 # 3: attach time (median of 5 starts)

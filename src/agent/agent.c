@@ -68,20 +68,19 @@ bool aod_agent_sleep(struct aod_agent *agent, unsigned ms)
 	return aod_agent_stopping(agent);
 }
 
-bool aod_agent_config_refresh(struct aod_agent *agent, struct aod_config *copy, uint64_t *gen)
+bool aod_agent_config_refresh(struct aod_agent *agent, const struct aod_config **cfg,
+			      uint64_t *gen)
 {
-	bool changed = false;
+	const struct aod_config *old = *cfg;
 
-	if (atomic_load(&agent->cfg_gen) == *gen)
+	if (old && atomic_load(&agent->cfg_gen) == *gen)
 		return false;
 	pthread_mutex_lock(&agent->cfg_lock);
-	if (*gen != atomic_load(&agent->cfg_gen)) {
-		memcpy(copy, agent->cfg, sizeof(*copy));
-		*gen = atomic_load(&agent->cfg_gen);
-		changed = true;
-	}
+	*cfg = aod_config_ref(agent->cfg);
+	*gen = atomic_load(&agent->cfg_gen);
 	pthread_mutex_unlock(&agent->cfg_lock);
-	return changed;
+	aod_config_unref(old);
+	return *cfg != old;
 }
 
 int aod_agent_request_snapshot(struct aod_agent *agent, const char *why)
@@ -118,7 +117,7 @@ static int load_config(struct aod_agent *agent, struct aod_config *cfg)
  */
 static void reload_config(struct aod_agent *agent)
 {
-	struct aod_config *fresh = malloc(sizeof(*fresh));
+	struct aod_config *fresh = aod_config_new_shared(), *old;
 	char keys[sizeof(agent->restart_needed)];
 	int err, rollback;
 
@@ -130,7 +129,7 @@ static void reload_config(struct aod_agent *agent)
 	if (err) {
 		atomic_fetch_add(&agent->counters.reloads_failed, 1);
 		log_err("config reload failed; keeping the running config");
-		free(fresh);
+		aod_config_unref(fresh);
 		return;
 	}
 	aod_config_keep_restart_keys(fresh, agent->cfg, keys, sizeof(keys));
@@ -142,17 +141,18 @@ static void reload_config(struct aod_agent *agent)
 			"(%s); %s", strerror(-err),
 			rollback ? "rolling back failed too: kernel thresholds may be mixed"
 				 : "rolled back: the running config stays, in the kernel too");
-		free(fresh);
+		aod_config_unref(fresh);
 		return;
 	}
 	pthread_mutex_lock(&agent->cfg_lock);
-	free(agent->cfg);
-	agent->cfg = fresh;
+	old = agent->cfg;
+	agent->cfg = fresh; /* readers holding the old generation keep it until they refresh */
 	snprintf(agent->restart_needed, sizeof(agent->restart_needed), "%s", keys);
 	atomic_fetch_add(&agent->cfg_gen, 1);
 	pthread_mutex_unlock(&agent->cfg_lock);
 	aod_event_queue_wake(agent->events);
 	atomic_fetch_add(&agent->counters.reloads_ok, 1);
+	aod_config_unref(old);
 	log_notice("config reloaded from %s (hash %016llx)", fresh->source_path,
 		   (unsigned long long)fresh->hash);
 	if (keys[0])
@@ -211,7 +211,7 @@ static int agent_init(struct aod_agent *agent, const struct aod_agent_opts *opts
 		snprintf(agent->http_listen, sizeof(agent->http_listen), "%s", opts->http_listen);
 	aod_series_init(&agent->series.anomalies, 0);
 	aod_series_init(&agent->series.actions_timed_out, 0);
-	agent->cfg = malloc(sizeof(*agent->cfg));
+	agent->cfg = aod_config_new_shared();
 	if (!agent->cfg || agent->stop_eventfd < 0)
 		return -ENOMEM;
 	err = load_config(agent, agent->cfg);
@@ -371,7 +371,7 @@ static void agent_shutdown(struct aod_agent *agent)
 	aod_decoder_destroy(&agent->decoder);
 	aod_series_destroy(&agent->series.anomalies);
 	aod_series_destroy(&agent->series.actions_timed_out);
-	free(agent->cfg);
+	aod_config_unref(agent->cfg);
 	if (agent->stop_eventfd >= 0)
 		close(agent->stop_eventfd);
 	pthread_mutex_destroy(&agent->cfg_lock);
@@ -408,7 +408,7 @@ int aod_agent_run(const struct aod_agent_opts *opts)
 		agent_shutdown(agent);
 	} else { /* failed before the queues existed (e.g. a bad config) */
 		aod_control_unlisten(&agent->control);
-		free(agent->cfg);
+		aod_config_unref(agent->cfg);
 	}
 	if (sfd >= 0)
 		close(sfd);

@@ -67,8 +67,10 @@ struct aod_agent_series {
 };
 
 struct aod_agent {
-	/* Config: the controller swaps it under cfg_lock and bumps cfg_gen;
-	 * workers copy it when they see a new generation. */
+	/* Config: shared and immutable once published. The controller swaps
+	 * the pointer under cfg_lock and bumps cfg_gen; workers take a
+	 * reference when they see a new generation (aod_agent_config_refresh).
+	 * Read without the lock only by the controller thread. */
 	pthread_mutex_t cfg_lock;
 	struct aod_config *cfg;
 	_Atomic uint64_t cfg_gen;
@@ -125,8 +127,14 @@ static inline bool aod_agent_stopping(struct aod_agent *agent)
 /* Sleep up to ms, returning early (true) if the agent is stopping. */
 bool aod_agent_sleep(struct aod_agent *agent, unsigned ms);
 
-/* Copy the current config if its generation differs from *gen. Returns true if copied. */
-bool aod_agent_config_refresh(struct aod_agent *agent, struct aod_config *copy, uint64_t *gen);
+/*
+ * Point *cfg at the current config if its generation differs from *gen (or
+ * *cfg is NULL): takes a reference to it and drops the one to the previous
+ * *cfg. Returns true if *cfg changed. The holder drops its last reference
+ * with aod_config_unref(*cfg).
+ */
+bool aod_agent_config_refresh(struct aod_agent *agent, const struct aod_config **cfg,
+			      uint64_t *gen);
 
 /* Queue a manual snapshot (SIGUSR1, `aod snapshot`). */
 int aod_agent_request_snapshot(struct aod_agent *agent, const char *why);

@@ -43,7 +43,7 @@ struct collection {
 	struct aod_anomaly coalesced[MAX_COALESCED];
 	size_t ncoalesced;
 	struct aod_admit_handoff held; /* its rule's suppressed anomalies */
-	struct aod_config cfg;
+	const struct aod_config *cfg;  /* the generation it started under (a reference) */
 };
 
 struct aod_collector {
@@ -204,7 +204,7 @@ static int stream_events(struct aod_agent *agent, const struct collection *col,
 			 const char *staging, struct event_stream *es, struct aod_bundle_input *in)
 {
 	uint64_t now_mono = aod_mono_ns(), now_wall = aod_wall_ns();
-	uint64_t span = (uint64_t)col->cfg.watcher.flight_recorder_sec * AOD_NSEC_PER_SEC;
+	uint64_t span = (uint64_t)col->cfg->watcher.flight_recorder_sec * AOD_NSEC_PER_SEC;
 	uint64_t age = now_wall > col->primary.id ? now_wall - col->primary.id : 0;
 	uint64_t fired_mono = now_mono > age ? now_mono - age : 0;
 	int dfd = open(staging, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -241,7 +241,7 @@ static void kick_spacewatch(struct aod_agent *agent)
 
 static uint32_t holdoff_of(const struct collection *col)
 {
-	const struct aod_rule *rule = find_rule(&col->cfg, col->primary.rule);
+	const struct aod_rule *rule = find_rule(col->cfg, col->primary.rule);
 
 	return rule ? rule->holdoff_sec : 0;
 }
@@ -252,7 +252,7 @@ static int write_bundle(struct collection *col, struct aod_action_spec *specs,
 {
 	struct aod_collector *c = col->owner;
 	struct aod_bundle_input in = {
-		.cfg = &col->cfg, .staging_dir = staging, .anomaly = &col->primary,
+		.cfg = col->cfg, .staging_dir = staging, .anomaly = &col->primary,
 		.specs = specs, .results = results, .nresults = n, .partial = partial,
 	};
 	struct aod_bundle_info info;
@@ -318,9 +318,9 @@ static void *collection_thread(void *arg)
 
 	prctl(PR_SET_NAME, "Collect", 0, 0, 0);
 	if (specs && results)
-		n = resolve_actions(&col->cfg, &col->primary, specs, MAX_SPECS);
+		n = resolve_actions(col->cfg, &col->primary, specs, MAX_SPECS);
 	if (n >= 0)
-		dirfd = aod_bundle_staging_create(col->cfg.output_dir, col->primary.id, staging,
+		dirfd = aod_bundle_staging_create(col->cfg->output_dir, col->primary.id, staging,
 						  sizeof(staging));
 	if (n < 0 || dirfd < 0) {
 		log_err("collection for anomaly %llu: %s", (unsigned long long)col->primary.id,
@@ -349,6 +349,14 @@ out:
 	return NULL;
 }
 
+static void join_collection(struct collection *col)
+{
+	pthread_join(col->thread, NULL);
+	col->joinable = false;
+	aod_config_unref(col->cfg);
+	col->cfg = NULL;
+}
+
 /* Admitted (the source is marked running): start its collection thread. */
 static void start_collection(struct aod_collector *c, struct collection *col,
 			     const struct aod_anomaly *a, const struct aod_config *cfg,
@@ -356,19 +364,19 @@ static void start_collection(struct aod_collector *c, struct collection *col,
 {
 	int err;
 
-	if (col->joinable) { /* the previous collection of this source has finished */
-		pthread_join(col->thread, NULL);
-		col->joinable = false;
-	}
+	if (col->joinable) /* the previous collection of this source has finished */
+		join_collection(col);
 	pthread_mutex_lock(&c->lock);
 	col->primary = *a;
 	col->ncoalesced = 0;
-	memcpy(&col->cfg, cfg, sizeof(*cfg));
-	col->held = *held;
+	col->cfg = aod_config_ref(cfg);
+	aod_admit_handoff_copy(&col->held, held);
 	pthread_mutex_unlock(&c->lock);
 	err = pthread_create(&col->thread, NULL, collection_thread, col);
 	if (err) {
 		log_err("cannot start a collection thread: %s", strerror(err));
+		aod_config_unref(col->cfg);
+		col->cfg = NULL;
 		pthread_mutex_lock(&c->lock);
 		aod_admission_finish(&c->adm, a, 0, aod_mono_ns());
 		c->stats.bundles_failed++;
@@ -412,16 +420,14 @@ static void handle_anomaly(struct aod_collector *c, const struct aod_anomaly *a,
 int aod_collector_main(struct aod_agent *agent)
 {
 	struct aod_collector *c = agent->collector;
-	struct aod_config *cfg = malloc(sizeof(*cfg));
+	const struct aod_config *cfg = NULL;
 	uint64_t gen = 0;
 	struct aod_anomaly a;
 
-	if (!cfg)
-		return -ENOMEM;
 	while (!aod_agent_stopping(agent)) {
 		int err = aod_anomaly_queue_pop(agent->anomalies, &a, POP_TIMEOUT_MS);
 
-		aod_agent_config_refresh(agent, cfg, &gen);
+		aod_agent_config_refresh(agent, &cfg, &gen);
 		if (err == -EPIPE)
 			break;
 		if (!err)
@@ -429,10 +435,8 @@ int aod_collector_main(struct aod_agent *agent)
 	}
 	/* Stopping: actions were cancelled; wait for each bundle to be finished as partial. */
 	for (int i = 0; i < AOD_SOURCE_COUNT; i++)
-		if (c->slots[i].joinable) {
-			pthread_join(c->slots[i].thread, NULL);
-			c->slots[i].joinable = false;
-		}
-	free(cfg);
+		if (c->slots[i].joinable)
+			join_collection(&c->slots[i]);
+	aod_config_unref(cfg);
 	return 0;
 }

@@ -37,7 +37,7 @@
 
 struct detect_loop {
 	struct aod_agent *agent;
-	struct aod_config *cfg;
+	const struct aod_config *cfg;
 	uint64_t cfg_gen;
 	struct aod_detector *det;
 	struct aod_event *buf;
@@ -161,7 +161,7 @@ static int detect_loop_run(struct detect_loop *dl)
 		if (now > EVENT_LATENESS_NS)
 			aod_detector_advance(dl->det, now - EVENT_LATENESS_NS);
 		publish_stats(dl);
-		if (aod_agent_config_refresh(agent, dl->cfg, &dl->cfg_gen) &&
+		if (aod_agent_config_refresh(agent, &dl->cfg, &dl->cfg_gen) &&
 		    aod_detector_set_config(dl->det, dl->cfg))
 			log_err("detector: out of memory applying the new rules; keeping the old ones");
 	}
@@ -174,11 +174,10 @@ int aod_detector_main(struct aod_agent *agent)
 	int err = -ENOMEM;
 
 	aod_anomaly_log_init(&dl.log);
-	dl.cfg = malloc(sizeof(*dl.cfg));
 	dl.buf = malloc(DRAIN_MAX * sizeof(*dl.buf));
-	if (!dl.cfg || !dl.buf)
+	if (!dl.buf)
 		goto out;
-	aod_agent_config_refresh(agent, dl.cfg, &dl.cfg_gen);
+	aod_agent_config_refresh(agent, &dl.cfg, &dl.cfg_gen);
 	dl.det = aod_detector_new(dl.cfg, on_anomaly, &dl);
 	if (!dl.det)
 		goto out;
@@ -189,6 +188,6 @@ out:
 	aod_detector_free(dl.det);
 	aod_anomaly_log_close(&dl.log);
 	free(dl.buf);
-	free(dl.cfg);
+	aod_config_unref(dl.cfg);
 	return err;
 }

@@ -53,18 +53,16 @@ static void budget_for_bundles(const struct aod_config *cfg, struct aod_retentio
 
 int aod_spacewatch_main(struct aod_agent *agent)
 {
-	struct aod_config *cfg = malloc(sizeof(*cfg));
+	const struct aod_config *cfg = NULL;
 	struct aod_retention_policy policy;
 	uint64_t gen = 0;
 	bool emergency = false;
 
-	if (!cfg)
-		return -ENOMEM;
 	do {
 		struct aod_retention_stats st;
 		int err;
 
-		aod_agent_config_refresh(agent, cfg, &gen);
+		aod_agent_config_refresh(agent, &cfg, &gen);
 		aod_retention_policy_from_config(cfg, &policy);
 		budget_for_bundles(cfg, &policy);
 		err = aod_retention_check(cfg->output_dir, &policy, aod_wall_ns(), &st);
@@ -85,6 +83,6 @@ int aod_spacewatch_main(struct aod_agent *agent)
 		if (wait_next(agent, st.next_check_sec))
 			break;
 	} while (true);
-	free(cfg);
+	aod_config_unref(cfg);
 	return 0;
 }

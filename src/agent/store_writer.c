@@ -41,7 +41,7 @@ struct aod_store_writer {
 struct writer_loop {
 	struct aod_store_writer *w;
 	struct aod_store *st;
-	struct aod_config *cfg;
+	const struct aod_config *cfg;
 	uint64_t cfg_gen;
 	uint64_t txn_start_ns, pending;  /* records in the open transaction */
 	uint64_t pending_events;          /* ... of which events */
@@ -360,7 +360,7 @@ static void retention(struct writer_loop *l, bool age)
  * every cleanup_interval_sec. */
 static void tick(struct writer_loop *l, uint64_t now)
 {
-	aod_agent_config_refresh(l->w->agent, l->cfg, &l->cfg_gen);
+	aod_agent_config_refresh(l->w->agent, &l->cfg, &l->cfg_gen);
 	if (!l->st && now >= l->next_open_ns)
 		open_store(l);
 	if (!l->st || now < l->next_tick_ns)
@@ -420,16 +420,14 @@ int aod_store_writer_main(struct aod_agent *agent)
 		return 0;
 	}
 	l = calloc(1, sizeof(*l));
-	if (!l || !(l->cfg = malloc(sizeof(*l->cfg)))) {
-		free(l);
+	if (!l)
 		return -ENOMEM;
-	}
 	l->w = w;
-	aod_agent_config_refresh(agent, l->cfg, &l->cfg_gen);
+	aod_agent_config_refresh(agent, &l->cfg, &l->cfg_gen);
 	open_store(l);
 	writer_run(l);
 	writer_close(l);
-	free(l->cfg);
+	aod_config_unref(l->cfg);
 	free(l);
 	return 0;
 }

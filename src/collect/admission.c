@@ -15,9 +15,25 @@ static size_t source_index(enum aod_source src)
 	return (unsigned)src < AOD_SOURCE_COUNT ? (size_t)src : 0;
 }
 
+/* Only the counts: the tables are ~2 MB, and a page of them becomes
+ * resident only when a rule is held off or an anomaly listed. */
 void aod_admission_init(struct aod_admission *adm)
 {
-	memset(adm, 0, sizeof(*adm));
+	memset(adm->running, 0, sizeof(adm->running));
+	adm->nholdoffs = 0;
+}
+
+static void handoff_clear(struct aod_admit_handoff *h)
+{
+	h->nsuppressed = 0;
+	h->suppressed_count = 0;
+}
+
+void aod_admit_handoff_copy(struct aod_admit_handoff *to, const struct aod_admit_handoff *from)
+{
+	memcpy(to->suppressed, from->suppressed, from->nsuppressed * sizeof(from->suppressed[0]));
+	to->nsuppressed = from->nsuppressed;
+	to->suppressed_count = from->suppressed_count;
 }
 
 bool aod_admission_running(const struct aod_admission *adm, enum aod_source src)
@@ -40,8 +56,9 @@ static struct aod_holdoff *holdoff_for(struct aod_admission *adm, const char *ru
 	if (h || adm->nholdoffs == AOD_ADMIT_RULES)
 		return h;
 	h = &adm->holdoffs[adm->nholdoffs++];
-	memset(h, 0, sizeof(*h));
 	snprintf(h->rule, sizeof(h->rule), "%s", rule);
+	h->until_mono = 0;
+	handoff_clear(&h->pending);
 	return h;
 }
 
@@ -65,10 +82,10 @@ enum aod_admit aod_admission_offer(struct aod_admission *adm, const struct aod_a
 		return AOD_ADMIT_SUPPRESS;
 	}
 	adm->running[src] = true;
-	memset(handoff, 0, sizeof(*handoff));
+	handoff_clear(handoff);
 	if (h) {
-		*handoff = h->pending;
-		memset(&h->pending, 0, sizeof(h->pending));
+		aod_admit_handoff_copy(handoff, &h->pending);
+		handoff_clear(&h->pending);
 	}
 	return AOD_ADMIT_START;
 }

@@ -58,6 +58,8 @@ struct aod_admission {
 };
 
 void aod_admission_init(struct aod_admission *adm);
+/* Copies the listed anomalies only (the struct is mostly room). */
+void aod_admit_handoff_copy(struct aod_admit_handoff *to, const struct aod_admit_handoff *from);
 /* On START, *handoff is filled (and the rule's pending list emptied). */
 enum aod_admit aod_admission_offer(struct aod_admission *adm, const struct aod_anomaly *a,
 				   uint64_t now_mono, struct aod_admit_handoff *handoff);

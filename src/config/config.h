@@ -221,6 +221,16 @@ int aod_config_set_http_listen(struct aod_config *cfg, const char *listen,
 uint64_t aod_config_store_max_bytes(const struct aod_config *cfg);
 uint64_t aod_config_store_max_age_ns(const struct aod_config *cfg);
 
+/*
+ * Shared configs (the agent's): allocated zeroed with one reference, read
+ * only once published, freed by the last aod_config_unref. Only a config
+ * from aod_config_new_shared may be passed to ref/unref; unref(NULL) is a
+ * no-op.
+ */
+struct aod_config *aod_config_new_shared(void);
+const struct aod_config *aod_config_ref(const struct aod_config *cfg);
+void aod_config_unref(const struct aod_config *cfg);
+
 /* Print the effective config as YAML with every default filled. */
 int aod_config_print(const struct aod_config *cfg, FILE *out);
 

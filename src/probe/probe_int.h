@@ -99,7 +99,14 @@ uint64_t probe_recursion_misses(struct bpf_object *obj);
  * may have been reused meanwhile). Returns entries visited or -errno.
  */
 typedef bool (*probe_entry_fn)(void *ctx, const void *key, const void *value);
-int probe_scan_map(int fd, size_t key_size, size_t value_size, probe_entry_fn fn, void *ctx);
+/* The copy's room, allocated at the first scan and kept: a sweep runs four
+ * times a second, and only the pages the kernel fills become resident. */
+struct probe_scan_buf {
+	unsigned char *keys, *values;
+};
+int probe_scan_map(struct probe_scan_buf *buf, int fd, size_t key_size, size_t value_size,
+		   probe_entry_fn fn, void *ctx);
+void probe_scan_buf_free(struct probe_scan_buf *buf);
 int probe_prog_stats(struct bpf_object *obj, struct aod_prog_stats *out, int max);
 /* Make a hash map hold exactly these entries (key at offset 0 of each,
  * value at value_off): new ones are written first, stale ones deleted

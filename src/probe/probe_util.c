@@ -220,29 +220,35 @@ static int copy_entries(int fd, size_t key_size, size_t value_size, unsigned cha
 	return (int)n;
 }
 
-int probe_scan_map(int fd, size_t key_size, size_t value_size, probe_entry_fn fn, void *ctx)
+int probe_scan_map(struct probe_scan_buf *buf, int fd, size_t key_size, size_t value_size,
+		   probe_entry_fn fn, void *ctx)
 {
-	unsigned char *keys, *values;
-	int n, ret;
+	int n;
 
 	if (key_size > MAX_KEY || value_size > MAX_VALUE)
 		return -EINVAL;
-	keys = malloc(SWEEP_MAX_PER_TICK * key_size);
-	values = malloc(SWEEP_MAX_PER_TICK * value_size);
-	ret = keys && values ? 0 : -ENOMEM;
-	n = ret ? 0 : copy_entries(fd, key_size, value_size, keys, values, SWEEP_MAX_PER_TICK);
-	if (n < 0)
-		ret = n;
+	if (!buf->keys)
+		buf->keys = malloc(SWEEP_MAX_PER_TICK * MAX_KEY);
+	if (!buf->values)
+		buf->values = malloc(SWEEP_MAX_PER_TICK * MAX_VALUE);
+	if (!buf->keys || !buf->values)
+		return -ENOMEM;
+	n = copy_entries(fd, key_size, value_size, buf->keys, buf->values, SWEEP_MAX_PER_TICK);
 	for (int i = 0; i < n; i++) {
-		const unsigned char *k = keys + (size_t)i * key_size;
-		const unsigned char *v = values + (size_t)i * value_size;
+		const unsigned char *k = buf->keys + (size_t)i * key_size;
+		const unsigned char *v = buf->values + (size_t)i * value_size;
 
 		if (fn(ctx, k, v))
 			delete_if_same(fd, k, value_ts(v), value_size);
 	}
-	free(keys);
-	free(values);
-	return ret ? ret : n;
+	return n;
+}
+
+void probe_scan_buf_free(struct probe_scan_buf *buf)
+{
+	free(buf->keys);
+	free(buf->values);
+	buf->keys = buf->values = NULL;
 }
 
 static bool entry_has_key(const unsigned char *entries, size_t entry_size,

@@ -65,6 +65,7 @@ struct probe_slot {
 	bool late_watch;            /* written to the kernel: expired entries exist */
 	struct aod_tracked tracked; /* poll thread only */
 	struct late_hist late;
+	struct probe_scan_buf scan;  /* the sweep's copy of the in-flight map */
 	uint64_t inflight_expired, stuck_reported; /* under the lock */
 	_Atomic uint64_t late_matched, late_unmatched;
 };
@@ -422,7 +423,7 @@ static void sweep_slot(struct aod_probes *p, struct probe_slot *s, uint64_t now)
 	bool want;
 	int n;
 
-	n = probe_scan_map(s->po.inflight_fd, s->po.inflight_key_size, s->po.inflight_value_size,
+	n = probe_scan_map(&s->scan, s->po.inflight_fd, s->po.inflight_key_size, s->po.inflight_value_size,
 			   sweep_entry, &w);
 	if (n < 0)
 		log_debug("probe %s: in-flight scan: %s", s->ops->name, strerror(-n));
@@ -790,6 +791,7 @@ void aod_probes_free(struct aod_probes *p)
 		if (s->loaded)
 			s->ops->destroy(&s->po);
 		aod_tracked_free(&s->tracked);
+		probe_scan_buf_free(&s->scan);
 		free(s->late.v);
 		free(s->knobs);
 	}

@@ -357,18 +357,16 @@ static void keep_listening(struct aod_http *h, const struct aod_config *cfg, boo
 int aod_http_main(struct aod_agent *agent)
 {
 	struct aod_http *h = http_get(agent);
-	struct aod_config *cfg = malloc(sizeof(*cfg));
+	const struct aod_config *cfg = NULL;
 	uint64_t gen = 0, retry_at = 0;
 	int last_err = 0;
 
-	if (!h || !cfg) {
-		free(cfg);
+	if (!h)
 		return -ENOMEM;
-	}
-	aod_agent_config_refresh(agent, cfg, &gen);
+	aod_agent_config_refresh(agent, &cfg, &gen);
 	keep_listening(h, cfg, true, &retry_at, &last_err);
 	while (!aod_agent_stopping(agent)) {
-		bool fresh = aod_agent_config_refresh(agent, cfg, &gen);
+		bool fresh = aod_agent_config_refresh(agent, &cfg, &gen);
 
 		keep_listening(h, cfg, fresh && http_config_changed(h, cfg), &retry_at, &last_err);
 		if (h->daemon) {
@@ -378,6 +376,6 @@ int aod_http_main(struct aod_agent *agent)
 		aod_agent_sleep(agent, SAMPLE_MS);
 	}
 	http_stop(h);
-	free(cfg);
+	aod_config_unref(cfg);
 	return 0;
 }

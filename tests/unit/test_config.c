@@ -1347,9 +1347,34 @@ static void test_http_listen_override(void **st)
 	assert_int_equal(aod_config_set_http_listen(&s->a, "0.0.0.0:9435", &s->err), 0);
 }
 
+/* A shared config lives until its last reference goes (the ASan run of this
+ * test reports a leak if the last unref does not free it, and a
+ * use-after-free if an earlier one does). */
+static void test_shared_config_refs(void **state)
+{
+	struct aod_config *cfg = aod_config_new_shared();
+	const struct aod_config *reader;
+	static const char yaml[] = "watch_interval_sec: 3\naod_output_dir: /tmp/x\n"
+				   "guardian: {anomalies: {}}\n";
+	struct aod_config_error err;
+
+	(void)state;
+	assert_non_null(cfg);
+	assert_int_equal(cfg->nrules, 0); /* zeroed */
+	assert_int_equal(aod_config_load_buffer(cfg, "shared.yaml", yaml, strlen(yaml), &err), 0);
+	reader = aod_config_ref(cfg);
+	assert_ptr_equal(reader, cfg);
+	aod_config_unref(cfg);               /* the publisher lets go: the reader still holds it */
+	assert_int_equal(reader->watch_interval_sec, 3);
+	assert_string_equal(reader->output_dir, "/tmp/x");
+	aod_config_unref(reader);            /* the last one: freed */
+	aod_config_unref(NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_shared_config_refs),
 		cmocka_unit_test(test_smb_command_table),
 		cmocka_unit_test(test_ntstatus_table),
 		cmocka_unit_test(test_errno_table),

@@ -813,6 +813,7 @@ static void test_scan_map_deletes_unchanged_only(void **state)
 {
 	struct aod_blk_start v = { 0 };
 	struct scan_ctx c = { 0 };
+	struct probe_scan_buf sb = { 0 };
 	uint64_t key, next;
 	int left = 0;
 
@@ -824,7 +825,8 @@ static void test_scan_map_deletes_unchanged_only(void **state)
 		v.ts_ns = key * 100;
 		assert_int_equal(bpf_map_update_elem(c.fd, &key, &v, BPF_ANY), 0);
 	}
-	assert_int_equal(probe_scan_map(c.fd, sizeof(key), sizeof(v), scan_delete_all, &c), 3);
+	assert_int_equal(probe_scan_map(&sb, c.fd, sizeof(key), sizeof(v), scan_delete_all, &c), 3);
+	probe_scan_buf_free(&sb);
 	assert_int_equal(c.seen, 3);
 	/* 1 and 3 are gone; 2 was reused (a new ts) before the delete: it stays */
 	for (int err = bpf_map_get_next_key(c.fd, NULL, &next); !err;
@@ -1053,6 +1055,7 @@ static void test_smb_inflight_bounded_and_swept(void **state)
 	struct aod_smb_knob_set *k;
 	struct smb_rig r;
 	uint64_t cnt[AOD_CNT_MAX], expired = 0;
+	struct probe_scan_buf sb = { 0 };
 	int n;
 
 	(void)state;
@@ -1063,16 +1066,17 @@ static void test_smb_inflight_bounded_and_swept(void **state)
 		ENTER(&r, 1, 0x77, 8, mid);
 	assert_int_equal(probe_sum_counters(r.po.counters_fd, cnt), 0);
 	assert_true(cnt[AOD_CNT_INFLIGHT_FULL] >= 3);
-	n = probe_scan_map(r.po.inflight_fd, r.po.inflight_key_size, r.po.inflight_value_size,
+	n = probe_scan_map(&sb, r.po.inflight_fd, r.po.inflight_key_size, r.po.inflight_value_size,
 			   expire_all, &expired);
 	printf("# %llu in-flight entries seen and expired by one scan\n",
 	       (unsigned long long)expired);
 	assert_int_equal(n, (int)expired);
 	assert_true(expired >= AOD_SMB_INFLIGHT_MAX - 64 && expired <= AOD_SMB_INFLIGHT_MAX);
 	expired = 0;
-	assert_int_equal(probe_scan_map(r.po.inflight_fd, r.po.inflight_key_size,
+	assert_int_equal(probe_scan_map(&sb, r.po.inflight_fd, r.po.inflight_key_size,
 					r.po.inflight_value_size, expire_all, &expired), 0);
 	assert_int_equal(expired, 0); /* the map is empty */
+	probe_scan_buf_free(&sb);
 	rig_free(&r);
 	free(k);
 }
