@@ -127,6 +127,7 @@ run: deps all
 
 check:
 	@scripts/deps.sh test
+	@scripts/npm-deps.sh $(BUILD)/npm
 	@$(MAKE) --no-print-directory tests-build
 	@$(MAKE) --no-print-directory asan-build
 	@$(MAKE) --no-print-directory fuzz-build

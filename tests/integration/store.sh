@@ -157,9 +157,11 @@ if /usr/bin/python3 -c 'import pandas' 2>/dev/null; then
 	check "store-csv-json-pandas ($got)" "read_csv | read_json | read_json(lines): $got, truth $truth" \
 		test "$got" = "$truth | $truth | $truth"
 else
-	skip store-csv-json-pandas "pandas missing (Debian python3-pandas)"
+	fail store-csv-json-pandas "pandas missing (scripts/deps.sh test installs python3-pandas)"
 fi
-# DuckDB: Debian has no package; its node bindings (npm @duckdb/node-api) work if installed
+# DuckDB: Debian has no package; make check installs its node bindings (npm
+# @duckdb/node-api, tests/npm) under $AOD_BUILD/npm (scripts/npm-deps.sh).
+export NODE_PATH=$AOD_TOP/$AOD_BUILD/npm/node_modules${NODE_PATH:+:$NODE_PATH}
 if node -e "require('@duckdb/node-api')" 2>/dev/null; then
 	got=$(node - "$WORK" "${SQLNAME:0:15}" <<'JS' 2>&1
 const { DuckDBInstance } = require('@duckdb/node-api');
@@ -181,7 +183,7 @@ JS
 	check "store-csv-json-duckdb ($got)" "read_csv_auto | read_json_auto x2: $got, truth $truth" \
 		test "$got" = "$truth | $truth | $truth"
 else
-	skip store-csv-json-duckdb "DuckDB missing (no Debian package; npm install @duckdb/node-api and set NODE_PATH)"
+	fail store-csv-json-duckdb "DuckDB's node bindings missing under $AOD_BUILD/npm (scripts/npm-deps.sh installs them; make check runs it)"
 fi
 
 # ---- 3: read-only, time limit ------------------------------------------

@@ -1,0 +1,17 @@
+#!/bin/sh
+# npm-deps.sh DIR: install the test tools of tests/npm/package-lock.json (exact
+# versions, from the npm registry) under DIR/node_modules, once: it does nothing
+# when DIR already holds this lock file's install. Needs node and npm (apt).
+set -eu
+TOP=$(cd "$(dirname "$0")/.." && pwd)
+DIR=${1:-$TOP/build/npm}
+LOCK=$TOP/tests/npm/package-lock.json
+if [ -f "$DIR/package-lock.json" ] && cmp -s "$LOCK" "$DIR/package-lock.json" &&
+   [ -d "$DIR/node_modules" ]; then
+	exit 0
+fi
+command -v npm >/dev/null || { echo "aod: npm missing (scripts/deps.sh test installs it)" >&2; exit 1; }
+mkdir -p "$DIR"
+cp "$TOP/tests/npm/package.json" "$LOCK" "$DIR/"
+echo "aod: installing npm test tools into $DIR"
+(cd "$DIR" && npm ci --no-audit --no-fund --loglevel=error)
