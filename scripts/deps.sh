@@ -22,8 +22,14 @@ TEST_PKGS="$TEST_PKGS nodejs npm"                         # scripts/npm-deps.sh:
 want=$BUILD_PKGS
 [ "${1:-build}" = test ] && want="$want $TEST_PKGS"
 missing=
+# nodejs and npm: a node that already brings its own npm (NodeSource's nodejs
+# conflicts with Debian's npm package) is as good as Debian's pair.
+provided() {
+	case $1 in nodejs) command -v node >/dev/null ;; npm) command -v npm >/dev/null ;; *) false ;; esac
+}
 for p in $want; do
-	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing="$missing $p"
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || provided "$p" ||
+		missing="$missing $p"
 done
 [ -z "$missing" ] && exit 0
 if [ "$(id -u)" != 0 ]; then

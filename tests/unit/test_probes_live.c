@@ -21,6 +21,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/fiemap.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/vfs.h>
@@ -108,6 +111,81 @@ static int disk_of(dev_t st_dev, uint32_t *out)
 		return -1;  /* not a block device (overlay, 9p, ...) */
 	*out = aod_mkdev(maj, min);
 	return 0;
+}
+
+/* Ground truth for a request's sector: where the filesystem put byte off
+ * of the file (FIEMAP), in 512-byte sectors from the start of the whole
+ * disk (plus the partition's start). */
+static int disk_sector_of(const char *path, off_t off, uint64_t *sector)
+{
+	struct {
+		struct fiemap fm;
+		struct fiemap_extent ext[1];
+	} m;
+	unsigned long long start = 0;
+	struct stat st;
+	char sys[128];
+	FILE *f;
+	int fd = open(path, O_RDONLY), rc;
+
+	if (fd < 0)
+		return -1;
+	memset(&m, 0, sizeof(m));
+	m.fm.fm_start = (uint64_t)off;
+	m.fm.fm_length = IO_BS;
+	m.fm.fm_flags = FIEMAP_FLAG_SYNC;
+	m.fm.fm_extent_count = 1;
+	rc = ioctl(fd, FS_IOC_FIEMAP, &m.fm) || m.fm.fm_mapped_extents != 1 || fstat(fd, &st);
+	close(fd);
+	if (rc)
+		return -1;
+	snprintf(sys, sizeof(sys), "/sys/dev/block/%u:%u/start", major(st.st_dev), minor(st.st_dev));
+	f = fopen(sys, "r"); /* only a partition has one */
+	if (f) {
+		rc = fscanf(f, "%llu", &start) != 1;
+		fclose(f);
+		if (rc)
+			return -1;
+	}
+	*sector = (m.ext[0].fe_physical + ((uint64_t)off - m.ext[0].fe_logical)) / 512 + start;
+	return 0;
+}
+
+/* Each block of the test file was written and read once by this process
+ * (do_io): for each, a write and a read event must carry the block's sector
+ * and size as issued (read at issue, as a request that never completes
+ * needs them). The filesystem's own writes from this process (journal,
+ * metadata at fsync) are elsewhere and ignored. Returns the matches. */
+static unsigned check_sectors(struct seen *s, unsigned count)
+{
+	uint64_t want[IO_COUNT];
+	unsigned reads[IO_COUNT] = { 0 }, writes[IO_COUNT] = { 0 }, matched = 0;
+
+	assert_true(count <= IO_COUNT);
+	for (unsigned i = 0; i < count; i++)
+		assert_int_equal(disk_sector_of(io_path, (off_t)i * IO_BS, &want[i]), 0);
+	pthread_mutex_lock(&s->lock);
+	for (unsigned i = 0; i < s->n; i++) {
+		const struct aod_raw_event *e = &s->ev[i];
+
+		if (e->h.kind != AOD_RAW_BLK_SLOW || e->blk.dev != io_disk ||
+		    e->h.tgid != (uint32_t)getpid() || e->blk.bytes != IO_BS)
+			continue;
+		for (unsigned j = 0; j < count; j++) {
+			if (e->blk.sector != want[j])
+				continue;
+			reads[j] += e->blk.op == AOD_BLK_READ;
+			writes[j] += e->blk.op == AOD_BLK_WRITE;
+			matched++;
+		}
+	}
+	pthread_mutex_unlock(&s->lock);
+	for (unsigned j = 0; j < count; j++)
+		if (reads[j] != 1 || writes[j] != 1)
+			fail_msg("block %u of the file (sector %llu): %u reads, %u writes of %d bytes "
+				 "seen, want 1 and 1", j, (unsigned long long)want[j], reads[j],
+				 writes[j], IO_BS);
+	return matched;
 }
 
 static int group_setup(void **state)
@@ -476,6 +554,9 @@ static void test_block_events_hist_counters(void **state)
 	assert_true(c.reads >= IO_COUNT);
 	assert_true(c.ours >= 1);
 	assert_int_equal(s->dropped, 0);
+	c.ours = check_sectors(s, IO_COUNT);
+	printf("# %u requests with the sector (FIEMAP) and size of a block of the file\n", c.ours);
+	assert_int_equal(c.ours, 2 * IO_COUNT);
 
 	assert_true(aod_probes_blk_hist_foreach(p, on_hist, &hf) > 0);
 	assert_true(hf.writes >= IO_COUNT);
@@ -689,6 +770,7 @@ static void forced_block_mode(const char *mode, __u32 prog_type)
 	poll_until(p, s, 8, 8, 10000);
 	c = count_disk_events(s);
 	assert_true(c.reads >= 8 && c.writes >= 8);
+	assert_int_equal(check_sectors(s, 8), 16); /* each mode reads the request its own way */
 	assert_true(status_of(p, AOD_PROBE_BLOCK).counters[AOD_CNT_OPS] >= 16);
 	aod_probes_free(p);
 	new_own_links(&before, &after);
