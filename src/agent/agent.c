@@ -37,6 +37,7 @@
 #define ANOMALY_QUEUE_CAP 256
 #define DISPATCH_BATCH 4096
 #define STOP_JOIN_GRACE_MS 5000
+#define MMAP_THRESHOLD_BYTES (128 * 1024) /* glibc's initial value, kept fixed */
 
 void aod_dispatcher_on_raw(void *ctx, const struct aod_raw_event *raw);
 
@@ -211,6 +212,11 @@ static int agent_init(struct aod_agent *agent, const struct aod_agent_opts *opts
 		snprintf(agent->http_listen, sizeof(agent->http_listen), "%s", opts->http_listen);
 	aod_series_init(&agent->series.anomalies, 0);
 	aod_series_init(&agent->series.actions_timed_out, 0);
+	/* A fixed mmap threshold: glibc raises it to the size of each large
+	 * block freed (libbpf's 5 MiB BTF copy at load), after which every
+	 * bundle's transient buffers come from the thread arenas, stay
+	 * resident when freed, and calloc must clear them page by page. */
+	mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES);
 	agent->cfg = aod_config_new_shared();
 	if (!agent->cfg || agent->stop_eventfd < 0)
 		return -ENOMEM;

@@ -23,6 +23,7 @@
 #include "collect/events_file.h"
 #include "collect/manifest.h"
 #include "collect/summary.h"
+#include "collect/zstd_sink.h"
 #include "common/log.h"
 #include "common/timeutil.h"
 
@@ -468,6 +469,8 @@ static int plan_budget(const struct aod_bundle_input *in, struct aod_bundle_plan
 
 struct tar {
 	struct archive *a;
+	struct aod_zstd_sink *zs;
+	int zs_err;
 	const char *stem;
 	time_t mtime;
 };
@@ -552,25 +555,70 @@ static int tar_add_file(struct tar *t, int sfd, const char *file, const struct a
 	return err;
 }
 
-static int tar_open(struct tar *t, int fd, int level)
+/* libarchive's output: the tar stream, into the zstd sink. */
+static la_ssize_t tar_to_zstd(struct archive *a, void *ctx, const void *buf, size_t len)
 {
-	char lvl[16];
+	struct tar *t = ctx;
 
-	t->a = archive_write_new();
-	if (!t->a)
+	t->zs_err = aod_zstd_sink_write(t->zs, buf, len);
+	if (t->zs_err) {
+		archive_set_error(a, -t->zs_err, "zstd: %s", strerror(-t->zs_err));
+		return -1;
+	}
+	return (la_ssize_t)len;
+}
+
+static int tar_zstd_end(struct archive *a, void *ctx)
+{
+	struct tar *t = ctx;
+
+	t->zs_err = aod_zstd_sink_finish(t->zs);
+	if (t->zs_err) {
+		archive_set_error(a, -t->zs_err, "zstd: %s", strerror(-t->zs_err));
+		return ARCHIVE_FATAL;
+	}
+	return ARCHIVE_OK;
+}
+
+/* expected: the tar stream's size as planned (an upper bound), which sizes
+ * the compressor's window (zstd_sink.h). */
+static int tar_open(struct tar *t, int fd, int level, uint64_t expected)
+{
+	t->zs = aod_zstd_sink_new(fd, level, expected);
+	t->a = t->zs ? archive_write_new() : NULL;
+	if (!t->a) {
+		aod_zstd_sink_free(t->zs);
+		t->zs = NULL;
 		return -ENOMEM;
-	snprintf(lvl, sizeof(lvl), "%d", level);
+	}
 	if (archive_write_set_format_pax_restricted(t->a) != ARCHIVE_OK ||
-	    archive_write_add_filter_zstd(t->a) != ARCHIVE_OK ||
-	    archive_write_set_filter_option(t->a, "zstd", "compression-level", lvl) != ARCHIVE_OK ||
+	    archive_write_add_filter_none(t->a) != ARCHIVE_OK ||
 	    archive_write_set_bytes_in_last_block(t->a, 1) != ARCHIVE_OK ||
-	    archive_write_open_fd(t->a, fd) != ARCHIVE_OK) {
+	    archive_write_open(t->a, t, NULL, tar_to_zstd, tar_zstd_end) != ARCHIVE_OK) {
 		log_err("bundle %s: cannot start tar.zst: %s", t->stem, archive_error_string(t->a));
 		archive_write_free(t->a);
+		aod_zstd_sink_free(t->zs);
 		t->a = NULL;
+		t->zs = NULL;
 		return -EIO;
 	}
 	return 0;
+}
+
+/* What the tar stream will hold, as planned: every entry's data and header
+ * room, and the end. Files only shrink after planning (see tar_add_file). */
+static uint64_t tar_expected(const struct aod_bundle_input *in, const struct aod_bundle_plan *plan,
+			     const struct bundle_texts *tx)
+{
+	uint64_t n = strlen(tx->manifest) + strlen(tx->summary) + TAR_END_OVERHEAD +
+		     (in->status_json ? strlen(in->status_json) : 0) + 5 * TAR_ENTRY_OVERHEAD;
+
+	if (plan->events.present)
+		n += plan->events.size - plan->events.cut;
+	for (size_t i = 0; i < in->nresults; i++)
+		if (plan->actions[i].present)
+			n += plan->actions[i].size - plan->actions[i].cut + TAR_ENTRY_OVERHEAD;
+	return n;
 }
 
 static int write_entries(struct tar *t, const struct aod_bundle_input *in,
@@ -600,17 +648,18 @@ static int write_archive(int fd, const struct aod_bundle_input *in, const struct
 {
 	int level = in->cfg->watcher.zstd_level > 0 ? in->cfg->watcher.zstd_level : 3;
 	struct tar t = { .stem = plan->stem, .mtime = (time_t)(plan->created_ns / AOD_NSEC_PER_SEC) };
-	int err = tar_open(&t, fd, level);
+	int err = tar_open(&t, fd, level, tar_expected(in, plan, tx));
 
 	if (err)
 		return err;
 	err = write_entries(&t, in, plan, tx, sfd);
 	if (archive_write_close(t.a) != ARCHIVE_OK && !err) {
 		log_err("bundle %s: finishing tar.zst: %s", plan->stem, archive_error_string(t.a));
-		err = -EIO;
+		err = t.zs_err ? t.zs_err : -EIO;
 	}
-	*uncompressed = (uint64_t)archive_filter_bytes(t.a, 0);
+	*uncompressed = aod_zstd_sink_bytes_in(t.zs);
 	archive_write_free(t.a);
+	aod_zstd_sink_free(t.zs);
 	if (!err && fsync(fd) < 0) {
 		err = -errno;
 		log_err("bundle %s: fsync: %s", plan->stem, strerror(errno));

@@ -29,7 +29,7 @@ static const char pragmas[] =
 	"PRAGMA journal_mode = WAL;"
 	"PRAGMA synchronous = NORMAL;"
 	"PRAGMA journal_size_limit = 4194304;"
-	"PRAGMA cache_size = -2048;"
+	"PRAGMA cache_size = -512;"
 	"PRAGMA temp_store = MEMORY;"
 	"PRAGMA foreign_keys = OFF;";
 
