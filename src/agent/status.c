@@ -12,6 +12,7 @@
 #include "collect/action.h"
 #include "common/timeutil.h"
 #include "probe/probes.h"
+#include "probe/tcp_status.h"
 
 static const char *const counter_names[AOD_CNT_MAX] = {
 	[AOD_CNT_OPS] = "ops",
@@ -112,6 +113,7 @@ char *aod_agent_status_json(struct aod_agent *agent)
 		return NULL;
 	if (agent->collector)
 		json_object_set_new(root, "collector", aod_collector_status_json(agent->collector));
+	json_object_set_new(root, "tcp", aod_tcp_status_json(agent->probes));
 	text = json_dumps(root, JSON_INDENT(2));
 	json_decref(root);
 	return text;
