@@ -158,8 +158,8 @@ static void print_rule(FILE *out, const struct aod_rule *r)
 		print_blk_latency(out, r);
 	} else if (r->tool == AOD_TOOL_TCPCONNLAT) {
 		print_tcp_latency(out, r);
-	} else if (r->tool == AOD_TOOL_TCPRETRANS || r->tool == AOD_TOOL_TCPRESET) {
-		/* no keys: every retransmit / reset counts */
+	} else if (r->tool != AOD_TOOL_TCPRETRANS && r->tool != AOD_TOOL_TCPRESET) {
+		/* (tcpretrans, tcpreset: no keys, every retransmit / reset counts) */
 		put_codes(out, "track_codes", r->track_codes, r->ntrack_codes);
 		put_codes(out, "exclude_codes", r->exclude_codes, r->nexclude_codes);
 	}

@@ -7,7 +7,6 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "bpf/events_user.h"
 
 /* include/net/tcp_states.h: stable since the beginning. */
 static const char *const state_names[] = {

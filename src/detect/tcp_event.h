@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <sys/socket.h> /* AF_INET, AF_INET6: the family values used here */
 
+#include "bpf/events_user.h" /* enum aod_tcp_dir */
 #include "detect/event.h"
 
 #define AOD_TCP_ADDR_LEN 48     /* an IPv6 address, text */

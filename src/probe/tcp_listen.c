@@ -157,3 +157,28 @@ int aod_tcp_netstat_read(const char *path, struct aod_tcp_netstat *out)
 	fclose(f);
 	return err;
 }
+
+#define PRINT_LISTENERS 256
+
+void aod_tcp_listeners_print(FILE *out)
+{
+	struct aod_tcp_listener *l = calloc(PRINT_LISTENERS, sizeof(*l));
+	struct aod_tcp_netstat ns;
+	size_t total = 0;
+	int n = l ? aod_tcp_listeners(l, PRINT_LISTENERS, &total) : -ENOMEM;
+
+	fprintf(out, "== TCP listeners (sock_diag: accept queue / listen backlog)\n");
+	if (n < 0)
+		fprintf(out, "(sock_diag: %s)\n", strerror(-n));
+	else
+		fprintf(out, "%-47s %8s %8s\n", "LISTENER", "QUEUED", "BACKLOG");
+	for (int i = 0; i < n; i++)
+		fprintf(out, "%-47s %8u %8u\n", l[i].name, l[i].backlog, l[i].backlog_max);
+	if (n >= 0 && total > (size_t)n)
+		fprintf(out, "... and %zu more\n", total - (size_t)n);
+	if (!aod_tcp_netstat_read(NULL, &ns))
+		fprintf(out, "TcpExt ListenOverflows %llu, ListenDrops %llu\n",
+			(unsigned long long)ns.listen_overflows, (unsigned long long)ns.listen_drops);
+	fprintf(out, "\n");
+	free(l);
+}

@@ -11,6 +11,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "detect/tcp_event.h"
 
@@ -33,5 +34,9 @@ struct aod_tcp_netstat {
 
 /* path NULL: /proc/net/netstat. 0, or -errno (-ENOENT if the fields are missing). */
 int aod_tcp_netstat_read(const char *path, struct aod_tcp_netstat *out);
+
+/* The listeners (accept queue / backlog) and the listen counters as a
+ * text table, for a bundle's sockets.txt. */
+void aod_tcp_listeners_print(FILE *out);
 
 #endif /* AOD_PROBE_TCP_LISTEN_H */
