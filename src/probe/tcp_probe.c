@@ -233,10 +233,10 @@ static int tcp_probe_load(struct probe_obj *po, const char *mode,
 		e = load_with(po, mode, try, env, knobs, err, len);
 		if (!e) {
 			if (try->id == AOD_TCP_CLAMP_NONE)
-				log_warn("probe tcp (%s): no window-clamp hook attached "
-					 "(no tcp_rcvbuf_grow tracepoint, fentry and kprobe on "
-					 "tcp_try_rmem_schedule failed): window clamps not counted",
-					 mode);
+				log_warn("probe tcp (%s): %s: window clamps not counted", mode,
+					 h ? "AOD_TCP_CLAMP=none"
+					   : "no tcp_rcvbuf_grow tracepoint, and fentry and kprobe "
+					     "on tcp_try_rmem_schedule failed");
 			log_debug("probe tcp (%s, clamps: %s): loaded in %.1f ms", mode, try->name,
 				  (double)(aod_mono_ns() - t0) / 1e6);
 			return 0;
