@@ -51,10 +51,13 @@ struct {
 } tcp_inflight SEC(".maps");
 
 /* One map per histogram, keyed by port; user space inserts the "other" key
- * (AOD_TCP_PORT_OTHER) at load, so it is there when the map is full. */
+ * (AOD_TCP_PORT_OTHER) at load, so it is there when the map is full.
+ * Per-CPU values: the RTT histogram takes a sample per received segment,
+ * and plain adds on a CPU's own copy cost less than atomics on a shared
+ * one (user space sums the CPUs). */
 #define TCP_HIST_MAP(name)                                   \
 	struct {                                             \
-		__uint(type, BPF_MAP_TYPE_HASH);             \
+		__uint(type, BPF_MAP_TYPE_PERCPU_HASH);      \
 		__uint(max_entries, AOD_TCP_PORTS_MAX);      \
 		__type(key, __u32);                          \
 		__type(value, struct aod_tcp_hist);          \
@@ -128,8 +131,11 @@ static __always_inline void hist_add(void *map, __u32 port, __u64 ns)
 		if (!h)
 			return;
 	}
-	hist_inc(&h->hist, ns);
-	__sync_fetch_and_add(&h->sum_ns, ns);
+	/* this CPU's copy. Each map has one writer program, and a program
+	 * never nests in itself on a CPU (the kernel skips such a run and
+	 * counts a recursion miss), so plain adds lose nothing. */
+	h->hist.slots[aod_hist_slot(ns / 1000) & (AOD_HIST_SLOTS - 1)] += 1;
+	h->sum_ns += ns;
 }
 
 /* ---- addresses ---- */
@@ -288,15 +294,21 @@ static __always_inline void accept_end(const struct sock *sk)
 			 srtt_us * 1000);
 }
 
+/* Most transitions (closing ones) are not ours: decided on the arguments
+ * alone, before anything is read from the socket. */
 static __always_inline int on_state(const struct sock *sk, int old, int new)
 {
-	if (BPF_CORE_READ_BITFIELD_PROBED(sk, sk_protocol) != IPPROTO_TCP)
+	bool start = new == TCP_SYN_SENT, end = old == TCP_SYN_SENT;
+	bool accepted = old == TCP_SYN_RECV && new == TCP_ESTABLISHED;
+
+	if (!(start || end || accepted) ||
+	    BPF_CORE_READ_BITFIELD_PROBED(sk, sk_protocol) != IPPROTO_TCP)
 		return 0;
-	if (new == TCP_SYN_SENT)
+	if (start)
 		connect_start(sk);
-	else if (old == TCP_SYN_SENT)
+	else if (end)
 		connect_end(sk, new == TCP_ESTABLISHED);
-	else if (old == TCP_SYN_RECV && new == TCP_ESTABLISHED)
+	else
 		accept_end(sk);
 	return 0;
 }
@@ -313,7 +325,6 @@ static __always_inline int on_probe(const struct sock *sk)
 		return 0;
 	lport = BPF_CORE_READ(sk, __sk_common.skc_num);
 	rport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
-	tcp_cnt_add(AOD_TCP_CNT_RTT_SAMPLES, 1);
 	hist_add(&tcp_hist_rtt, lport < rport ? lport : rport, srtt_us * 1000);
 	return 0;
 }

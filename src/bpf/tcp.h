@@ -43,9 +43,8 @@ enum aod_tcp_counter {
 	AOD_TCP_CNT_RESETS_SENT = 5,
 	AOD_TCP_CNT_RESETS_RECEIVED = 6,
 	AOD_TCP_CNT_WINDOW_CLAMPS = 7,
-	AOD_TCP_CNT_RTT_SAMPLES = 8,
-	AOD_TCP_CNT_KEY_OVERFLOW = 9,    /* samples that went to the "other" port key */
-	AOD_TCP_CNT_MAX = 10,
+	AOD_TCP_CNT_KEY_OVERFLOW = 8,    /* samples that went to the "other" port key */
+	AOD_TCP_CNT_MAX = 9,
 };
 
 /* Which hook counts window clamps (user space picks one before load). */

@@ -21,6 +21,7 @@
 
 #include "common/log.h"
 #include "common/timeutil.h"
+#include "probe/hist.h"
 #include "probe/probe_int.h"
 #include "tcp.skel.h"
 
@@ -127,14 +128,21 @@ static int insert_other_keys(struct aod_tcp *skel)
 		[AOD_TCP_HIST_ACCEPT] = skel->maps.tcp_hist_accept,
 		[AOD_TCP_HIST_RTT] = skel->maps.tcp_hist_rtt,
 	};
-	struct aod_tcp_hist zero = { 0 };
+	int ncpu = libbpf_num_possible_cpus(), err = 0;
+	struct aod_tcp_hist *zero; /* one per CPU: the maps are per-CPU */
 	__u32 key = AOD_TCP_PORT_OTHER;
 
-	for (int i = 0; i < AOD_TCP_NHISTS; i++)
-		if (bpf_map_update_elem(bpf_map__fd(maps[i]), &key, &zero, BPF_NOEXIST) &&
+	if (ncpu <= 0)
+		return ncpu ? ncpu : -EINVAL;
+	zero = calloc((size_t)ncpu, sizeof(*zero));
+	if (!zero)
+		return -ENOMEM;
+	for (int i = 0; i < AOD_TCP_NHISTS && !err; i++)
+		if (bpf_map_update_elem(bpf_map__fd(maps[i]), &key, zero, BPF_NOEXIST) &&
 		    errno != EEXIST)
-			return -errno;
-	return 0;
+			err = -errno;
+	free(zero);
+	return err;
 }
 
 /* ---- load ---- */
@@ -262,23 +270,42 @@ static int hist_fd(struct probe_obj *po, enum aod_tcp_hist_kind kind)
 	}
 }
 
+/* Sums the per-CPU copies of one histogram. */
+static void sum_cpus(const struct aod_tcp_hist *v, int ncpu, struct aod_tcp_hist *out)
+{
+	memset(out, 0, sizeof(*out));
+	for (int c = 0; c < ncpu; c++) {
+		aod_hist_merge(&out->hist, &v[c].hist);
+		out->sum_ns += v[c].sum_ns;
+	}
+}
+
 int tcp_probe_hist_copy(struct probe_obj *po, enum aod_tcp_hist_kind kind,
 			struct tcp_hist_entry *out, int max)
 {
-	int fd = hist_fd(po, kind), n = 0, err;
+	int fd = hist_fd(po, kind), ncpu = libbpf_num_possible_cpus(), n = 0, err;
+	struct aod_tcp_hist *v;
 	__u32 key, next;
 
 	if (fd < 0)
 		return fd;
+	if (ncpu <= 0)
+		return ncpu ? ncpu : -EINVAL;
+	v = calloc((size_t)ncpu, sizeof(*v)); /* 264 bytes: already 8-aligned per CPU */
+	if (!v)
+		return -ENOMEM;
 	err = bpf_map_get_next_key(fd, NULL, &next);
 	while (!err && n < max) {
 		key = next;
-		out[n].kind = kind;
-		out[n].port = key;
-		if (!bpf_map_lookup_elem(fd, &key, &out[n].hist))
+		if (!bpf_map_lookup_elem(fd, &key, v)) {
+			out[n].kind = kind;
+			out[n].port = key;
+			sum_cpus(v, ncpu, &out[n].hist);
 			n++;
+		}
 		err = bpf_map_get_next_key(fd, &key, &next);
 	}
+	free(v);
 	return n;
 }
 

@@ -18,7 +18,6 @@ static const char *const counter_names[AOD_TCP_CNT_MAX] = {
 	[AOD_TCP_CNT_RESETS_SENT] = "resets_sent",
 	[AOD_TCP_CNT_RESETS_RECEIVED] = "resets_received",
 	[AOD_TCP_CNT_WINDOW_CLAMPS] = "window_clamps",
-	[AOD_TCP_CNT_RTT_SAMPLES] = "rtt_samples",
 	[AOD_TCP_CNT_KEY_OVERFLOW] = "port_key_overflows",
 };
 
