@@ -16,7 +16,8 @@
  *   tcp:tcp_retransmit_synack SYN-ACKs retransmitted (counted by the kernel's
  *                             TcpRetransSegs too)
  *   tcp:tcp_send_reset, tcp:tcp_receive_reset
- *   tcp:tcp_rcvbuf_grow       (6.17+) window clamps: rcv_ssthresh < 32 KiB;
+ *   tcp:tcp_rcvbuf_grow       (in 6.18, not in 6.1) window clamps:
+ *                             rcv_ssthresh < 32 KiB;
  *                             older kernels: fexit or kprobe+kretprobe on
  *                             tcp_try_rmem_schedule, LinMonitor's hook
  *
@@ -25,7 +26,8 @@
  * Every tracepoint program exists as tp_btf (preferred) and raw_tp (same
  * arguments); user space loads one set plus one window-clamp hook. Only the
  * first arguments are read, so the ones later kernels appended
- * (tcp_retransmit_skb's err, tcp_send_reset's reason, 6.10+) do not matter.
+ * (tcp_retransmit_skb's err, tcp_send_reset's reason; in 6.18, not in 6.1)
+ * do not matter.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_core_read.h>
@@ -165,8 +167,10 @@ static __always_inline void fill_common(struct aod_raw_tcp *t, const struct sock
 #define IP6_SADDR 8
 #define IP6_DADDR 24
 
-/* A reset sent with no socket (6.10+: a segment to a closed port, a stale
- * time-wait): the addresses of the segment it answers. */
+/* A reset sent with no socket (a segment to a closed port): the addresses of
+ * the segment it answers. Kernels since "trace: tcp: fully support
+ * trace_tcp_send_reset" (6.10) fire the tracepoint then; 6.1 fires it only
+ * with a full socket. */
 static __always_inline void fill_skb(struct aod_raw_tcp *t, const struct sk_buff *skb)
 {
 	unsigned char *head = BPF_CORE_READ(skb, head);

@@ -50,7 +50,7 @@ enum aod_tcp_counter {
 /* Which hook counts window clamps (user space picks one before load). */
 enum aod_tcp_clamp_hook {
 	AOD_TCP_CLAMP_NONE = 0,
-	AOD_TCP_CLAMP_TP = 1,     /* tcp:tcp_rcvbuf_grow (6.17+), same flavour as the mode */
+	AOD_TCP_CLAMP_TP = 1,     /* tcp:tcp_rcvbuf_grow (in 6.18, not 6.1), same flavour as the mode */
 	AOD_TCP_CLAMP_FENTRY = 2, /* fexit tcp_try_rmem_schedule */
 	AOD_TCP_CLAMP_KPROBE = 3, /* kprobe + kretprobe tcp_try_rmem_schedule */
 };

@@ -4,7 +4,7 @@
  * tracepoint programs (tp_btf, else raw_tp) plus one window-clamp hook,
  * tried in this order unless AOD_TCP_CLAMP forces one:
  *   tp      tcp:tcp_rcvbuf_grow, same flavour as the mode, when the kernel
- *           has that tracepoint (6.17+; found by attaching a no-op raw_tp)
+ *           has that tracepoint (6.18 has, 6.1 not; found by attaching a no-op raw_tp)
  *   fentry  fexit tcp_try_rmem_schedule (older kernels; EPERM here)
  *   kprobe  kprobe + kretprobe tcp_try_rmem_schedule
  *   none    window clamps are not counted (logged)
