@@ -780,16 +780,17 @@ static int get_addr(struct dec *d, const char *key, uint16_t family, uint8_t add
 	return 0;
 }
 
-static int get_tcp_family(struct dec *d, uint16_t *family)
+/* A string field that is one of two names: 0 for the first, 1 for the second. */
+static int get_choice(struct dec *d, const char *key, const char *a, const char *b, int *out)
 {
 	const char *s;
-	int rc = get_str(d, "family", true, NULL, 8, &s);
+	int rc = get_str(d, key, true, NULL, 16, &s);
 
 	if (rc)
 		return rc;
-	if (strcmp(s, "ipv4") && strcmp(s, "ipv6"))
-		return fail(d->err, d->errlen, "field 'family': expected ipv4 or ipv6, got \"%s\"", s);
-	*family = !strcmp(s, "ipv6") ? AF_INET6 : AF_INET;
+	if (strcmp(s, a) && strcmp(s, b))
+		return fail(d->err, d->errlen, "field '%s': expected %s or %s, got \"%s\"", key, a, b, s);
+	*out = !strcmp(s, b);
 	return 0;
 }
 
@@ -808,27 +809,17 @@ static int get_tcp_state(struct dec *d, uint8_t *state)
 	return 0;
 }
 
-static int get_tcp_direction(struct dec *d, uint8_t *dir)
-{
-	const char *s;
-	int rc = get_str(d, "direction", true, NULL, 16, &s);
-
-	if (rc)
-		return rc;
-	if (strcmp(s, "sent") && strcmp(s, "received"))
-		return fail(d->err, d->errlen,
-			    "field 'direction': expected sent or received, got \"%s\"", s);
-	*dir = !strcmp(s, "sent") ? AOD_TCP_DIR_SENT : AOD_TCP_DIR_RECEIVED;
-	return 0;
-}
 
 static int get_tcp(struct dec *d, struct aod_event *ev)
 {
 	struct aod_tcp_fields *t = &ev->tcp;
 	uint32_t lport = 0, rport = 0;
-	int rc;
+	int rc, v6 = 0, received = 0;
 
-	if ((rc = get_tcp_family(d, &t->family)) || (rc = get_addr(d, "laddr", t->family, t->laddr)) ||
+	if ((rc = get_choice(d, "family", "ipv4", "ipv6", &v6)))
+		return rc;
+	t->family = v6 ? AF_INET6 : AF_INET;
+	if ((rc = get_addr(d, "laddr", t->family, t->laddr)) ||
 	    (rc = get_u32(d, "lport", true, UINT16_MAX, &lport, NULL)) ||
 	    (rc = get_addr(d, "raddr", t->family, t->raddr)) ||
 	    (rc = get_u32(d, "rport", true, UINT16_MAX, &rport, NULL)))
@@ -841,7 +832,9 @@ static int get_tcp(struct dec *d, struct aod_event *ev)
 		return rc;
 	if (ev->kind == AOD_EVENT_TCP_RETRANS)
 		return get_u32(d, "segs", true, UINT32_MAX, &t->segs, NULL);
-	return get_tcp_direction(d, &t->dir);
+	rc = get_choice(d, "direction", "sent", "received", &received);
+	t->dir = received ? AOD_TCP_DIR_RECEIVED : AOD_TCP_DIR_SENT;
+	return rc;
 }
 
 static int get_flag(struct dec *d, const char *key, uint32_t bit, uint32_t *flags)

@@ -92,9 +92,16 @@ int probe_select_programs(struct bpf_object *obj, const char *const *names,
 			  char *err, size_t len);
 int probe_attach_named(struct probe_obj *po, const char *const *names,
 		       char *err, size_t len);
+/* What every loader does with its freshly opened object: keep it in po,
+ * autoload only progs, and make its events map the shared ring. 0 or -errno
+ * (err says what). */
+int probe_use_object(struct probe_obj *po, struct bpf_object *obj, struct bpf_map *events,
+		     const char *const *progs, int ring_fd, char *err, size_t len);
 void probe_detach(struct probe_obj *po);
 const char *probe_load_error(int err); /* text for an object load error */
 int probe_sum_counters(int fd, uint64_t out[AOD_CNT_MAX]);
+/* The n entries of a per-CPU u64 array, each summed over CPUs. */
+int probe_sum_percpu(int fd, uint32_t n, uint64_t *out);
 uint64_t probe_recursion_misses(struct bpf_object *obj);
 /*
  * Every entry of a hash map: fn(ctx, key, value) for each, from a copy

@@ -167,17 +167,11 @@ static int open_select(struct probe_obj *po, const char *const *progs,
 		return e;
 	}
 	po->skel = skel;
-	po->obj = skel->obj;
-	e = probe_select_programs(skel->obj, progs, err, len);
-	if (e < 0)
+	e = probe_use_object(po, skel->obj, skel->maps.events, progs, env->ring_fd, err, len);
+	if (e)
 		return e;
 	if (hook != AOD_TCP_CLAMP_KPROBE)
 		bpf_map__set_max_entries(skel->maps.tcp_rmem_stash, 1);
-	e = bpf_map__reuse_fd(skel->maps.events, env->ring_fd);
-	if (e) {
-		snprintf(err, len, "reuse ring fd: %s", strerror(-e));
-		return e;
-	}
 	skel->rodata->wakeup_bytes = env->wakeup_bytes;
 	return 0;
 }
@@ -312,24 +306,8 @@ int tcp_probe_hist_copy(struct probe_obj *po, enum aod_tcp_hist_kind kind,
 int tcp_probe_counters(struct probe_obj *po, uint64_t out[AOD_TCP_CNT_MAX])
 {
 	struct aod_tcp *skel = po->skel;
-	int fd = bpf_map__fd(skel->maps.tcp_counters), ncpu = libbpf_num_possible_cpus();
-	uint64_t *vals;
-	int ret = 0;
 
-	memset(out, 0, sizeof(uint64_t) * AOD_TCP_CNT_MAX);
-	if (ncpu <= 0)
-		return ncpu ? ncpu : -EINVAL;
-	vals = calloc((size_t)ncpu, sizeof(*vals));
-	if (!vals)
-		return -ENOMEM;
-	for (__u32 i = 0; i < AOD_TCP_CNT_MAX && !ret; i++) {
-		if (bpf_map_lookup_elem(fd, &i, vals))
-			ret = -errno;
-		for (int c = 0; c < ncpu && !ret; c++)
-			out[i] += vals[c];
-	}
-	free(vals);
-	return ret;
+	return probe_sum_percpu(bpf_map__fd(skel->maps.tcp_counters), AOD_TCP_CNT_MAX, out);
 }
 
 /* ---- the table entry ---- */

@@ -170,28 +170,18 @@ static long read_all(int fd)
 	return total;
 }
 
-static int do_serve(const char *host, int port, double seconds)
+/* serve and sink: listen, say so, handle connections until the deadline,
+ * print what fn summed. */
+static int accept_for(const char *host, int port, int backlog, int rcvbuf, double seconds,
+		      long (*fn)(int fd), const char *what)
 {
-	int lfd = listen_on(host, port, 4096, 0);
+	int lfd = listen_on(host, port, backlog, rcvbuf);
 
 	if (lfd < 0)
 		return 1;
 	printf("listening\n");
 	fflush(stdout);
-	printf("accepted=%ld\n", accept_loop(lfd, seconds, count_one));
-	close(lfd);
-	return 0;
-}
-
-static int do_sink(const char *host, int port, double seconds, int rcvbuf)
-{
-	int lfd = listen_on(host, port, 16, rcvbuf);
-
-	if (lfd < 0)
-		return 1;
-	printf("listening\n");
-	fflush(stdout);
-	printf("received=%ld\n", accept_loop(lfd, seconds, read_all));
+	printf("%s=%ld\n", what, accept_loop(lfd, seconds, fn));
 	close(lfd);
 	return 0;
 }
@@ -317,11 +307,12 @@ int main(int argc, char **argv)
 		return do_connect(argv[2], atoi(argv[3]), atol(argv[4]),
 				  argc == 6 ? atoi(argv[5]) : 3000);
 	if (!strcmp(cmd, "serve") && argc == 5)
-		return do_serve(argv[2], atoi(argv[3]), atof(argv[4]));
+		return accept_for(argv[2], atoi(argv[3]), 4096, 0, atof(argv[4]), count_one, "accepted");
 	if (!strcmp(cmd, "listen") && argc == 6)
 		return do_listen(argv[2], atoi(argv[3]), atoi(argv[4]), atof(argv[5]));
 	if (!strcmp(cmd, "sink") && (argc == 5 || argc == 6))
-		return do_sink(argv[2], atoi(argv[3]), atof(argv[4]), argc == 6 ? atoi(argv[5]) : 0);
+		return accept_for(argv[2], atoi(argv[3]), 16, argc == 6 ? atoi(argv[5]) : 0,
+				  atof(argv[4]), read_all, "received");
 	if (!strcmp(cmd, "send") && argc == 5)
 		return do_send(argv[2], atoi(argv[3]), atol(argv[4]));
 	if (!strcmp(cmd, "storm") && argc == 3)
