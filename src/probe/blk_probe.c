@@ -182,6 +182,7 @@ const struct probe_ops aod_blk_probe_ops = {
 	.force_env = "AOD_BLK_ATTACH",
 	.modes = aod_blk_modes,
 	.refresh_each_tick = true, /* devices appear and get their threshold */
+	.enable_offset = offsetof(struct aod_config, probes.block),
 	.knobs_size = sizeof(struct aod_blk_knob_set),
 	.compute_knobs = blk_compute_knobs,
 	.knobs_needed = blk_knobs_needed,

@@ -49,6 +49,7 @@ struct probe_ops {
 	 * or the waiting reason. */
 	bool (*kernel_side_present)(char *why, size_t len);
 	unsigned attach_retries;    /* ticks with the kernel side present before FAILED */
+	size_t enable_offset;       /* offsetof(struct aod_config, probes.<name>) */
 	bool refresh_each_tick;     /* knobs depend on the host (block device names) */
 
 	size_t knobs_size;

@@ -129,6 +129,15 @@ static void set_state(struct probe_slot *s, enum aod_probe_state state,
 	snprintf(s->reason, sizeof(s->reason), "%s", reason);
 }
 
+/* The config's probes.<name>: off, or no rule needs it (auto). */
+static const char *why_disabled(const struct aod_probes *p, const struct probe_slot *s)
+{
+	enum aod_probe_enable e;
+
+	memcpy(&e, (const char *)p->cfg + s->ops->enable_offset, sizeof(e));
+	return e == AOD_PROBE_OFF ? "turned off (probes: off)" : "no rule needs it";
+}
+
 /* ---- configuration ------------------------------------------------------ */
 
 static void compute_knobs(struct aod_probes *p)
@@ -566,7 +575,7 @@ int aod_probes_start(struct aod_probes *p)
 	p->started = true;
 	for (int id = 0; id < AOD_PROBE_COUNT; id++) {
 		if (!probe_needed(&p->slot[id])) {
-			set_state(&p->slot[id], AOD_PROBE_DISABLED, "no rule needs it");
+			set_state(&p->slot[id], AOD_PROBE_DISABLED, why_disabled(p, &p->slot[id]));
 			continue;
 		}
 		try_attach(p, id, false);
@@ -613,7 +622,7 @@ int aod_probes_apply_config(struct aod_probes *p, const struct aod_config *cfg)
 			set_state(s, AOD_PROBE_WAITING, "needed by the new config; "
 				  "attaching at the next tick");
 		} else if (!probe_needed(s)) {
-			set_state(s, AOD_PROBE_DISABLED, "no rule needs it");
+			set_state(s, AOD_PROBE_DISABLED, why_disabled(p, s));
 		}
 	}
 	pthread_mutex_unlock(&p->lock);

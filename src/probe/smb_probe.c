@@ -248,6 +248,7 @@ const struct probe_ops aod_smb_probe_ops = {
 	.modes = aod_smb_modes,
 	.kernel_side_present = smb_kernel_side_present,
 	.attach_retries = 3, /* the module may still be initialising */
+	.enable_offset = offsetof(struct aod_config, probes.smb),
 	.knobs_size = sizeof(struct aod_smb_knob_set),
 	.compute_knobs = smb_compute_knobs,
 	.knobs_needed = smb_knobs_needed,

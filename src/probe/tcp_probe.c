@@ -337,6 +337,7 @@ const struct probe_ops aod_tcp_probe_ops = {
 	.name = "tcp",
 	.force_env = "AOD_TCP_ATTACH",
 	.modes = aod_tcp_modes,
+	.enable_offset = offsetof(struct aod_config, probes.tcp),
 	.knobs_size = sizeof(struct aod_tcp_knob_set),
 	.compute_knobs = tcp_compute_knobs,
 	.knobs_needed = tcp_knobs_needed,
