@@ -136,7 +136,7 @@ static __always_inline void hist_add(void *map, __u32 port, __u64 ns)
 	/* this CPU's copy. Each map has one writer program, and a program
 	 * never nests in itself on a CPU (the kernel skips such a run and
 	 * counts a recursion miss), so plain adds lose nothing. */
-	h->hist.slots[aod_hist_slot(ns / 1000) & (AOD_HIST_SLOTS - 1)] += 1;
+	h->hist.slots[hist_index(ns)] += 1;
 	h->sum_ns += ns;
 }
 
