@@ -13,7 +13,7 @@ libyaml-dev libzstd-dev libarchive-dev libjansson-dev libsystemd-dev libsqlite3-
 # bpftool and gcc come with BUILD_PKGS.
 TEST_PKGS="libcmocka-dev jq bc zstd fio util-linux procps iproute2 kmod systemd
 qemu-system-x86 busybox-static samba cifs-utils cpio xz-utils binutils
-libfuse3-dev fuse3 libclang-rt-dev"
+libfuse3-dev fuse3 libclang-rt-dev nftables"
 BUILD_PKGS="$BUILD_PKGS libmicrohttpd-dev libcrypt-dev"   # src/serve: HTTP server, bcrypt
 TEST_PKGS="$TEST_PKGS prometheus curl openssl"            # tests/integration/http.sh
 TEST_PKGS="$TEST_PKGS sqlite3 python3 python3-pandas"     # tests/integration/store.sh, test_store_query

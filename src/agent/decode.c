@@ -116,6 +116,24 @@ void aod_decoder_disk_name(struct aod_decoder *d, uint32_t dev, uint64_t now_mon
 	snprintf(buf, len, "%s", "");
 }
 
+static void decode_tcp(const struct aod_raw_event *raw, struct aod_event *ev)
+{
+	const struct aod_raw_tcp *t = &raw->tcp;
+
+	ev->kind = raw->h.kind == AOD_RAW_TCP_CONNECT   ? AOD_EVENT_TCP_CONNECT
+		   : raw->h.kind == AOD_RAW_TCP_RETRANS ? AOD_EVENT_TCP_RETRANS
+							: AOD_EVENT_TCP_RESET;
+	ev->tcp.family = t->family;
+	memcpy(ev->tcp.laddr, t->laddr, sizeof(ev->tcp.laddr));
+	memcpy(ev->tcp.raddr, t->raddr, sizeof(ev->tcp.raddr));
+	ev->tcp.lport = t->lport;
+	ev->tcp.rport = t->rport;
+	ev->tcp.state = t->state;
+	ev->tcp.dir = t->dir;
+	ev->tcp.segs = t->segs;
+	ev->tcp.latency_ns = t->latency_ns;
+}
+
 int aod_decode_event(struct aod_decoder *d, const struct aod_raw_event *raw, struct aod_event *ev)
 {
 	int64_t offset = __atomic_load_n(&d->wall_minus_mono_ns, __ATOMIC_RELAXED);
@@ -170,6 +188,11 @@ int aod_decode_event(struct aod_decoder *d, const struct aod_raw_event *raw, str
 		ev->conn.currmid = raw->conn.currmid;
 		memcpy(ev->conn.server, raw->conn.server, sizeof(ev->conn.server));
 		ev->conn.server[sizeof(ev->conn.server) - 1] = '\0';
+		return 0;
+	case AOD_RAW_TCP_CONNECT:
+	case AOD_RAW_TCP_RETRANS:
+	case AOD_RAW_TCP_RESET:
+		decode_tcp(raw, ev);
 		return 0;
 	default:
 		return -EINVAL;

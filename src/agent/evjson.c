@@ -16,6 +16,7 @@
 #include "common/text.h"
 #include "common/timeutil.h"
 #include "config/config.h"
+#include "detect/tcp_event.h"
 
 #define ISO_LEN 32
 
@@ -27,9 +28,12 @@ static const char *const kind_names[] = {
 	[AOD_EVENT_SMB_RECONNECT] = "smb_reconnect",
 	[AOD_EVENT_SMB_STUCK] = "smb_stuck",
 	[AOD_EVENT_BLK_STUCK] = "blk_stuck",
+	[AOD_EVENT_TCP_CONNECT] = "tcp_connect",
+	[AOD_EVENT_TCP_RETRANS] = "tcp_retrans",
+	[AOD_EVENT_TCP_RESET] = "tcp_reset",
 };
 #define KIND_FIRST AOD_EVENT_SMB_SLOW
-#define KIND_LAST AOD_EVENT_BLK_STUCK
+#define KIND_LAST AOD_EVENT_TCP_RESET
 
 static const char *const op_names[AOD_BLK_NOPS] = {
 	[AOD_BLK_READ] = "read",
@@ -144,6 +148,29 @@ static void put_conn(json_t *o, const struct aod_event *ev, bool *ok)
 	put(o, "server", json_text(ev->conn.server), ok);
 }
 
+static void put_tcp(json_t *o, const struct aod_event *ev, bool *ok)
+{
+	const struct aod_tcp_fields *t = &ev->tcp;
+	const char *state = aod_tcp_state_name(t->state);
+	char addr[AOD_TCP_ADDR_LEN];
+
+	put(o, "family", json_string(t->family == AF_INET6 ? "ipv6" : "ipv4"), ok);
+	aod_tcp_addr_str(t->family, t->laddr, addr, sizeof(addr));
+	put(o, "laddr", json_string(addr), ok);
+	put(o, "lport", json_integer(t->lport), ok);
+	aod_tcp_addr_str(t->family, t->raddr, addr, sizeof(addr));
+	put(o, "raddr", json_string(addr), ok);
+	put(o, "rport", json_integer(t->rport), ok);
+	if (ev->kind == AOD_EVENT_TCP_CONNECT)
+		put(o, "latency_ns", json_u64(t->latency_ns), ok);
+	if (ev->kind != AOD_EVENT_TCP_CONNECT && state)
+		put(o, "state", json_string(state), ok);
+	if (ev->kind == AOD_EVENT_TCP_RETRANS)
+		put(o, "segs", json_integer(t->segs), ok);
+	if (ev->kind == AOD_EVENT_TCP_RESET)
+		put(o, "direction", json_string(t->dir == AOD_TCP_DIR_SENT ? "sent" : "received"), ok);
+}
+
 static void put_blk(json_t *o, const struct aod_event *ev, bool *ok)
 {
 	const struct aod_blk_fields *b = &ev->blk;
@@ -191,6 +218,8 @@ json_t *aod_event_to_json(const struct aod_event *ev)
 		put_smb(o, ev, &ok);
 	else if (ev->kind == AOD_EVENT_SMB_RECONNECT)
 		put_conn(o, ev, &ok);
+	else if (aod_event_is_tcp(ev))
+		put_tcp(o, ev, &ok);
 	else
 		put_blk(o, ev, &ok);
 	if (!ok) {
@@ -513,7 +542,8 @@ static int get_wall(struct dec *d, struct aod_event *ev)
 static int get_kind(struct dec *d, enum aod_event_kind *kind)
 {
 	static const char what[] =
-		"one of smb_slow, smb_err, blk_slow, blk_err, smb_reconnect, smb_stuck, blk_stuck";
+		"one of smb_slow, smb_err, blk_slow, blk_err, smb_reconnect, smb_stuck, blk_stuck, "
+		"tcp_connect, tcp_retrans, tcp_reset";
 	const json_t *v = json_object_get(d->obj, "kind");
 
 	if (!v)
@@ -538,6 +568,24 @@ static const char *const smb_err_keys[] = { "status", "status_name", "rc", NULL 
 static const char *const blk_keys[] = { "dev", "dev_t", "disk", "op", "sector", "bytes", NULL };
 static const char *const blk_err_keys[] = { "error", NULL };
 static const char *const conn_keys[] = { "conn_id", "currmid", "server", NULL };
+static const char *const tcp_connect_keys[] = { "family", "laddr", "lport", "raddr", "rport",
+						"latency_ns", NULL };
+static const char *const tcp_retrans_keys[] = { "family", "laddr", "lport", "raddr", "rport",
+						"state", "segs", NULL };
+static const char *const tcp_reset_keys[] = { "family", "laddr", "lport", "raddr", "rport",
+					      "state", "direction", NULL };
+
+static const char *const *tcp_keys(enum aod_event_kind kind)
+{
+	return kind == AOD_EVENT_TCP_CONNECT ? tcp_connect_keys
+	       : kind == AOD_EVENT_TCP_RETRANS ? tcp_retrans_keys : tcp_reset_keys;
+}
+
+static bool kind_is_tcp(enum aod_event_kind kind)
+{
+	return kind == AOD_EVENT_TCP_CONNECT || kind == AOD_EVENT_TCP_RETRANS ||
+	       kind == AOD_EVENT_TCP_RESET;
+}
 
 static bool in_list(const char *const *list, const char *key)
 {
@@ -553,12 +601,14 @@ static int check_unknown(struct dec *d, enum aod_event_kind kind)
 	json_t *v;
 
 	json_object_foreach((json_t *)d->obj, key, v) {
-		bool conn = kind == AOD_EVENT_SMB_RECONNECT;
+		bool conn = kind == AOD_EVENT_SMB_RECONNECT, tcp = kind_is_tcp(kind);
 		bool stuck = kind == AOD_EVENT_SMB_STUCK || kind == AOD_EVENT_BLK_STUCK;
-		const char *const *own = kind_is_smb(kind) ? smb_keys : conn ? conn_keys : blk_keys;
+		const char *const *own = kind_is_smb(kind) ? smb_keys : conn ? conn_keys
+					 : tcp ? tcp_keys(kind) : blk_keys;
 
 		if (in_list(common_keys, key) || in_list(own, key) ||
-		    (!conn && !strcmp(key, latency_key(kind))) || (stuck && !strcmp(key, "batch")) ||
+		    (!conn && !tcp && !strcmp(key, latency_key(kind))) ||
+		    (stuck && !strcmp(key, "batch")) ||
 		    (kind == AOD_EVENT_SMB_ERR && in_list(smb_err_keys, key)) ||
 		    (kind == AOD_EVENT_BLK_ERR && in_list(blk_err_keys, key)))
 			continue;
@@ -718,6 +768,77 @@ static int get_blk(struct dec *d, struct aod_event *ev)
 	return get_i32(d, "error", INT32_MIN, 0, &b->error);
 }
 
+/* An address of family, as aod_tcp_addr_str wrote it. */
+static int get_addr(struct dec *d, const char *key, uint16_t family, uint8_t addr[16])
+{
+	const char *s;
+	int rc = get_str(d, key, true, NULL, AOD_TCP_ADDR_LEN, &s);
+
+	if (rc)
+		return rc;
+	if (aod_tcp_addr_parse(s, addr) != family)
+		return fail(d->err, d->errlen, "field '%s': expected an %s address, got \"%s\"", key,
+			    family == AF_INET6 ? "IPv6" : "IPv4", s);
+	return 0;
+}
+
+/* A string field that is one of two names: 0 for the first, 1 for the second. */
+static int get_choice(struct dec *d, const char *key, const char *a, const char *b, int *out)
+{
+	const char *s;
+	int rc = get_str(d, key, true, NULL, 16, &s);
+
+	if (rc)
+		return rc;
+	if (strcmp(s, a) && strcmp(s, b))
+		return fail(d->err, d->errlen, "field '%s': expected %s or %s, got \"%s\"", key, a, b, s);
+	*out = !strcmp(s, b);
+	return 0;
+}
+
+static int get_tcp_state(struct dec *d, uint8_t *state)
+{
+	const char *s;
+	int rc = get_str(d, "state", false, NULL, 16, &s), v;
+
+	if (rc || !s)
+		return rc;
+	v = aod_tcp_state_from_name(s);
+	if (v < 0)
+		return fail(d->err, d->errlen,
+			    "field 'state': expected a TCP state like \"ESTABLISHED\", got \"%s\"", s);
+	*state = (uint8_t)v;
+	return 0;
+}
+
+
+static int get_tcp(struct dec *d, struct aod_event *ev)
+{
+	struct aod_tcp_fields *t = &ev->tcp;
+	uint32_t lport = 0, rport = 0;
+	int rc, v6 = 0, received = 0;
+
+	if ((rc = get_choice(d, "family", "ipv4", "ipv6", &v6)))
+		return rc;
+	t->family = v6 ? AF_INET6 : AF_INET;
+	if ((rc = get_addr(d, "laddr", t->family, t->laddr)) ||
+	    (rc = get_u32(d, "lport", true, UINT16_MAX, &lport, NULL)) ||
+	    (rc = get_addr(d, "raddr", t->family, t->raddr)) ||
+	    (rc = get_u32(d, "rport", true, UINT16_MAX, &rport, NULL)))
+		return rc;
+	t->lport = (uint16_t)lport;
+	t->rport = (uint16_t)rport;
+	if (ev->kind == AOD_EVENT_TCP_CONNECT)
+		return get_u64(d, "latency_ns", true, UINT64_MAX, &t->latency_ns, NULL);
+	if ((rc = get_tcp_state(d, &t->state)))
+		return rc;
+	if (ev->kind == AOD_EVENT_TCP_RETRANS)
+		return get_u32(d, "segs", true, UINT32_MAX, &t->segs, NULL);
+	rc = get_choice(d, "direction", "sent", "received", &received);
+	t->dir = received ? AOD_TCP_DIR_RECEIVED : AOD_TCP_DIR_SENT;
+	return rc;
+}
+
 static int get_flag(struct dec *d, const char *key, uint32_t bit, uint32_t *flags)
 {
 	const json_t *v = json_object_get(d->obj, key);
@@ -766,6 +887,8 @@ int aod_event_from_json(const json_t *obj, struct aod_event *out, char *err, siz
 		rc = get_smb(&d, &ev);
 	else if (ev.kind == AOD_EVENT_SMB_RECONNECT)
 		rc = get_conn(&d, &ev);
+	else if (kind_is_tcp(ev.kind))
+		rc = get_tcp(&d, &ev);
 	else
 		rc = get_blk(&d, &ev);
 	if (rc)
@@ -902,6 +1025,15 @@ static void add_event_what(struct line *l, const struct aod_event *ev, enum aod_
 			add(l, "%s", name);
 		else
 			add(l, "SMB2_CMD_%u", ev->smb.cmd);
+	} else if (aod_event_is_tcp(ev)) {
+		char key[AOD_TCP_ENDPOINT_LEN];
+
+		aod_tcp_event_key(ev, key, sizeof(key));
+		add(l, "%s", key);
+		if (ev->kind == AOD_EVENT_TCP_RESET)
+			add(l, ":rst-%s", ev->tcp.dir == AOD_TCP_DIR_SENT ? "sent" : "received");
+		else if (ev->kind == AOD_EVENT_TCP_RETRANS)
+			add(l, ":retrans");
 	} else if (ev->blk.disk[0]) {
 		add(l, "%s:%s", ev->blk.disk, op_name(ev->blk.op));
 	} else {

@@ -14,6 +14,7 @@
 #include "common/timeutil.h"
 #include "probe/probes.h"
 #include "serve/http.h"
+#include "probe/tcp_status.h"
 
 static const char *const counter_names[AOD_CNT_MAX] = {
 	[AOD_CNT_OPS] = "ops",
@@ -118,6 +119,7 @@ char *aod_agent_status_json(struct aod_agent *agent)
 			    aod_http_status_json(__atomic_load_n(&agent->http, __ATOMIC_ACQUIRE)));
 	if (agent->store)
 		json_object_set_new(root, "store", aod_store_writer_status_json(agent->store));
+	json_object_set_new(root, "tcp", aod_tcp_status_json(agent->probes));
 	text = json_dumps(root, JSON_INDENT(2));
 	json_decref(root);
 	return text;

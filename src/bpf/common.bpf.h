@@ -67,17 +67,25 @@ static __always_inline void ev_submit(struct aod_raw_event *e, bool emergency)
 	cnt_inc(AOD_CNT_EVENTS);
 }
 
-/* Count one latency in a log2(usec) histogram. */
-static __always_inline void hist_inc(struct aod_hist *h, __u64 latency_ns)
+/* The slot of a latency in a log2(usec) histogram, as an index the
+ * verifier can bound. */
+static __always_inline __u32 hist_index(__u64 latency_ns)
 {
 	__u32 slot = aod_hist_slot(latency_ns / 1000);
 
 	if (slot >= AOD_HIST_SLOTS)
 		slot = AOD_HIST_SLOTS - 1;
 	/* The 6.1 verifier loses the bound when clang checks a copy of slot and
-	 * indexes with the original: pin the register, then mask. */
+	 * indexes with the original (or drops the mask, knowing slot < 32):
+	 * pin the register, then mask. */
 	barrier_var(slot);
-	__sync_fetch_and_add(&h->slots[slot & (AOD_HIST_SLOTS - 1)], 1);
+	return slot & (AOD_HIST_SLOTS - 1);
+}
+
+/* Count one latency in a log2(usec) histogram shared by the CPUs. */
+static __always_inline void hist_inc(struct aod_hist *h, __u64 latency_ns)
+{
+	__sync_fetch_and_add(&h->slots[hist_index(latency_ns)], 1);
 }
 
 #endif /* AOD_BPF_COMMON_BPF_H */

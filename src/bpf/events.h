@@ -23,6 +23,9 @@ enum aod_raw_kind {
 	AOD_RAW_SMB_UNMATCHED = 8, /* a command completed without its enter in the map
 				    * (sent only while user space holds expired entries) */
 	AOD_RAW_BLK_UNMATCHED = 9, /* the same for a block request */
+	AOD_RAW_TCP_CONNECT = 10,  /* an active open at/over its port's threshold */
+	AOD_RAW_TCP_RETRANS = 11,  /* a retransmitted segment (a tcpretrans rule exists) */
+	AOD_RAW_TCP_RESET = 12,    /* a reset sent or received (a tcpreset rule exists) */
 };
 
 /* aod_raw_hdr.flags: set by user space (BPF writes 0) before decoding. */
@@ -93,12 +96,39 @@ struct aod_raw_smb_conn {
 	char server[AOD_SERVER_LEN]; /* hostname, truncated */
 };
 
+/* Where a TCP reset record came from. */
+enum aod_tcp_dir {
+	AOD_TCP_DIR_SENT = 0,
+	AOD_TCP_DIR_RECEIVED = 1,
+};
+
+/*
+ * The payload of AOD_RAW_TCP_* records (src/bpf/tcp.h has the rest of the
+ * TCP probe's types). Addresses in network order, 16 bytes (IPv4 in the
+ * first 4); ports in host order. "local" and "remote" are the socket's; for
+ * a reset sent without a socket (a segment to a closed port) local is where
+ * the segment went and remote where it came from.
+ */
+struct aod_raw_tcp {
+	__u8 laddr[16];
+	__u8 raddr[16];
+	__u64 latency_ns;  /* connect: SYN_SENT -> ESTABLISHED; 0 otherwise */
+	__u16 lport;
+	__u16 rport;
+	__u16 family;      /* AF_INET, AF_INET6 */
+	__u8 state;        /* the socket's TCP state (retransmit, reset); 0 if none */
+	__u8 dir;          /* enum aod_tcp_dir (resets) */
+	__u32 segs;        /* retransmit: segments; 0 otherwise */
+	__u32 pad;
+};
+
 struct aod_raw_event {
 	struct aod_raw_hdr h;
 	union {
 		struct aod_raw_smb smb;
 		struct aod_raw_blk blk;
 		struct aod_raw_smb_conn conn;
+		struct aod_raw_tcp tcp;
 	};
 };
 

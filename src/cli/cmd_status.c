@@ -72,6 +72,20 @@ static void print_probes(json_t *probes)
 	}
 }
 
+/* One line of TCP aggregates when the TCP probe is loaded (docs/tcp.md). */
+static void print_tcp(json_t *tcp)
+{
+	json_t *c = json_object_get(tcp, "counters");
+
+	if (!json_is_true(json_object_get(tcp, "loaded")))
+		return;
+	out("tcp: connects %lld (failed %lld), accepts %lld, retransmits %lld, resets sent %lld / "
+	    "received %lld, window clamps %lld; %lld listeners, listen overflows %lld\n",
+	    num(c, "connects"), num(c, "connect_failures"), num(c, "accepts"), num(c, "retransmits"),
+	    num(c, "resets_sent"), num(c, "resets_received"), num(c, "window_clamps"),
+	    num(tcp, "listeners_total"), num(tcp, "listen_overflows"));
+}
+
 static void print_status(json_t *root)
 {
 	json_t *cfg = json_object_get(root, "config"), *d = json_object_get(root, "dispatcher");
@@ -96,6 +110,7 @@ static void print_status(json_t *root)
 		out("http: not listening%s%s%s%s\n\n", str(http, "listen")[0] ? " on " : "",
 		    str(http, "listen"), str(http, "error")[0] ? ": " : "", str(http, "error"));
 	print_probes(json_object_get(root, "probes"));
+	print_tcp(json_object_get(root, "tcp"));
 	out("\nevents: decoded %lld, bad %lld, queue overflows %lld, flight recorder "
 	       "overwritten %lld\n",
 	       num(d, "events_decoded"), num(d, "events_bad"), num(d, "event_queue_overflows"),

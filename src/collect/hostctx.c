@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "collect/exec.h"
+#include "probe/tcp_listen.h"
 
 #define SMB_PORT 445
 
@@ -388,6 +389,8 @@ int aod_hostctx_sockets(struct aod_func_ctx *ctx, const struct aod_action_spec *
 	fprintf(out, "%-5s %-47s %-47s %-12s %8s %8s %5s %6s %10s\n", "PROTO", "LOCAL", "REMOTE",
 		"STATE", "TX_QUEUE", "RX_QUEUE", "RETR", "UID", "INODE");
 	fputs(smb_len ? smb_text : "(none)\n", out);
+	fputc('\n', out);
+	aod_tcp_listeners_print(out);
 	fclose(out);
 	free(smb_text);
 	if (!tcp4.present) {

@@ -7,6 +7,7 @@
 
 #include "common/text.h"
 #include "common/timeutil.h"
+#include "detect/tcp_event.h"
 
 #define MIB (1024.0 * 1024.0)
 
@@ -30,13 +31,28 @@ static void fmt_bytes(uint64_t n, char *buf, size_t len)
 		snprintf(buf, len, "%llu bytes", (unsigned long long)n);
 }
 
-static const char *source_ops(enum aod_source src)
+static const char *source_ops(const struct aod_anomaly *a)
 {
-	switch (src) {
+	switch (a->source) {
 	case AOD_SOURCE_SMB: return "SMB commands";
 	case AOD_SOURCE_BLOCK: return "block I/Os";
+	case AOD_SOURCE_TCP:
+		if (a->type == AOD_RULE_LATENCY)
+			return "TCP connects";
+		return a->nworst && a->worst[0].kind == AOD_EVENT_TCP_RESET ? "TCP resets"
+									    : "TCP retransmits";
 	default: return "events";
 	}
+}
+
+/* What a TCP rule counts: "were over their latency threshold", ... */
+static const char *counted_as(const struct aod_anomaly *a)
+{
+	if (a->type != AOD_RULE_ERROR)
+		return "were over their latency threshold";
+	if (a->source == AOD_SOURCE_TCP)
+		return "were counted";
+	return "failed with a tracked error";
 }
 
 void aod_summary_event_key(const struct aod_event *ev, char *buf, size_t len)
@@ -49,6 +65,8 @@ void aod_summary_event_key(const struct aod_event *ev, char *buf, size_t len)
 			snprintf(buf, len, "%s", name);
 		else
 			snprintf(buf, len, "SMB2 command %u", ev->smb.cmd);
+	} else if (aod_event_is_tcp(ev)) {
+		aod_tcp_event_key(ev, buf, len);
 	} else if (ev->blk.disk[0]) {
 		snprintf(buf, len, "%.*s", AOD_DISK_NAME_LEN, ev->blk.disk);
 	} else {
@@ -56,11 +74,36 @@ void aod_summary_event_key(const struct aod_event *ev, char *buf, size_t len)
 	}
 }
 
+/* A TCP retransmit or reset: what, in which state, the other endpoint. */
+static void tcp_outcome(const struct aod_event *ev, char *buf, size_t len)
+{
+	const struct aod_tcp_fields *t = &ev->tcp;
+	const char *state = aod_tcp_state_name(t->state);
+	bool sent = ev->kind == AOD_EVENT_TCP_RESET && t->dir == AOD_TCP_DIR_SENT;
+	char other[AOD_TCP_ENDPOINT_LEN];
+
+	/* the key is one endpoint (tcp_event.h); show the other */
+	if (sent)
+		aod_tcp_endpoint_str(t->family, t->raddr, t->rport, other, sizeof(other));
+	else
+		aod_tcp_endpoint_str(t->family, t->laddr, t->lport, other, sizeof(other));
+	if (ev->kind == AOD_EVENT_TCP_RETRANS)
+		snprintf(buf, len, "retransmit, %u segment%s, %s, local %s", t->segs,
+			 t->segs == 1 ? "" : "s", state ? state : "?", other);
+	else
+		snprintf(buf, len, "reset %s%s%s, %s %s", sent ? "sent" : "received",
+			 state ? " in " : "", state ? state : "", sent ? "to" : "local", other);
+}
+
 /* The latency of a slow op, or the status of a failed one. */
 static void event_outcome(const struct aod_event *ev, char *buf, size_t len)
 {
 	const char *name;
 
+	if (aod_event_is_tcp(ev) && aod_event_is_error(ev)) {
+		tcp_outcome(ev, buf, len);
+		return;
+	}
 	if (!aod_event_is_error(ev)) {
 		fmt_ns(aod_event_latency_ns(ev), buf, len);
 		return;
@@ -108,15 +151,14 @@ static void what_fired(FILE *f, const struct aod_anomaly *a)
 			   "longer than its emergency threshold of %s; the oldest had been waiting "
 			   "for %s (since %s). They had not completed when they were reported; see "
 			   "STUCK OPERATIONS for how long they had waited when this bundle was made.\n",
-			a->rule, aod_source_name(a->source), a->total, source_ops(a->source), to, thr,
+			a->rule, aod_source_name(a->source), a->total, source_ops(a), to, thr,
 			win, from);
 		return;
 	}
 	fprintf(f, "Rule \"%s\" (source %s, type %s) fired: %u %s %s between %s and %s "
 		   "(window %s); its acceptable_count is %u.\n",
 		a->rule, aod_source_name(a->source), aod_rule_type_name(a->type), a->total,
-		source_ops(a->source),
-		a->type == AOD_RULE_ERROR ? "failed with a tracked error" : "were over their latency threshold",
+		source_ops(a), counted_as(a),
 		from, to, win, a->acceptable_count);
 	if (a->emergency) {
 		uint64_t worst = a->nworst ? aod_event_latency_ns(&a->worst[0]) : 0;

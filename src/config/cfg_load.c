@@ -151,9 +151,80 @@ static int parse_audit(struct cfg_ctx *c, yaml_node_t *n)
 	return err;
 }
 
+/* ---- probes: {smb: auto, block: on, tcp: off} ---- */
+
+static const char *const probes_keys[] = { "smb", "block", "tcp", NULL };
+static const char *const enable_names[] = { "auto", "on", "off", NULL };
+
+static int parse_enable(struct cfg_ctx *c, yaml_node_t *map, const char *key,
+			enum aod_probe_enable *out)
+{
+	char path[CFG_PATH_LEN], desc[96];
+	yaml_node_t *v = cfg_get(c, map, key, NULL);
+	const char *val = v ? cfg_scalar(v) : NULL, *hint;
+	bool b;
+
+	cfg_path_key(path, "probes", key);
+	if (!v)
+		return 0;
+	for (int i = 0; val && !cfg_is_null(v) && enable_names[i]; i++)
+		if (!strcmp(val, enable_names[i])) {
+			*out = (enum aod_probe_enable)i;
+			return 0;
+		}
+	/* YAML's on/off/true/false arrive as plain scalars: true/false too */
+	if (val && (!strcmp(val, "true") || !strcmp(val, "false"))) {
+		b = !strcmp(val, "true");
+		*out = b ? AOD_PROBE_ON : AOD_PROBE_OFF;
+		return 0;
+	}
+	hint = val ? cfg_suggest(val, enable_names, 3) : NULL;
+	return cfg_error(c, v, path, "expected auto, on or off, got %s%s%s%s",
+			 cfg_node_desc(v, desc, sizeof(desc)), hint ? "; did you mean '" : "",
+			 hint ? hint : "", hint ? "'?" : "");
+}
+
+static int parse_probes(struct cfg_ctx *c, yaml_node_t *n)
+{
+	int err = cfg_check_mapping(c, n, "probes", probes_keys);
+
+	if (!err)
+		err = parse_enable(c, n, "smb", &c->cfg->probes.smb);
+	if (!err)
+		err = parse_enable(c, n, "block", &c->cfg->probes.block);
+	if (!err)
+		err = parse_enable(c, n, "tcp", &c->cfg->probes.tcp);
+	return err;
+}
+
+/* A rule whose probe is turned off could never fire. */
+static int check_rules_have_probes(struct cfg_ctx *c, yaml_node_t *root)
+{
+	const struct aod_config *cfg = c->cfg;
+	static const char *const names[AOD_SOURCE_COUNT] = {
+		[AOD_SOURCE_SMB] = "smb", [AOD_SOURCE_BLOCK] = "block", [AOD_SOURCE_TCP] = "tcp",
+	};
+	char path[CFG_PATH_LEN];
+
+	for (uint32_t i = 0; i < cfg->nrules; i++) {
+		const struct aod_rule *r = &cfg->rules[i];
+		enum aod_probe_enable e = r->source == AOD_SOURCE_SMB     ? cfg->probes.smb
+					  : r->source == AOD_SOURCE_BLOCK ? cfg->probes.block
+									  : cfg->probes.tcp;
+
+		if (e != AOD_PROBE_OFF)
+			continue;
+		cfg_path_key(path, "probes", names[r->source]);
+		return cfg_error(c, cfg_get(c, root, "probes", NULL), path,
+				 "is off, but rule '%s' (tool %s) needs the %s probe; expected "
+				 "auto or on", r->name, aod_tool_name(r->tool), names[r->source]);
+	}
+	return 0;
+}
+
 static const char *const top_keys[] = {
 	"watch_interval_sec", "aod_output_dir", "guardian", "cleanup", "watcher",
-	"audit", "agent", "http", "metrics", "store", NULL,
+	"audit", "agent", "http", "metrics", "store", "probes", NULL,
 };
 
 static int parse_top(struct cfg_ctx *c, yaml_node_t *root)
@@ -191,6 +262,8 @@ static int parse_top(struct cfg_ctx *c, yaml_node_t *root)
 	if (!err)
 		err = cfg_parse_watcher(c, cfg_get(c, root, "watcher", NULL));
 	if (!err)
+		err = parse_probes(c, cfg_get(c, root, "probes", NULL));
+	if (!err)
 		err = cfg_parse_guardian(c, cfg_get(c, root, "guardian", NULL));
 	if (!err)
 		err = cfg_parse_http(c, cfg_get(c, root, "http", NULL));
@@ -198,6 +271,8 @@ static int parse_top(struct cfg_ctx *c, yaml_node_t *root)
 		err = cfg_parse_metrics(c, cfg_get(c, root, "metrics", NULL));
 	if (!err)
 		err = cfg_parse_store(c, cfg_get(c, root, "store", NULL));
+	if (!err)
+		err = check_rules_have_probes(c, root);
 	return err;
 }
 

@@ -161,6 +161,20 @@ static void print_blk_latency(FILE *out, const struct aod_rule *r)
 	fputs("]\n", out);
 }
 
+static void print_tcp_latency(FILE *out, const struct aod_rule *r)
+{
+	fputs("      track_ports:", out);
+	for (uint32_t i = 0; i < r->nports; i++) {
+		fprintf(out, "\n        - port: %u\n          threshold: ", r->ports[i].port);
+		put_ms(out, r->ports[i].threshold_ns);
+	}
+	fputs(r->nports ? "\n" : " []\n", out);
+	fputs("      exclude_ports: [", out);
+	for (uint32_t i = 0; i < r->nexclude_ports; i++)
+		fprintf(out, "%s%u", i ? ", " : "", r->exclude_ports[i]);
+	fputs("]\n", out);
+}
+
 static void print_rule(FILE *out, const struct aod_rule *r)
 {
 	fputs("    ", out);
@@ -168,7 +182,8 @@ static void print_rule(FILE *out, const struct aod_rule *r)
 	fputs(":\n", out);
 	fprintf(out, "      type: %s\n", r->type == AOD_RULE_LATENCY ? "Latency" : "Error");
 	fprintf(out, "      tool: %s\n", aod_tool_name(r->tool));
-	fprintf(out, "      mode: %s\n", aod_mode_name(r->mode));
+	if (r->tool != AOD_TOOL_TCPRETRANS && r->tool != AOD_TOOL_TCPRESET)
+		fprintf(out, "      mode: %s\n", aod_mode_name(r->mode));
 	fprintf(out, "      acceptable_count: %u\n", r->acceptable_count);
 	if (r->type == AOD_RULE_LATENCY) {
 		fputs("      default_threshold_ms: ", out);
@@ -182,7 +197,10 @@ static void print_rule(FILE *out, const struct aod_rule *r)
 		print_smb_latency(out, r);
 	} else if (r->tool == AOD_TOOL_BIOLATENCY) {
 		print_blk_latency(out, r);
-	} else {
+	} else if (r->tool == AOD_TOOL_TCPCONNLAT) {
+		print_tcp_latency(out, r);
+	} else if (r->tool != AOD_TOOL_TCPRETRANS && r->tool != AOD_TOOL_TCPRESET) {
+		/* (tcpretrans, tcpreset: no keys, every retransmit / reset counts) */
 		put_codes(out, "track_codes", r->track_codes, r->ntrack_codes);
 		put_codes(out, "exclude_codes", r->exclude_codes, r->nexclude_codes);
 	}
@@ -290,6 +308,9 @@ int aod_config_print(const struct aod_config *cfg, FILE *out)
 	fprintf(out, "\n  batch_ms: %u\n  queue_size: %u\n", cfg->store.batch_ms,
 		cfg->store.queue_size);
 	fprintf(out, "audit:\n  enabled: %s\n", cfg->audit_enabled ? "true" : "false");
+	fprintf(out, "probes:\n  smb: %s\n  block: %s\n  tcp: %s\n",
+		aod_probe_enable_name(cfg->probes.smb), aod_probe_enable_name(cfg->probes.block),
+		aod_probe_enable_name(cfg->probes.tcp));
 	fputs("agent:\n  control_socket: ", out);
 	put_str(out, cfg->agent.control_socket);
 	fprintf(out, "\n  ringbuf_mb: %u\n  smb_inflight_timeout_sec: %u\n  stuck_sweep_ms: %u\n",

@@ -21,7 +21,7 @@ static const char *const rule_keys[] = {
 	"type", "tool", "mode", "acceptable_count", "default_threshold_ms",
 	"emergency_threshold_ms", "holdoff_sec", "track_commands",
 	"exclude_commands", "track_devices", "exclude_devices", "track_codes",
-	"exclude_codes", "actions", NULL,
+	"exclude_codes", "track_ports", "exclude_ports", "actions", NULL,
 };
 
 static const char *const smbslower_keys[] = {
@@ -39,6 +39,17 @@ static const char *const biolatency_keys[] = {
 static const char *const error_keys[] = {
 	"type", "tool", "mode", "acceptable_count", "holdoff_sec", "track_codes",
 	"exclude_codes", "actions", NULL,
+};
+
+static const char *const tcpconnlat_keys[] = {
+	"type", "tool", "mode", "acceptable_count", "default_threshold_ms",
+	"emergency_threshold_ms", "holdoff_sec", "track_ports", "exclude_ports",
+	"actions", NULL,
+};
+
+/* tcpretrans, tcpreset: every retransmit / reset counts */
+static const char *const tcp_error_keys[] = {
+	"type", "tool", "acceptable_count", "holdoff_sec", "actions", NULL,
 };
 
 struct rule_ctx {
@@ -79,10 +90,30 @@ static int pick(struct cfg_ctx *c, yaml_node_t *n, const char *path,
 }
 
 static const char *const type_names[] = { "Latency", "Error", NULL };
-/* index = enum aod_tool; smbsloweraod is AODv2's binary name */
+/* index = enum aod_tool, then aliases: smbsloweraod is AODv2's binary name */
 static const char *const tool_names[] = {
-	"smbslower", "smbiosnoop", "biolatency", "bioerror", "smbsloweraod", NULL,
+	"smbslower", "smbiosnoop", "biolatency", "bioerror", "tcpconnlat", "tcpretrans",
+	"tcpreset", "smbsloweraod", NULL,
 };
+#define TOOL_ALIAS_SMBSLOWERAOD 7
+#define LATENCY_TOOLS "smbslower, biolatency or tcpconnlat"
+#define ERROR_TOOLS "smbiosnoop, bioerror, tcpretrans or tcpreset"
+
+static bool is_latency_tool(enum aod_tool t)
+{
+	return t == AOD_TOOL_SMBSLOWER || t == AOD_TOOL_BIOLATENCY || t == AOD_TOOL_TCPCONNLAT;
+}
+
+static enum aod_source tool_source(enum aod_tool t)
+{
+	switch (t) {
+	case AOD_TOOL_SMBSLOWER:
+	case AOD_TOOL_SMBIOSNOOP: return AOD_SOURCE_SMB;
+	case AOD_TOOL_BIOLATENCY:
+	case AOD_TOOL_BIOERROR: return AOD_SOURCE_BLOCK;
+	default: return AOD_SOURCE_TCP;
+	}
+}
 static const char *const mode_names[] = { "all", "trackonly", "excludeonly", NULL };
 
 static int parse_type_tool(struct rule_ctx *rc)
@@ -101,25 +132,22 @@ static int parse_type_tool(struct rule_ctx *rc)
 	tool_n = rule_get(rc, "tool", kpath, NULL);
 	if (!tool_n)
 		return cfg_error(rc->c, rc->map, kpath,
-				 "required key missing (smbslower, smbiosnoop, biolatency or bioerror)");
-	err = pick(rc->c, tool_n, kpath, "smbslower, smbiosnoop, biolatency or bioerror",
-		   tool_names, &tool);
+				 "required key missing (" LATENCY_TOOLS " or " ERROR_TOOLS ")");
+	err = pick(rc->c, tool_n, kpath, LATENCY_TOOLS " or " ERROR_TOOLS, tool_names, &tool);
 	if (err)
 		return err;
-	if (tool == 4)
+	if (tool == TOOL_ALIAS_SMBSLOWERAOD)
 		tool = AOD_TOOL_SMBSLOWER;
 	r->type = type == 0 ? AOD_RULE_LATENCY : AOD_RULE_ERROR;
 	r->tool = (enum aod_tool)tool;
-	r->source = tool <= AOD_TOOL_SMBIOSNOOP ? AOD_SOURCE_SMB : AOD_SOURCE_BLOCK;
-	if (r->type == AOD_RULE_LATENCY &&
-	    (r->tool == AOD_TOOL_SMBIOSNOOP || r->tool == AOD_TOOL_BIOERROR))
+	r->source = tool_source(r->tool);
+	if (r->type == AOD_RULE_LATENCY && !is_latency_tool(r->tool))
 		return cfg_error(rc->c, tool_n, kpath,
-				 "expected a Latency tool (smbslower or biolatency) for type "
+				 "expected a Latency tool (" LATENCY_TOOLS ") for type "
 				 "Latency, got '%s' (an Error tool)", cfg_scalar(tool_n));
-	if (r->type == AOD_RULE_ERROR &&
-	    (r->tool == AOD_TOOL_SMBSLOWER || r->tool == AOD_TOOL_BIOLATENCY))
+	if (r->type == AOD_RULE_ERROR && is_latency_tool(r->tool))
 		return cfg_error(rc->c, tool_n, kpath,
-				 "expected an Error tool (smbiosnoop or bioerror) for type "
+				 "expected an Error tool (" ERROR_TOOLS ") for type "
 				 "Error, got '%s' (a Latency tool)", cfg_scalar(tool_n));
 	return 0;
 }
@@ -127,8 +155,11 @@ static int parse_type_tool(struct rule_ctx *rc)
 /* Keys valid for some rule but not for this tool. */
 static int check_tool_keys(struct rule_ctx *rc)
 {
-	const char *const *allowed = rc->r->tool == AOD_TOOL_SMBSLOWER ? smbslower_keys :
-				     rc->r->tool == AOD_TOOL_BIOLATENCY ? biolatency_keys :
+	enum aod_tool t = rc->r->tool;
+	const char *const *allowed = t == AOD_TOOL_SMBSLOWER ? smbslower_keys :
+				     t == AOD_TOOL_BIOLATENCY ? biolatency_keys :
+				     t == AOD_TOOL_TCPCONNLAT ? tcpconnlat_keys :
+				     t == AOD_TOOL_TCPRETRANS || t == AOD_TOOL_TCPRESET ? tcp_error_keys :
 				     error_keys;
 	char kpath[CFG_PATH_LEN], list[400];
 
@@ -479,6 +510,119 @@ static int parse_blk_latency(struct rule_ctx *rc)
 	return 0;
 }
 
+/* ---- TCP connect latency (tcpconnlat) ---- */
+
+struct port_list {
+	uint32_t n;
+	struct aod_port port[AOD_MAX_PORTS];
+	yaml_node_t *node[AOD_MAX_PORTS];
+};
+
+static int find_port(const struct port_list *l, uint16_t port)
+{
+	for (uint32_t i = 0; i < l->n; i++)
+		if (l->port[i].port == port)
+			return (int)i;
+	return -1;
+}
+
+static const char *const track_port_keys[] = { "port", "threshold", NULL };
+
+static int parse_port_item(struct rule_ctx *rc, yaml_node_t *item, const char *ipath,
+			   bool with_threshold, struct aod_port *p, yaml_node_t **name_n)
+{
+	struct cfg_ctx *c = rc->c;
+	char kpath[CFG_PATH_LEN];
+	yaml_node_t *thr_n = NULL;
+	uint32_t port;
+	int err;
+
+	*name_n = item;
+	snprintf(kpath, sizeof(kpath), "%s", ipath);
+	if (with_threshold && item->type == YAML_MAPPING_NODE) {
+		err = cfg_check_mapping(c, item, ipath, track_port_keys);
+		if (err)
+			return err;
+		cfg_path_key(kpath, ipath, "port");
+		*name_n = cfg_get(c, item, "port", NULL);
+		if (!*name_n)
+			return cfg_error(c, item, kpath, "required key missing (a TCP port, 1..65535)");
+		thr_n = cfg_get(c, item, "threshold", NULL);
+	}
+	err = cfg_u32(c, *name_n, kpath, 1, 65535, &port);
+	if (err)
+		return err;
+	p->port = (uint16_t)port;
+	p->threshold_ns = rc->r->default_threshold_ns;
+	cfg_path_key(kpath, ipath, "threshold");
+	return thr_n ? cfg_ms(c, thr_n, kpath, true, &p->threshold_ns) : 0;
+}
+
+static int parse_port_list(struct rule_ctx *rc, const char *key, bool with_threshold,
+			   struct port_list *l)
+{
+	char lpath[CFG_PATH_LEN], ipath[CFG_PATH_LEN];
+	yaml_node_t *n = rule_get(rc, key, lpath, NULL);
+	int err = cfg_check_sequence(rc->c, n, lpath, AOD_MAX_PORTS, "ports");
+
+	if (err || cfg_is_null(n))
+		return err;
+	for (yaml_node_item_t *it = n->data.sequence.items.start;
+	     it < n->data.sequence.items.top; it++) {
+		struct aod_port p;
+		yaml_node_t *name_n;
+		int at;
+
+		cfg_path_index(ipath, lpath, (size_t)(it - n->data.sequence.items.start));
+		err = parse_port_item(rc, cfg_node(rc->c, *it), ipath, with_threshold, &p, &name_n);
+		if (err)
+			return err;
+		at = find_port(l, p.port);
+		if (at >= 0)
+			cfg_warn(rc->c, name_n, ipath, "port %u listed twice; the later entry wins",
+				 p.port);
+		else
+			at = (int)l->n++;
+		l->port[at] = p;
+		l->node[at] = name_n;
+	}
+	return 0;
+}
+
+static int parse_tcp_latency(struct rule_ctx *rc)
+{
+	struct aod_rule *r = rc->r;
+	struct port_list track = { 0 }, excl = { 0 };
+	bool use_track, use_excl;
+	char name[16];
+	int err;
+
+	err = parse_port_list(rc, "track_ports", true, &track);
+	if (!err)
+		err = parse_port_list(rc, "exclude_ports", false, &excl);
+	if (err)
+		return err;
+	for (uint32_t i = 0; i < excl.n; i++) {
+		int at = find_port(&track, excl.port[i].port);
+
+		snprintf(name, sizeof(name), "port %u", excl.port[i].port);
+		if (at >= 0)
+			return overlap(rc, excl.node[i], "exclude_ports", name, track.node[at]);
+	}
+	use_track = track.n > 0;
+	use_excl = excl.n > 0;
+	normalise(rc, "track_ports", &use_track, "exclude_ports", &use_excl);
+	if (use_track) {
+		r->nports = track.n;
+		memcpy(r->ports, track.port, sizeof(track.port));
+	}
+	for (uint32_t i = 0; use_excl && i < excl.n; i++)
+		r->exclude_ports[r->nexclude_ports++] = excl.port[i].port;
+	if (r->mode == AOD_MODE_TRACKONLY && r->nports == 0)
+		return nothing_to_track(rc, "mode trackonly needs a non-empty track_ports");
+	return 0;
+}
+
 /* ---- errors (smbiosnoop, bioerror) ---- */
 
 static int parse_error_rule(struct rule_ctx *rc)
@@ -539,6 +683,9 @@ static int parse_rule(struct cfg_ctx *c, yaml_node_t *key, yaml_node_t *map,
 	switch (r->tool) {
 	case AOD_TOOL_SMBSLOWER: return parse_smb_latency(&rc);
 	case AOD_TOOL_BIOLATENCY: return parse_blk_latency(&rc);
+	case AOD_TOOL_TCPCONNLAT: return parse_tcp_latency(&rc);
+	case AOD_TOOL_TCPRETRANS:
+	case AOD_TOOL_TCPRESET: return 0; /* every retransmit / reset counts */
 	default: return parse_error_rule(&rc);
 	}
 }

@@ -37,6 +37,16 @@ enum aod_tool {
 	AOD_TOOL_SMBIOSNOOP = 1, /* SMB errors (seed name) */
 	AOD_TOOL_BIOLATENCY = 2, /* block I/O latency */
 	AOD_TOOL_BIOERROR = 3,   /* block I/O errors */
+	AOD_TOOL_TCPCONNLAT = 4, /* TCP connect latency */
+	AOD_TOOL_TCPRETRANS = 5, /* TCP retransmits */
+	AOD_TOOL_TCPRESET = 6,   /* TCP resets, sent and received */
+};
+
+/* probes.<name>: whether a probe runs (see docs/config.md). */
+enum aod_probe_enable {
+	AOD_PROBE_AUTO = 0, /* when a rule (or aod record) needs it */
+	AOD_PROBE_ON = 1,   /* always, for its histograms and counters */
+	AOD_PROBE_OFF = 2,  /* never; a rule that needs it is an error */
 };
 
 enum aod_mode {
@@ -58,6 +68,13 @@ struct aod_code {
 
 struct aod_device {
 	char name[32];         /* "vda" (as in /sys/class/block) */
+	uint64_t threshold_ns; /* effective threshold */
+};
+
+#define AOD_MAX_PORTS 32
+
+struct aod_port {
+	uint16_t port;         /* remote port of an active open */
 	uint64_t threshold_ns; /* effective threshold */
 };
 
@@ -83,6 +100,14 @@ struct aod_rule {
 	struct aod_device devices[AOD_MAX_DEVICES];
 	uint32_t nexclude_devices;
 	char exclude_devices[AOD_MAX_DEVICES][32];
+
+	/* tcpconnlat: tracked remote ports (trackonly) or overrides (all);
+	 * excluded ports never count, unlisted ones use the default threshold
+	 * unless mode is trackonly. */
+	uint32_t nports;
+	struct aod_port ports[AOD_MAX_PORTS];
+	uint32_t nexclude_ports;
+	uint16_t exclude_ports[AOD_MAX_PORTS];
 
 	/* error rules: effective lists after mode normalisation */
 	uint32_t ntrack_codes;
@@ -173,6 +198,10 @@ struct aod_config {
 	struct {
 		bool bpf_stats;                   /* turn kernel.bpf_stats_enabled on while running */
 	} metrics;
+
+	struct {
+		enum aod_probe_enable smb, block, tcp; /* default auto */
+	} probes;
 };
 
 /* Where the error came from: file:line:col and the key path. */
@@ -268,5 +297,7 @@ bool aod_rule_error_tracked(const struct aod_rule *rule, uint32_t status, int32_
 /* Effective latency threshold for a key; false if the key never counts. */
 bool aod_rule_smb_threshold(const struct aod_rule *rule, unsigned cmd, uint64_t *threshold_ns);
 bool aod_rule_blk_threshold(const struct aod_rule *rule, const char *disk, uint64_t *threshold_ns);
+bool aod_rule_tcp_threshold(const struct aod_rule *rule, unsigned port, uint64_t *threshold_ns);
+const char *aod_probe_enable_name(enum aod_probe_enable e); /* "auto", "on", "off" */
 
 #endif /* AOD_CONFIG_H */

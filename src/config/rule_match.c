@@ -81,3 +81,22 @@ bool aod_rule_blk_threshold(const struct aod_rule *rule, const char *disk, uint6
 	*threshold_ns = rule->default_threshold_ns;
 	return true;
 }
+
+bool aod_rule_tcp_threshold(const struct aod_rule *rule, unsigned port, uint64_t *threshold_ns)
+{
+	if (!rule || rule->tool != AOD_TOOL_TCPCONNLAT)
+		return false;
+	for (uint32_t i = 0; i < rule->nexclude_ports; i++)
+		if (rule->exclude_ports[i] == port)
+			return false;
+	for (uint32_t i = 0; i < rule->nports; i++) {
+		if (rule->ports[i].port == port) {
+			*threshold_ns = rule->ports[i].threshold_ns;
+			return true;
+		}
+	}
+	if (rule->mode == AOD_MODE_TRACKONLY)
+		return false;
+	*threshold_ns = rule->default_threshold_ns;
+	return true;
+}

@@ -353,6 +353,19 @@ const char *aod_tool_name(enum aod_tool tool)
 	case AOD_TOOL_SMBIOSNOOP: return "smbiosnoop";
 	case AOD_TOOL_BIOLATENCY: return "biolatency";
 	case AOD_TOOL_BIOERROR: return "bioerror";
+	case AOD_TOOL_TCPCONNLAT: return "tcpconnlat";
+	case AOD_TOOL_TCPRETRANS: return "tcpretrans";
+	case AOD_TOOL_TCPRESET: return "tcpreset";
+	default: return "unknown";
+	}
+}
+
+const char *aod_probe_enable_name(enum aod_probe_enable e)
+{
+	switch (e) {
+	case AOD_PROBE_AUTO: return "auto";
+	case AOD_PROBE_ON: return "on";
+	case AOD_PROBE_OFF: return "off";
 	default: return "unknown";
 	}
 }

@@ -7,6 +7,7 @@ const char *aod_source_name(enum aod_source src)
 	case AOD_SOURCE_SMB: return "smb";
 	case AOD_SOURCE_BLOCK: return "block";
 	case AOD_SOURCE_MANUAL: return "manual";
+	case AOD_SOURCE_TCP: return "tcp";
 	default: return "unknown";
 	}
 }

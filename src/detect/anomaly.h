@@ -52,7 +52,7 @@ struct aod_anomaly {
 						    * or first errors */
 };
 
-const char *aod_source_name(enum aod_source src);       /* "smb", "block", "manual" */
+const char *aod_source_name(enum aod_source src);       /* "smb", "block", "manual", "tcp" */
 const char *aod_rule_type_name(enum aod_rule_type type); /* "latency", "error", "manual" */
 
 #endif /* AOD_DETECT_ANOMALY_H */

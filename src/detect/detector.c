@@ -90,13 +90,18 @@ static bool event_counts(const struct aod_rule *rule, const struct aod_event *ev
 		if (ev->kind == AOD_EVENT_BLK_SLOW)
 			return aod_rule_blk_threshold(rule, ev->blk.disk, &thr) &&
 			       ev->blk.latency_ns >= thr;
+		if (ev->kind == AOD_EVENT_TCP_CONNECT)
+			return aod_rule_tcp_threshold(rule, ev->tcp.rport, &thr) &&
+			       ev->tcp.latency_ns >= thr;
 		return false;
 	case AOD_RULE_ERROR:
 		if (ev->kind == AOD_EVENT_SMB_ERR)
 			return aod_rule_error_tracked(rule, ev->smb.status, ev->smb.rc);
 		if (ev->kind == AOD_EVENT_BLK_ERR)
 			return aod_rule_error_tracked(rule, 0, ev->blk.error);
-		return false;
+		/* tcpretrans / tcpreset: every one counts */
+		return (ev->kind == AOD_EVENT_TCP_RETRANS && rule->tool == AOD_TOOL_TCPRETRANS) ||
+		       (ev->kind == AOD_EVENT_TCP_RESET && rule->tool == AOD_TOOL_TCPRESET);
 	default:
 		return false;
 	}

@@ -6,9 +6,10 @@
  * exact whatever the phase of any timer.
  *
  * Semantics (W = watch_interval_sec, N = acceptable_count):
- *  - latency rule: an event counts if its key (SMB command, block device)
- *    is tracked and its latency >= the key's threshold; error rule: if
- *    aod_rule_error_tracked() says so. A completion flagged
+ *  - latency rule: an event counts if its key (SMB command, block device,
+ *    TCP remote port) is tracked and its latency >= the key's threshold;
+ *    error rule: if aod_rule_error_tracked() says so (tcpretrans, tcpreset:
+ *    every retransmit / reset counts). A completion flagged
  *    AOD_EVF_WAS_STUCK never counts: its op was already reported stuck.
  *  - The rule fires as soon as some interval of length W holds N or more
  *    counted events: at the event that makes it so (its mono_ns), with the

@@ -22,6 +22,9 @@ enum aod_event_kind {
 	AOD_EVENT_SMB_RECONNECT = 5, /* context only: never counted by a rule */
 	AOD_EVENT_SMB_STUCK = 6,     /* an SMB command still in flight, found by the sweep */
 	AOD_EVENT_BLK_STUCK = 7,     /* a block request still in flight, found by the sweep */
+	AOD_EVENT_TCP_CONNECT = 8,   /* an active open at/over its port's threshold */
+	AOD_EVENT_TCP_RETRANS = 9,   /* a retransmitted segment */
+	AOD_EVENT_TCP_RESET = 10,    /* a reset sent or received */
 };
 
 /* aod_event.flags */
@@ -32,7 +35,8 @@ enum aod_source {
 	AOD_SOURCE_SMB = 0,
 	AOD_SOURCE_BLOCK = 1,
 	AOD_SOURCE_MANUAL = 2, /* snapshot requested by a person */
-	AOD_SOURCE_COUNT = 3,
+	AOD_SOURCE_TCP = 3,
+	AOD_SOURCE_COUNT = 4,
 };
 
 struct aod_smb_fields {
@@ -56,6 +60,21 @@ struct aod_blk_fields {
 };
 
 #define AOD_EV_SERVER_LEN 24
+
+/* TCP events: the socket's endpoints (for a reset sent without a socket,
+ * the segment's: local is where it went). Addresses in network order, IPv4
+ * in the first 4 bytes; ports in host order. */
+struct aod_tcp_fields {
+	uint16_t family;     /* AF_INET, AF_INET6 */
+	uint8_t laddr[16];
+	uint8_t raddr[16];
+	uint16_t lport;
+	uint16_t rport;
+	uint8_t state;       /* TCP state (retransmits, resets); 0 unknown */
+	uint8_t dir;         /* resets: enum aod_tcp_dir (0 sent, 1 received) */
+	uint32_t segs;       /* retransmits: segments */
+	uint64_t latency_ns; /* connects: SYN_SENT -> ESTABLISHED */
+};
 
 struct aod_smb_conn_fields {
 	uint64_t conn_id;
@@ -82,11 +101,20 @@ struct aod_event {
 		struct aod_smb_fields smb;
 		struct aod_blk_fields blk;
 		struct aod_smb_conn_fields conn; /* AOD_EVENT_SMB_RECONNECT */
+		struct aod_tcp_fields tcp;       /* AOD_EVENT_TCP_* */
 	};
 };
 
+static inline bool aod_event_is_tcp(const struct aod_event *ev)
+{
+	return ev->kind == AOD_EVENT_TCP_CONNECT || ev->kind == AOD_EVENT_TCP_RETRANS ||
+	       ev->kind == AOD_EVENT_TCP_RESET;
+}
+
 static inline enum aod_source aod_event_source(const struct aod_event *ev)
 {
+	if (aod_event_is_tcp(ev))
+		return AOD_SOURCE_TCP;
 	return ev->kind == AOD_EVENT_BLK_SLOW || ev->kind == AOD_EVENT_BLK_ERR ||
 			       ev->kind == AOD_EVENT_BLK_STUCK
 		       ? AOD_SOURCE_BLOCK
@@ -98,15 +126,19 @@ static inline bool aod_event_is_stuck(const struct aod_event *ev)
 	return ev->kind == AOD_EVENT_SMB_STUCK || ev->kind == AOD_EVENT_BLK_STUCK;
 }
 
+/* An event an Error rule counts (TCP retransmits and resets included). */
 static inline bool aod_event_is_error(const struct aod_event *ev)
 {
-	return ev->kind == AOD_EVENT_SMB_ERR || ev->kind == AOD_EVENT_BLK_ERR;
+	return ev->kind == AOD_EVENT_SMB_ERR || ev->kind == AOD_EVENT_BLK_ERR ||
+	       ev->kind == AOD_EVENT_TCP_RETRANS || ev->kind == AOD_EVENT_TCP_RESET;
 }
 
 static inline uint64_t aod_event_latency_ns(const struct aod_event *ev)
 {
 	if (ev->kind == AOD_EVENT_SMB_RECONNECT)
 		return 0;
+	if (aod_event_is_tcp(ev))
+		return ev->tcp.latency_ns;
 	return aod_event_source(ev) == AOD_SOURCE_SMB ? ev->smb.latency_ns
 						       : ev->blk.latency_ns;
 }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* Counts per key and worst events of an anomaly (see tally.h). */
 #include "detect/tally.h"
+#include "detect/tcp_event.h"
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -74,6 +75,13 @@ static uint64_t event_key(const struct aod_rule *rule, const struct aod_event *e
 		return error_key(ev->smb.status, ev->smb.rc, name, len);
 	case AOD_EVENT_BLK_ERR:
 		return error_key(0, ev->blk.error, name, len);
+	case AOD_EVENT_TCP_CONNECT:
+		if (!aod_rule_tcp_threshold(rule, ev->tcp.rport, threshold_ns))
+			*threshold_ns = 0;
+		return aod_tcp_event_key(ev, name, len);
+	case AOD_EVENT_TCP_RETRANS:
+	case AOD_EVENT_TCP_RESET:
+		return aod_tcp_event_key(ev, name, len);
 	case AOD_EVENT_SMB_RECONNECT: /* never counted (event_counts), so never keyed */
 		break;
 	}

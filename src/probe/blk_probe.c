@@ -67,15 +67,9 @@ static int blk_probe_load(struct probe_obj *po, const char *mode,
 		return e;
 	}
 	po->skel = skel;
-	po->obj = skel->obj;
-	e = probe_select_programs(skel->obj, progs, err, len);
-	if (e < 0)
+	e = probe_use_object(po, skel->obj, skel->maps.events, progs, env->ring_fd, err, len);
+	if (e)
 		goto fail;
-	e = bpf_map__reuse_fd(skel->maps.events, env->ring_fd);
-	if (e) {
-		snprintf(err, len, "reuse ring fd: %s", strerror(-e));
-		goto fail;
-	}
 	skel->rodata->wakeup_bytes = env->wakeup_bytes;
 	t1 = aod_mono_ns();
 	e = aod_block__load(skel);
@@ -188,6 +182,7 @@ const struct probe_ops aod_blk_probe_ops = {
 	.force_env = "AOD_BLK_ATTACH",
 	.modes = aod_blk_modes,
 	.refresh_each_tick = true, /* devices appear and get their threshold */
+	.enable_offset = offsetof(struct aod_config, probes.block),
 	.knobs_size = sizeof(struct aod_blk_knob_set),
 	.compute_knobs = blk_compute_knobs,
 	.knobs_needed = blk_knobs_needed,

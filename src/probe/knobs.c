@@ -214,7 +214,8 @@ void aod_knobs_smb(const struct aod_config *cfg, bool record_all,
 				out->thresh_ns[c] = t;
 		}
 	}
-	out->needed = record_all || any_err || any_lat;
+	out->needed = (record_all || any_err || any_lat || cfg->probes.smb == AOD_PROBE_ON) &&
+		      cfg->probes.smb != AOD_PROBE_OFF;
 	out->k.enabled_slow = record_all || any_lat;
 	out->k.enabled_err = record_all || any_err;
 	out->k.err_default = AOD_ERR_TRACK;
@@ -289,7 +290,8 @@ void aod_knobs_blk(const struct aod_config *cfg, bool record_all,
 		any_err |= is_blk_rule(&cfg->rules[i], AOD_RULE_ERROR);
 		any_lat |= is_blk_rule(&cfg->rules[i], AOD_RULE_LATENCY);
 	}
-	out->needed = record_all || any_err || any_lat;
+	out->needed = (record_all || any_err || any_lat || cfg->probes.block == AOD_PROBE_ON) &&
+		      cfg->probes.block != AOD_PROBE_OFF;
 	out->k.enabled_err = record_all || any_err;
 	out->k.emergency_ns = min_emergency(cfg, AOD_SOURCE_BLOCK);
 	if (record_all) {
@@ -312,4 +314,90 @@ bool aod_knobs_blk_equal(const struct aod_blk_knob_set *a,
 		    a->dev[i].thresh_ns != b->dev[i].thresh_ns)
 			return false;
 	return true;
+}
+
+/* ---- TCP ----------------------------------------------------------------- */
+
+static bool is_tcp_tool(const struct aod_rule *r, enum aod_tool tool)
+{
+	return r->source == AOD_SOURCE_TCP && r->tool == tool;
+}
+
+/* Smallest threshold any tcpconnlat rule gives port (port 0: an unlisted one). */
+static uint64_t tcp_min_threshold(const struct aod_config *cfg, unsigned port)
+{
+	uint64_t min = AOD_THRESH_OFF;
+
+	for (uint32_t i = 0; i < cfg->nrules; i++) {
+		uint64_t t;
+
+		if (is_tcp_tool(&cfg->rules[i], AOD_TOOL_TCPCONNLAT) &&
+		    aod_rule_tcp_threshold(&cfg->rules[i], port, &t) && t < min)
+			min = t;
+	}
+	return min;
+}
+
+static bool port_known(const struct aod_tcp_knob_set *out, uint32_t port)
+{
+	for (uint32_t i = 0; i < out->nport; i++)
+		if (out->port[i].port == port)
+			return true;
+	return false;
+}
+
+/* A port some rule lists: its own entry, or, when the map is full, the
+ * default lowered to it (the kernel may pass more, never less). */
+static void add_port(const struct aod_config *cfg, uint32_t port, struct aod_tcp_knob_set *out)
+{
+	uint64_t t = tcp_min_threshold(cfg, port);
+
+	if (port_known(out, port) || t == out->k.connect_threshold_ns)
+		return;
+	if (out->nport == AOD_TCP_THRESH_PORTS_MAX) {
+		if (t < out->k.connect_threshold_ns) {
+			log_warn("probe tcp: more than %d ports with their own connect "
+				 "threshold; the default is lowered for port %u",
+				 AOD_TCP_THRESH_PORTS_MAX, port);
+			out->k.connect_threshold_ns = t;
+		}
+		return;
+	}
+	out->port[out->nport].port = port;
+	out->port[out->nport].thresh_ns = t;
+	out->nport++;
+}
+
+void aod_knobs_tcp(const struct aod_config *cfg, bool record_all,
+		   struct aod_tcp_knob_set *out)
+{
+	bool any = false;
+
+	memset(out, 0, sizeof(*out));
+	for (uint32_t i = 0; i < cfg->nrules; i++) {
+		const struct aod_rule *r = &cfg->rules[i];
+
+		any |= r->source == AOD_SOURCE_TCP;
+		out->k.enabled_retrans |= is_tcp_tool(r, AOD_TOOL_TCPRETRANS);
+		out->k.enabled_reset |= is_tcp_tool(r, AOD_TOOL_TCPRESET);
+	}
+	out->needed = (record_all || any || cfg->probes.tcp == AOD_PROBE_ON) &&
+		      cfg->probes.tcp != AOD_PROBE_OFF;
+	out->k.emergency_ns = min_emergency(cfg, AOD_SOURCE_TCP);
+	if (record_all) {
+		out->k.enabled_retrans = out->k.enabled_reset = 1;
+		out->k.connect_threshold_ns = 0;
+		return;
+	}
+	out->k.connect_threshold_ns = tcp_min_threshold(cfg, 0);
+	for (uint32_t i = 0; i < cfg->nrules; i++) {
+		const struct aod_rule *r = &cfg->rules[i];
+
+		if (!is_tcp_tool(r, AOD_TOOL_TCPCONNLAT))
+			continue;
+		for (uint32_t j = 0; j < r->nports; j++)
+			add_port(cfg, r->ports[j].port, out);
+		for (uint32_t j = 0; j < r->nexclude_ports; j++)
+			add_port(cfg, r->exclude_ports[j], out);
+	}
 }

@@ -18,6 +18,7 @@
 
 #include "bpf/events.h"
 #include "bpf/knobs.bpf.h"
+#include "bpf/tcp.h"
 #include "config/config.h"
 
 #define AOD_KNOB_MAX_CODES AOD_SMB_VERDICT_MAX     /* status map, rc map */
@@ -68,6 +69,23 @@ struct aod_blk_knob_set {
 	struct aod_knob_dev dev[AOD_KNOB_MAX_DEVS];
 };
 
+struct aod_knob_port {
+	uint32_t port;         /* remote port */
+	uint64_t thresh_ns;
+};
+
+/*
+ * TCP: the connect threshold of a port is the minimum over the tcpconnlat
+ * rules; ports whose minimum differs from the unlisted ports' get an entry.
+ * Retransmit and reset records are sent only if a rule counts them.
+ */
+struct aod_tcp_knob_set {
+	bool needed;           /* a TCP rule, probes.tcp: on, or record_all */
+	struct aod_tcp_knobs k;
+	uint32_t nport;
+	struct aod_knob_port port[AOD_TCP_THRESH_PORTS_MAX];
+};
+
 /* record_all: every op slow (threshold 0) and every error tracked. */
 void aod_knobs_smb(const struct aod_config *cfg, bool record_all,
 		   struct aod_smb_knob_set *out);
@@ -79,5 +97,8 @@ void aod_knobs_blk(const struct aod_config *cfg, bool record_all,
 
 bool aod_knobs_blk_equal(const struct aod_blk_knob_set *a,
 			 const struct aod_blk_knob_set *b);
+
+void aod_knobs_tcp(const struct aod_config *cfg, bool record_all,
+		   struct aod_tcp_knob_set *out);
 
 #endif /* AOD_PROBE_KNOBS_H */

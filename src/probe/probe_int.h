@@ -18,7 +18,7 @@
 #include "probe/probes.h"
 #include "probe/tracked.h"
 
-#define PROBE_MAX_LINKS 4
+#define PROBE_MAX_LINKS 8
 #define PROBE_ERR_LEN 256
 
 /* One loaded BPF object (either skeleton) and its links. */
@@ -28,7 +28,9 @@ struct probe_obj {
 	struct bpf_link *links[PROBE_MAX_LINKS];
 	int nlinks;
 	int counters_fd;            /* per-CPU enum aod_counter */
-	int inflight_fd;            /* swept by user space; values start with ts_ns */
+	int inflight_fd;            /* swept by user space; values start with ts_ns
+				     * (only for probes with ops->inflight_entry) */
+	const char *mode_suffix;    /* shown after the mode ("+fentry"), or NULL */
 	size_t inflight_key_size;
 	size_t inflight_value_size;
 };
@@ -47,6 +49,7 @@ struct probe_ops {
 	 * or the waiting reason. */
 	bool (*kernel_side_present)(char *why, size_t len);
 	unsigned attach_retries;    /* ticks with the kernel side present before FAILED */
+	size_t enable_offset;       /* offsetof(struct aod_config, probes.<name>) */
 	bool refresh_each_tick;     /* knobs depend on the host (block device names) */
 
 	size_t knobs_size;
@@ -63,7 +66,8 @@ struct probe_ops {
 	/* Records: which kinds are its slow ops, errors, unmatched ends, stuck ops. */
 	uint32_t kind_slow, kind_err, kind_unmatched, kind_stuck;
 	/* An in-flight map entry: its identity, and the stuck record it makes
-	 * (everything but ts_ns, latency and batch). */
+	 * (everything but ts_ns, latency and batch). NULL: no in-flight sweep
+	 * (then record_id, fill_late and hist_key are never called either). */
 	void (*inflight_entry)(const void *key, const void *value, struct aod_op_id *id,
 			       struct aod_raw_event *rec);
 	/* A completion record's identity (start_ns = ts - latency). */
@@ -77,6 +81,7 @@ struct probe_ops {
 
 extern const struct probe_ops aod_smb_probe_ops;
 extern const struct probe_ops aod_blk_probe_ops;
+extern const struct probe_ops aod_tcp_probe_ops;
 
 /* ---- probe_util.c */
 void probe_libbpf_log_init(void);
@@ -88,9 +93,16 @@ int probe_select_programs(struct bpf_object *obj, const char *const *names,
 			  char *err, size_t len);
 int probe_attach_named(struct probe_obj *po, const char *const *names,
 		       char *err, size_t len);
+/* What every loader does with its freshly opened object: keep it in po,
+ * autoload only progs, and make its events map the shared ring. 0 or -errno
+ * (err says what). */
+int probe_use_object(struct probe_obj *po, struct bpf_object *obj, struct bpf_map *events,
+		     const char *const *progs, int ring_fd, char *err, size_t len);
 void probe_detach(struct probe_obj *po);
 const char *probe_load_error(int err); /* text for an object load error */
 int probe_sum_counters(int fd, uint64_t out[AOD_CNT_MAX]);
+/* The n entries of a per-CPU u64 array, each summed over CPUs. */
+int probe_sum_percpu(int fd, uint32_t n, uint64_t *out);
 uint64_t probe_recursion_misses(struct bpf_object *obj);
 /*
  * Every entry of a hash map: fn(ctx, key, value) for each, from a copy
@@ -128,5 +140,17 @@ void smb_probe_destroy(struct probe_obj *po);
 /* ---- blk_probe.c */
 extern const char *const aod_blk_modes[];
 int blk_probe_hist_map_fd(struct probe_obj *po);
+
+/* ---- tcp_probe.c */
+extern const char *const aod_tcp_modes[];
+struct tcp_hist_entry {
+	enum aod_tcp_hist_kind kind;
+	uint32_t port;
+	struct aod_tcp_hist hist;
+};
+/* Copies up to max histograms of one kind; returns how many or -errno. */
+int tcp_probe_hist_copy(struct probe_obj *po, enum aod_tcp_hist_kind kind,
+			struct tcp_hist_entry *out, int max);
+int tcp_probe_counters(struct probe_obj *po, uint64_t out[AOD_TCP_CNT_MAX]);
 
 #endif /* AOD_PROBE_INT_H */

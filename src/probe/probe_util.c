@@ -78,6 +78,21 @@ int probe_select_programs(struct bpf_object *obj, const char *const *names,
 	return found;
 }
 
+int probe_use_object(struct probe_obj *po, struct bpf_object *obj, struct bpf_map *events,
+		     const char *const *progs, int ring_fd, char *err, size_t len)
+{
+	int e;
+
+	po->obj = obj;
+	e = probe_select_programs(obj, progs, err, len);
+	if (e < 0)
+		return e;
+	e = bpf_map__reuse_fd(events, ring_fd);
+	if (e)
+		snprintf(err, len, "reuse ring fd: %s", strerror(-e));
+	return e;
+}
+
 int probe_attach_named(struct probe_obj *po, const char *const *names,
 		       char *err, size_t len)
 {
@@ -120,17 +135,22 @@ void probe_detach(struct probe_obj *po)
 
 int probe_sum_counters(int fd, uint64_t out[AOD_CNT_MAX])
 {
+	return probe_sum_percpu(fd, AOD_CNT_MAX, out);
+}
+
+int probe_sum_percpu(int fd, uint32_t n, uint64_t *out)
+{
 	int ncpu = libbpf_num_possible_cpus();
 	uint64_t *vals;
 	int ret = 0;
 
-	memset(out, 0, sizeof(uint64_t) * AOD_CNT_MAX);
+	memset(out, 0, sizeof(uint64_t) * n);
 	if (ncpu <= 0)
 		return ncpu ? ncpu : -EINVAL;
 	vals = calloc((size_t)ncpu, sizeof(*vals));
 	if (!vals)
 		return -ENOMEM;
-	for (uint32_t i = 0; i < AOD_CNT_MAX; i++) {
+	for (uint32_t i = 0; i < n; i++) {
 		if (bpf_map_lookup_elem(fd, &i, vals)) {
 			ret = -errno;
 			break;

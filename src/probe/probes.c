@@ -40,6 +40,7 @@
 static const struct probe_ops *const probe_table[AOD_PROBE_COUNT] = {
 	[AOD_PROBE_SMB] = &aod_smb_probe_ops,
 	[AOD_PROBE_BLOCK] = &aod_blk_probe_ops,
+	[AOD_PROBE_TCP] = &aod_tcp_probe_ops,
 };
 
 /* Latencies measured in user space (late completions), merged into the
@@ -127,6 +128,15 @@ static void set_state(struct probe_slot *s, enum aod_probe_state state,
 {
 	s->state = state;
 	snprintf(s->reason, sizeof(s->reason), "%s", reason);
+}
+
+/* The config's probes.<name>: off, or no rule needs it (auto). */
+static const char *why_disabled(const struct aod_probes *p, const struct probe_slot *s)
+{
+	enum aod_probe_enable e;
+
+	memcpy(&e, (const char *)p->cfg + s->ops->enable_offset, sizeof(e));
+	return e == AOD_PROBE_OFF ? "turned off (probes: off)" : "no rule needs it";
 }
 
 /* ---- configuration ------------------------------------------------------ */
@@ -440,7 +450,7 @@ static void sweep_all(struct aod_probes *p, uint64_t now)
 	pthread_mutex_lock(&p->lock);
 	p->sweep_seq++;
 	for (int id = 0; id < AOD_PROBE_COUNT; id++)
-		if (p->slot[id].loaded)
+		if (p->slot[id].loaded && p->slot[id].ops->inflight_entry)
 			sweep_slot(p, &p->slot[id], now);
 	pthread_mutex_unlock(&p->lock);
 }
@@ -505,9 +515,10 @@ static int probe_attach(struct aod_probes *p, enum aod_probe_id id)
 			s->loaded = true;
 			s->late_watch = false;
 			s->attach_ns = aod_mono_ns() - t0;
-			snprintf(s->mode, sizeof(s->mode), "%s", *m);
+			snprintf(s->mode, sizeof(s->mode), "%s%s", *m,
+				 s->po.mode_suffix ? s->po.mode_suffix : "");
 			set_state(s, AOD_PROBE_ATTACHED, "");
-			log_info("probe %s: attached (%s) in %.1f ms", s->ops->name, *m,
+			log_info("probe %s: attached (%s) in %.1f ms", s->ops->name, s->mode,
 				 (double)s->attach_ns / 1e6);
 			return 0;
 		}
@@ -565,7 +576,7 @@ int aod_probes_start(struct aod_probes *p)
 	p->started = true;
 	for (int id = 0; id < AOD_PROBE_COUNT; id++) {
 		if (!probe_needed(&p->slot[id])) {
-			set_state(&p->slot[id], AOD_PROBE_DISABLED, "no rule needs it");
+			set_state(&p->slot[id], AOD_PROBE_DISABLED, why_disabled(p, &p->slot[id]));
 			continue;
 		}
 		try_attach(p, id, false);
@@ -612,7 +623,7 @@ int aod_probes_apply_config(struct aod_probes *p, const struct aod_config *cfg)
 			set_state(s, AOD_PROBE_WAITING, "needed by the new config; "
 				  "attaching at the next tick");
 		} else if (!probe_needed(s)) {
-			set_state(s, AOD_PROBE_DISABLED, "no rule needs it");
+			set_state(s, AOD_PROBE_DISABLED, why_disabled(p, s));
 		}
 	}
 	pthread_mutex_unlock(&p->lock);
@@ -777,6 +788,46 @@ int aod_probes_blk_hist_foreach(struct aod_probes *p, aod_blk_hist_fn fn, void *
 		}
 	free(v);
 	return i;
+}
+
+#define TCP_HIST_COPY_MAX (AOD_TCP_NHISTS * AOD_TCP_PORTS_MAX)
+
+int aod_probes_tcp_hist_foreach(struct aod_probes *p, aod_tcp_hist_fn fn, void *ctx)
+{
+	struct probe_slot *s = &p->slot[AOD_PROBE_TCP];
+	struct tcp_hist_entry *v = malloc(TCP_HIST_COPY_MAX * sizeof(*v));
+	int n = 0, i;
+
+	if (!v)
+		return -ENOMEM;
+	pthread_mutex_lock(&p->lock);
+	if (!s->loaded)
+		n = -ENOENT;
+	for (int k = 0; k < AOD_TCP_NHISTS && n >= 0; k++) {
+		int got = tcp_probe_hist_copy(&s->po, (enum aod_tcp_hist_kind)k, v + n,
+					      TCP_HIST_COPY_MAX - n);
+
+		n = got < 0 ? got : n + got;
+	}
+	pthread_mutex_unlock(&p->lock);
+	for (i = 0; i < n; i++)
+		if (fn(ctx, v[i].kind, v[i].port, &v[i].hist)) {
+			i++;
+			break;
+		}
+	free(v);
+	return n < 0 ? n : i;
+}
+
+int aod_probes_tcp_counters(struct aod_probes *p, uint64_t out[AOD_TCP_CNT_MAX])
+{
+	struct probe_slot *s = &p->slot[AOD_PROBE_TCP];
+	int err;
+
+	pthread_mutex_lock(&p->lock);
+	err = s->loaded ? tcp_probe_counters(&s->po, out) : -ENOENT;
+	pthread_mutex_unlock(&p->lock);
+	return err;
 }
 
 /* ---- teardown ----------------------------------------------------------- */

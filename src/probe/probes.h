@@ -22,6 +22,7 @@
 #include <stdint.h>
 
 #include "bpf/events.h"
+#include "bpf/tcp.h"
 #include "config/config.h"
 
 struct aod_probes;
@@ -29,7 +30,8 @@ struct aod_probes;
 enum aod_probe_id {
 	AOD_PROBE_SMB = 0,
 	AOD_PROBE_BLOCK = 1,
-	AOD_PROBE_COUNT = 2,
+	AOD_PROBE_TCP = 2,
+	AOD_PROBE_COUNT = 3,
 };
 
 enum aod_probe_state {
@@ -77,8 +79,10 @@ struct aod_probes_opts {
 
 /*
  * Nothing is loaded yet. cfg is copied. opts may be NULL. Environment,
- * for tests: AOD_SMB_ATTACH=raw_tp|tp_btf|fentry|kprobe and
- * AOD_BLK_ATTACH=tp_btf|raw_tp force one attach mode (no fallback).
+ * for tests: AOD_SMB_ATTACH=raw_tp|tp_btf|fentry|kprobe,
+ * AOD_BLK_ATTACH=tp_btf|raw_tp and AOD_TCP_ATTACH=tp_btf|raw_tp force one
+ * attach mode (no fallback); AOD_TCP_CLAMP=tp|fentry|kprobe|none forces the
+ * TCP probe's window-clamp hook.
  * Returns NULL on allocation failure (errno set).
  */
 struct aod_probes *aod_probes_new(const struct aod_config *cfg,
@@ -143,11 +147,27 @@ typedef int (*aod_blk_hist_fn)(void *ctx, uint32_t dev, enum aod_blk_op op,
 			       const struct aod_hist *h);
 int aod_probes_blk_hist_foreach(struct aod_probes *p, aod_blk_hist_fn fn, void *ctx);
 
+/*
+ * TCP aggregates (docs/tcp.md defines each). fn is called for every
+ * (kind, port) histogram: connect latency by remote port, accept latency
+ * by local port, RTT by service port; port AOD_TCP_PORT_OTHER (0) holds
+ * the samples of ports beyond the map's cap. From a copy taken under the
+ * lock; fn returning non-zero stops the walk. Returns the number visited,
+ * -ENOENT if the TCP probe is not loaded, or -errno.
+ */
+typedef int (*aod_tcp_hist_fn)(void *ctx, enum aod_tcp_hist_kind kind, uint32_t port,
+			       const struct aod_tcp_hist *h);
+int aod_probes_tcp_hist_foreach(struct aod_probes *p, aod_tcp_hist_fn fn, void *ctx);
+
+/* The TCP counters (enum aod_tcp_counter), summed over CPUs; they never
+ * reset. 0, -ENOENT if the TCP probe is not loaded, or -errno. */
+int aod_probes_tcp_counters(struct aod_probes *p, uint64_t out[AOD_TCP_CNT_MAX]);
+
 /* Destroys every link and map; after it returns nothing of aod is
  * attached. NULL is a no-op. */
 void aod_probes_free(struct aod_probes *p);
 
-const char *aod_probe_name(enum aod_probe_id id);            /* "smb", "block" */
+const char *aod_probe_name(enum aod_probe_id id);            /* "smb", "block", "tcp" */
 const char *aod_probe_state_name(enum aod_probe_state state); /* "disabled", ... */
 const char *aod_blk_op_name(enum aod_blk_op op);             /* "read", "write", ... */
 

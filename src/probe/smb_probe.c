@@ -113,18 +113,12 @@ int smb_probe_prepare(struct probe_obj *po, const char *mode,
 		return e;
 	}
 	po->skel = skel;
-	po->obj = skel->obj;
-	e = probe_select_programs(skel->obj, progs, err, len);
-	if (e < 0)
+	e = probe_use_object(po, skel->obj, skel->maps.events, progs, env->ring_fd, err, len);
+	if (e)
 		goto fail;
 	/* the per-thread stash is only used by the kprobe pair */
 	if (strcmp(mode, "kprobe"))
 		bpf_map__set_max_entries(skel->maps.smb_kp_stash, 1);
-	e = bpf_map__reuse_fd(skel->maps.events, env->ring_fd);
-	if (e) {
-		snprintf(err, len, "reuse ring fd: %s", strerror(-e));
-		goto fail;
-	}
 	skel->rodata->wakeup_bytes = env->wakeup_bytes;
 	e = aod_smb__load(skel);
 	if (e) {
@@ -254,6 +248,7 @@ const struct probe_ops aod_smb_probe_ops = {
 	.modes = aod_smb_modes,
 	.kernel_side_present = smb_kernel_side_present,
 	.attach_retries = 3, /* the module may still be initialising */
+	.enable_offset = offsetof(struct aod_config, probes.smb),
 	.knobs_size = sizeof(struct aod_smb_knob_set),
 	.compute_knobs = smb_compute_knobs,
 	.knobs_needed = smb_knobs_needed,
