@@ -45,6 +45,7 @@ void aod_config_defaults(struct aod_config *cfg)
 	cfg->agent.stuck_sweep_ms = 250;
 	cfg->cleanup.max_anomaly_log_mb = 20;
 	cfg->audit_enabled = false;
+	cfg_health_defaults(&cfg->health);
 }
 
 static uint64_t fnv1a(const char *buf, size_t len)
@@ -148,7 +149,7 @@ static int parse_audit(struct cfg_ctx *c, yaml_node_t *n)
 
 static const char *const top_keys[] = {
 	"watch_interval_sec", "aod_output_dir", "guardian", "cleanup", "watcher",
-	"audit", "agent", NULL,
+	"audit", "agent", "health", NULL,
 };
 
 static int parse_top(struct cfg_ctx *c, yaml_node_t *root)
@@ -187,6 +188,8 @@ static int parse_top(struct cfg_ctx *c, yaml_node_t *root)
 		err = cfg_parse_watcher(c, cfg_get(c, root, "watcher", NULL));
 	if (!err)
 		err = cfg_parse_guardian(c, cfg_get(c, root, "guardian", NULL));
+	if (!err)
+		err = cfg_parse_health(c, cfg_get(c, root, "health", NULL));
 	return err;
 }
 

@@ -181,6 +181,16 @@ static void print_watcher(FILE *out, const struct aod_config *cfg)
 	fprintf(out, "\n  zstd_level: %d\n", cfg->watcher.zstd_level);
 }
 
+void cfg_put_str(FILE *out, const char *s)
+{
+	put_str(out, s);
+}
+
+void cfg_put_double(FILE *out, double v)
+{
+	put_double(out, v);
+}
+
 int aod_config_print(const struct aod_config *cfg, FILE *out)
 {
 	fputs("# aod effective configuration (every default filled in)\n# source: ", out);
@@ -208,6 +218,7 @@ int aod_config_print(const struct aod_config *cfg, FILE *out)
 	fprintf(out, "\n  ringbuf_mb: %u\n  smb_inflight_timeout_sec: %u\n  stuck_sweep_ms: %u\n",
 		cfg->agent.ringbuf_mb, cfg->agent.smb_inflight_timeout_sec,
 		cfg->agent.stuck_sweep_ms);
+	cfg_print_health(out, &cfg->health);
 	fflush(out);
 	return ferror(out) ? -EIO : 0;
 }

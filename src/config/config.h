@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "config/cfg_health.h"
 #include "detect/anomaly.h"
 
 #define AOD_MAX_RULES 16
@@ -138,6 +139,7 @@ struct aod_config {
 	} agent;
 
 	bool audit_enabled;
+	struct aod_health_config health; /* `health:` (config/cfg_health.h) */
 };
 
 /* Where the error came from: file:line:col and the key path. */
