@@ -21,6 +21,7 @@ static const struct subcommand subcommands[] = {
 	{ "replay", aod_cmd_replay, "run recorded events through the detector" },
 	{ "snapshot", aod_cmd_snapshot, "ask the running agent for a manual bundle now" },
 	{ "bundles", aod_cmd_bundles, "list bundles, or show one's summary" },
+	{ "health", aod_cmd_health, "system health report: units, boot, resources, logs, dependencies" },
 };
 
 #define NSUBCOMMANDS (sizeof(subcommands) / sizeof(subcommands[0]))
