@@ -99,11 +99,14 @@ static const struct aod_unit *latest_after(const struct aod_units *t, const stru
 static struct aod_chain_link link_of(const struct aod_unit *u, uint64_t userspace, unsigned level)
 {
 	struct aod_chain_link l = { .unit = u->name, .level = level };
+	uint64_t at;
 
-	if (u->active_enter > userspace)
-		l.at_usec = u->active_enter - userspace;
+	/* as systemd-analyze prints it: "@" when it started if it took time, else when active */
 	if (u->inactive_exit && u->active_enter > u->inactive_exit)
 		l.delta_usec = u->active_enter - u->inactive_exit;
+	at = l.delta_usec ? u->inactive_exit : u->active_enter;
+	if (at > userspace)
+		l.at_usec = at - userspace;
 	return l;
 }
 

@@ -34,7 +34,8 @@ struct aod_blame {
 
 struct aod_chain_link {
 	const char *unit;
-	uint64_t at_usec;     /* active since userspace started; 0 if unknown */
+	uint64_t at_usec;     /* since userspace started: when it started (if it took time) or
+			       * became active, as systemd-analyze's "@"; 0 if unknown */
 	uint64_t delta_usec;  /* its own activation time; 0 if none */
 	unsigned level;
 };

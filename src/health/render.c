@@ -198,10 +198,10 @@ static void unit_list(const struct aod_render *r, const json_t *units, const cha
 		const json_t *logs = json_object_get(u, "recent_logs");
 		size_t n = hj_len(logs);
 
-		emit(r, color, "%-9s %-30s %s", label, s_or(u, "name", "?"), s_or(u, "reason", ""));
+		emit(r, color, "%-10s %-29s %s", label, s_or(u, "name", "?"), s_or(u, "reason", ""));
 		json_array_foreach(logs, k, line)
 			if (k + LOG_LINES_SHOWN >= n)
-				emit(r, DIM, "          > %s", json_string_value(line) ? json_string_value(line) : "");
+				emit(r, DIM, "           > %s", json_string_value(line) ? json_string_value(line) : "");
 	}
 }
 

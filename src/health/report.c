@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/log.h"
 #include "common/timeutil.h"
 #include "health/health_int.h"
 #include "health/history.h"
@@ -95,6 +96,7 @@ static void ctx_systemd(struct aod_health_ctx *c)
 
 static void ctx_init(struct aod_health_ctx *c, const struct aod_health_opts *o)
 {
+	uint64_t t0 = aod_mono_ns();
 	sd_id128_t boot;
 
 	memset(c, 0, sizeof(*c));
@@ -107,9 +109,11 @@ static void ctx_init(struct aod_health_ctx *c, const struct aod_health_opts *o)
 		sd_id128_to_string(boot, c->boot_id);
 	aod_cg_detect(&c->cg);
 	ctx_systemd(c);
+	log_debug("health: %zu units listed in %.1f ms", c->units.n, (aod_mono_ns() - t0) / 1e6);
 	if (c->parts & (AOD_HP_UNITS | AOD_HP_LOGS | AOD_HP_DEPS))
 		aod_journal_open(&c->journal);
 	c->problem_logs = json_object();
+	log_debug("health: set up in %.1f ms", (aod_mono_ns() - t0) / 1e6);
 }
 
 static void ctx_free(struct aod_health_ctx *c)
@@ -175,8 +179,11 @@ static void run_parts(struct aod_health_ctx *c)
 
 		if (!(c->parts & parts[i].bit))
 			continue;
+		uint64_t t0 = aod_mono_ns();
+
 		s = aod_health_section();
 		parts[i].run(c, s);
+		log_debug("health: %s took %.1f ms", parts[i].key, (aod_mono_ns() - t0) / 1e6);
 		hj_set(c->report, parts[i].key, s);
 		hj_push(names, json_string(parts[i].key));
 	}

@@ -78,20 +78,27 @@ static bool has_group(const struct groups *gs, const char *path)
 	return false;
 }
 
+static bool has_cgroup(const struct aod_unit *u)
+{
+	return strcmp(u->active, "inactive") && !aod_unit_is(u, ".slice") && !aod_unit_is(u, ".target") &&
+	       !aod_unit_is(u, ".device");
+}
+
 static int unit_groups(struct aod_health_ctx *c, struct groups *gs)
 {
-	int err = 0;
+	struct aod_unit **want = calloc(c->units.n + 1, sizeof(*want));
+	size_t n = 0;
+	int err = want ? 0 : -ENOMEM;
 
-	for (size_t i = 0; !err && i < c->units.n; i++) {
-		struct aod_unit *u = &c->units.u[i];
-
-		if (!strcmp(u->active, "inactive") || aod_unit_is(u, ".slice") || aod_unit_is(u, ".target") ||
-		    aod_unit_is(u, ".device"))
-			continue;
-		aod_sd_unit_details(c->bus, u);
-		if (u->cgroup && u->cgroup[0])
-			err = add_group(gs, u->name, u->cgroup, u);
-	}
+	for (size_t i = 0; want && i < c->units.n; i++)
+		if (has_cgroup(&c->units.u[i]))
+			want[n++] = &c->units.u[i];
+	if (!err)
+		err = aod_sd_units_details(c->bus, want, n);
+	for (size_t i = 0; !err && i < n; i++)
+		if (want[i]->cgroup && want[i]->cgroup[0])
+			err = add_group(gs, want[i]->name, want[i]->cgroup, want[i]);
+	free(want);
 	return err;
 }
 

@@ -1,8 +1,12 @@
 // SPDX-License-Identifier: MIT
 /*
  * sd-bus client for the health report: connect to PID 1, list units, read
- * their properties and the Manager's boot timestamps into plain structs,
- * and the seed's de-duplication of device-unit aliases.
+ * the properties it needs and the Manager's boot timestamps into plain
+ * structs. Properties are read with Get, pipelined (up to WINDOW calls in
+ * flight), never GetAll: GetAll on a unit makes PID 1 compute every property,
+ * UnitFileState (a scan of the unit directories) and NeedDaemonReload (a stat
+ * of every fragment and drop-in) among them -- measured in the TCG guest, 73 s
+ * for 169 units on the first call; the pipelined Gets take a few seconds.
  */
 #include <errno.h>
 #include <limits.h>
@@ -93,9 +97,12 @@ struct prop {
 #define PT(n, f) { n, P_U64, offsetof(struct aod_unit, f) }
 #define PV(n, i) { n, P_STRV, offsetof(struct aod_unit, deps) + (i) * sizeof(char **) }
 
-static const struct prop unit_props[] = {
+static const struct prop state_props[] = {
 	PS("Description", description), PS("LoadState", load), PS("ActiveState", active),
-	PS("SubState", sub),
+	PS("SubState", sub), { NULL, P_STR, 0 },
+};
+
+static const struct prop unit_props[] = {
 	PV("Requires", AOD_DEP_REQUIRES), PV("Requisite", AOD_DEP_REQUISITE),
 	PV("BindsTo", AOD_DEP_BINDS_TO), PV("PartOf", AOD_DEP_PART_OF),
 	PV("Wants", AOD_DEP_WANTS), PV("After", AOD_DEP_AFTER),
@@ -107,11 +114,17 @@ static const struct prop unit_props[] = {
 	{ NULL, P_STR, 0 },
 };
 
-static const struct prop type_props[] = {
-	PS("Result", result), PS("ControlGroup", cgroup), PS("Unit", timer_unit),
-	PU("MainPID", main_pid), PU("NRestarts", n_restarts), PU("NRefused", n_refused),
-	{ NULL, P_STR, 0 },
+static const struct prop service_props[] = {
+	PS("Result", result), PS("ControlGroup", cgroup), PU("MainPID", main_pid),
+	PU("NRestarts", n_restarts), { NULL, P_STR, 0 },
 };
+static const struct prop socket_props[] = {
+	PS("Result", result), PS("ControlGroup", cgroup), PU("NRefused", n_refused), { NULL, P_STR, 0 },
+};
+static const struct prop timer_props[] = { PS("Result", result), PS("Unit", timer_unit), { NULL, P_STR, 0 } };
+static const struct prop cgroup_props[] = { PS("Result", result), PS("ControlGroup", cgroup), { NULL, P_STR, 0 } };
+static const struct prop slice_props[] = { PS("ControlGroup", cgroup), { NULL, P_STR, 0 } };
+static const struct prop path_props[] = { PS("Result", result), { NULL, P_STR, 0 } };
 
 static const char *const kind_sig[] = { "s", "u", "t", "as" };
 
@@ -149,84 +162,141 @@ static int read_prop(sd_bus_message *m, const struct prop *p, struct aod_unit *u
 	return -EINVAL;
 }
 
-static const struct prop *find_prop(const struct prop *table, const char *name)
-{
-	for (; table->name; table++)
-		if (!strcmp(table->name, name))
-			return table;
-	return NULL;
-}
+#define WINDOW 128
 
-/* One "{sv}" entry: read it if the table wants it with this type, else skip it. */
-static int read_entry(sd_bus_message *m, const struct prop *table, struct aod_unit *u)
-{
-	const char *key, *contents;
+struct prop_batch {
+	sd_bus *bus;
+	size_t pending, sent;
+	int err;                      /* first transport error (not a missing property) */
+};
+
+struct prop_call {
+	struct prop_batch *b;
+	struct aod_unit *u;
 	const struct prop *p;
-	char type;
-	int r = sd_bus_message_read_basic(m, 's', &key);
+};
 
-	if (r < 0)
-		return r;
-	p = find_prop(table, key);
-	r = sd_bus_message_peek_type(m, &type, &contents);
-	if (r < 0)
-		return r;
-	if (!p || strcmp(contents, kind_sig[p->kind]))
-		return sd_bus_message_skip(m, "v");
-	r = sd_bus_message_enter_container(m, 'v', contents);
-	if (r >= 0)
-		r = read_prop(m, p, u);
-	if (r >= 0)
-		r = sd_bus_message_exit_container(m);
-	return r;
+static int on_prop(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
+{
+	struct prop_call *call = userdata;
+	const sd_bus_error *e = sd_bus_message_get_error(m);
+	int r = 0;
+
+	(void)ret_error;
+	call->b->pending--;
+	/* an unknown property (older systemd) or a vanished unit: leave the field unset */
+	if (!e) {
+		r = sd_bus_message_enter_container(m, 'v', kind_sig[call->p->kind]);
+		if (r >= 0)
+			r = read_prop(m, call->p, call->u);
+		if (r == -ENOMEM && !call->b->err)
+			call->b->err = r;
+	}
+	free(call);
+	return 0;
 }
 
-static int get_all(sd_bus *bus, const char *object, const char *iface, const struct prop *table,
-		   struct aod_unit *u)
+static int send_get(struct prop_batch *b, struct aod_unit *u, const char *iface, const struct prop *p)
 {
-	sd_bus_error error = SD_BUS_ERROR_NULL;
-	sd_bus_message *reply = NULL;
-	int r = sd_bus_call_method(bus, DEST, object, PROPS, "GetAll", &error, &reply, "s", iface);
+	struct prop_call *call = malloc(sizeof(*call));
+	int r;
 
-	if (r >= 0)
-		r = sd_bus_message_enter_container(reply, 'a', "{sv}");
-	while (r >= 0 && (r = sd_bus_message_enter_container(reply, 'e', "sv")) > 0) {
-		r = read_entry(reply, table, u);
-		if (r >= 0)
-			r = sd_bus_message_exit_container(reply);
+	if (!call)
+		return -ENOMEM;
+	*call = (struct prop_call){ b, u, p };
+	r = sd_bus_call_method_async(b->bus, NULL, DEST, u->object, PROPS, "Get", on_prop, call, "ss", iface,
+				     p->name);
+	if (r < 0) {
+		free(call);
+		return r;
+	}
+	b->pending++;
+	b->sent++;
+	return 0;
+}
+
+/* Run the bus until at most max calls are pending. */
+static int drain(struct prop_batch *b, size_t max)
+{
+	while (b->pending > max) {
+		int r = sd_bus_process(b->bus, NULL);
+
+		if (r < 0)
+			return r;
+		if (r == 0 && (r = sd_bus_wait(b->bus, 30 * 1000000ULL)) < 0)
+			return r;
+	}
+	return b->err;
+}
+
+/* The properties table_of(u, &iface) names, for each unit (a NULL table skips u). */
+static int get_props(sd_bus *bus, struct aod_unit *const *units, size_t n,
+		     const struct prop *(*table_of)(const struct aod_unit *u, const char **iface))
+{
+	struct prop_batch b = { .bus = bus };
+	int r = 0;
+
+	for (size_t i = 0; r >= 0 && i < n; i++) {
+		const char *iface = NULL;
+		const struct prop *table = table_of(units[i], &iface);
+
+		for (const struct prop *p = table; table && r >= 0 && p->name; p++) {
+			r = drain(&b, WINDOW);
+			if (r >= 0)
+				r = send_get(&b, units[i], iface, p);
+		}
 	}
 	if (r >= 0)
-		r = sd_bus_message_exit_container(reply);
-	sd_bus_error_free(&error);
-	sd_bus_message_unref(reply);
+		r = drain(&b, 0);
+	else
+		drain(&b, 0);
 	return r < 0 ? r : 0;
 }
 
-static const char *type_iface(const struct aod_unit *u)
+static const struct prop *unit_table(const struct aod_unit *u, const char **iface)
 {
-	static const struct { const char *suffix, *iface; } map[] = {
-		{ ".service", IFACE("Service") }, { ".socket", IFACE("Socket") },
-		{ ".timer", IFACE("Timer") }, { ".mount", IFACE("Mount") },
-		{ ".swap", IFACE("Swap") }, { ".scope", IFACE("Scope") },
-		{ ".slice", IFACE("Slice") }, { ".path", IFACE("Path") },
+	(void)u;
+	*iface = IFACE("Unit");
+	return unit_props;
+}
+
+static const struct prop *state_table(const struct aod_unit *u, const char **iface)
+{
+	(void)u;
+	*iface = IFACE("Unit");
+	return state_props;
+}
+
+/* The type interface's properties, for units whose details are not read yet. */
+static const struct prop *details_table(const struct aod_unit *u, const char **iface)
+{
+	static const struct { const char *suffix, *iface; const struct prop *props; } map[] = {
+		{ ".service", IFACE("Service"), service_props }, { ".socket", IFACE("Socket"), socket_props },
+		{ ".timer", IFACE("Timer"), timer_props }, { ".mount", IFACE("Mount"), cgroup_props },
+		{ ".swap", IFACE("Swap"), cgroup_props }, { ".scope", IFACE("Scope"), cgroup_props },
+		{ ".slice", IFACE("Slice"), slice_props }, { ".path", IFACE("Path"), path_props },
 	};
 
-	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
-		if (aod_unit_is(u, map[i].suffix))
-			return map[i].iface;
+	for (size_t i = 0; !u->has_details && i < sizeof(map) / sizeof(map[0]); i++)
+		if (aod_unit_is(u, map[i].suffix)) {
+			*iface = map[i].iface;
+			return map[i].props;
+		}
 	return NULL;
+}
+
+int aod_sd_units_details(sd_bus *bus, struct aod_unit *const *units, size_t n)
+{
+	int r = get_props(bus, units, n, details_table);
+
+	for (size_t i = 0; r >= 0 && i < n; i++)
+		units[i]->has_details = true;
+	return r;
 }
 
 int aod_sd_unit_details(sd_bus *bus, struct aod_unit *u)
 {
-	const char *iface = type_iface(u);
-	int r;
-
-	if (u->has_details || !iface)
-		return 0;
-	r = get_all(bus, u->object, iface, type_props, u);
-	u->has_details = r == 0;
-	return r;
+	return aod_sd_units_details(bus, &u, 1);
 }
 
 /* ---- the table ---- */
@@ -295,10 +365,18 @@ int aod_sd_list_units(sd_bus *bus, struct aod_units *t)
 {
 	int r;
 
+	struct aod_unit **all;
+
 	memset(t, 0, sizeof(*t));
 	r = list_units(bus, t);
-	for (size_t i = 0; r >= 0 && i < t->n; i++)
-		r = get_all(bus, t->u[i].object, IFACE("Unit"), unit_props, &t->u[i]);
+	all = r >= 0 ? malloc((t->n + 1) * sizeof(*all)) : NULL;
+	if (r >= 0 && !all)
+		r = -ENOMEM;
+	for (size_t i = 0; all && i < t->n; i++)
+		all[i] = &t->u[i];
+	if (r >= 0)
+		r = get_props(bus, all, t->n, unit_table);
+	free(all);
 	if (r < 0) {
 		aod_units_free(t);
 		return r;
@@ -324,7 +402,9 @@ int aod_sd_load_unit(sd_bus *bus, const char *name, struct aod_unit *u)
 	if (r >= 0)
 		r = set_str(&u->name, name) ? -ENOMEM : 0;
 	if (r >= 0)
-		r = get_all(bus, u->object, IFACE("Unit"), unit_props, u);
+		r = get_props(bus, &u, 1, state_table);
+	if (r >= 0)
+		r = get_props(bus, &u, 1, unit_table);
 	if (r >= 0)
 		r = aod_sd_unit_details(bus, u);
 	sd_bus_error_free(&error);

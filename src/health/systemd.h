@@ -57,8 +57,9 @@ int aod_sd_connect(sd_bus **bus);
 void aod_sd_close(sd_bus *bus);
 
 int aod_sd_list_units(sd_bus *bus, struct aod_units *out);
-/* Type-interface properties (Result, NRestarts, NRefused, ControlGroup, ...). */
+/* Type-interface properties (Result, NRestarts, NRefused, ControlGroup, ...), once per unit. */
 int aod_sd_unit_details(sd_bus *bus, struct aod_unit *u);
+int aod_sd_units_details(sd_bus *bus, struct aod_unit *const *units, size_t n);
 /* Load one unit by name (LoadUnit + GetAll), e.g. for `aod health unit NAME`. */
 int aod_sd_load_unit(sd_bus *bus, const char *name, struct aod_unit *u);
 int aod_sd_manager(sd_bus *bus, struct aod_manager *m);
