@@ -28,6 +28,7 @@
 #include "collect/action.h"
 #include "common/log.h"
 #include "common/timeutil.h"
+#include "health/latest.h"
 #include "probe/probes.h"
 #include "probe/smb_shares.h"
 
@@ -242,6 +243,8 @@ static int agent_init(struct aod_agent *agent, const struct aod_agent_opts *opts
 	agent->spacewatch_kick = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (!agent->collector || !agent->shares || agent->spacewatch_kick < 0)
 		return -ENOMEM;
+	if (!(agent->health = aod_health_latest_new()))
+		return -ENOMEM;
 
 	popts.ringbuf_mb = agent->cfg->agent.ringbuf_mb;
 	popts.inflight_timeout_ns =
@@ -275,6 +278,7 @@ static int start_workers(struct aod_agent *agent)
 		{ AOD_W_SPACEWATCH, "SpaceWatcher", aod_spacewatch_main },
 		{ AOD_W_MAINTENANCE, "ProbeKeeper", aod_maintenance_main },
 		{ AOD_W_CONTROL, "Control", aod_control_main },
+		{ AOD_W_HEALTH, "HealthReport", aod_health_main },
 	};
 
 	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
@@ -344,6 +348,7 @@ static void agent_shutdown(struct aod_agent *agent)
 	aod_control_unlisten(&agent->control);
 	aod_collector_free(agent->collector);
 	aod_smb_shares_free(agent->shares);
+	aod_health_latest_free(agent->health);
 	if (agent->spacewatch_kick >= 0)
 		close(agent->spacewatch_kick);
 	aod_action_pool_free(agent->pool);

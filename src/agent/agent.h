@@ -9,6 +9,7 @@
  *   spacewatch  bundle retention                           (src/agent/spacewatch.c)
  *   maintenance probe attach retries, in-flight expiry, clock sync
  *   control     unix socket: status, snapshot
+ *   health      health reports every health.interval_sec  (src/agent/health_loop.c)
  */
 #ifndef AOD_AGENT_AGENT_H
 #define AOD_AGENT_AGENT_H
@@ -30,6 +31,7 @@ struct aod_flight_recorder;
 struct aod_action_pool;
 struct aod_collector;
 struct aod_smb_shares;
+struct aod_health_latest;
 
 enum aod_worker_id {
 	AOD_W_DISPATCHER,
@@ -38,6 +40,7 @@ enum aod_worker_id {
 	AOD_W_SPACEWATCH,
 	AOD_W_MAINTENANCE,
 	AOD_W_CONTROL,
+	AOD_W_HEALTH,
 	AOD_W_COUNT,
 };
 
@@ -72,6 +75,7 @@ struct aod_agent {
 	struct aod_action_pool *pool;
 	struct aod_collector *collector;
 	struct aod_smb_shares *shares;      /* SMB tree id -> share name (thread-safe) */
+	struct aod_health_latest *health;   /* the latest health report (health/latest.h) */
 	int spacewatch_kick;                /* eventfd: a bundle was published, check now */
 	struct aod_detector_stats_shared {
 		_Atomic uint64_t events_in, events_counted, events_dropped, events_late,
@@ -117,6 +121,7 @@ int aod_maintenance_main(struct aod_agent *agent);
 int aod_control_main(struct aod_agent *agent);
 int aod_collector_main(struct aod_agent *agent);
 int aod_spacewatch_main(struct aod_agent *agent);
+int aod_health_main(struct aod_agent *agent);
 
 /* Status report as JSON text (malloc'd), used by `aod status` and bundles. */
 char *aod_agent_status_json(struct aod_agent *agent);

@@ -39,7 +39,10 @@ struct aod_health_opts {
 	unsigned parts;          /* enum aod_health_part bits */
 	uint64_t since_usec;     /* logs from this wall time (any boot); 0 = this boot */
 	bool score;              /* score against the history (needs resources) */
-	bool quiet;              /* no "no systemd" notice on stderr */
+	/* Waits ms (the resources sample); true cancels the report: the parts not
+	 * run yet are left out (the agent is stopping). NULL: nanosleep. */
+	bool (*sleep)(void *arg, unsigned ms);
+	void *sleep_arg;
 };
 
 /* Make a report. Never NULL except out of memory; errors are inside it. */

@@ -35,7 +35,13 @@ struct aod_health_ctx {
 	sd_journal *journal;          /* NULL: no journal files */
 	json_t *report;
 	json_t *problem_logs;         /* unit -> recent_logs array (shared by the lists) */
+	bool (*sleep)(void *arg, unsigned ms);
+	void *sleep_arg;
+	bool cancelled;               /* sleep said stop: no further parts */
 };
+
+/* Wait ms (opts.sleep, or nanosleep); false, and c->cancelled set, if told to stop. */
+bool aod_health_wait(struct aod_health_ctx *c, unsigned ms);
 
 /* Record an error of a part in report.errors (and return err). */
 int aod_health_error(struct aod_health_ctx *c, const char *part, int err, const char *what);

@@ -37,6 +37,19 @@ int aod_health_error(struct aod_health_ctx *c, const char *part, int err, const 
 	return err;
 }
 
+bool aod_health_wait(struct aod_health_ctx *c, unsigned ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+
+	if (c->sleep) {
+		c->cancelled |= c->sleep(c->sleep_arg, ms);
+		return !c->cancelled;
+	}
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+	return true;
+}
+
 json_t *aod_health_section(void)
 {
 	json_t *s = json_object();
@@ -103,6 +116,8 @@ static void ctx_init(struct aod_health_ctx *c, const struct aod_health_opts *o)
 	c->cfg = o->cfg;
 	c->parts = o->parts;
 	c->since_usec = o->since_usec;
+	c->sleep = o->sleep;
+	c->sleep_arg = o->sleep_arg;
 	c->now_mono_usec = aod_mono_ns() / 1000;
 	c->now_wall_usec = aod_wall_ns() / 1000;
 	if (sd_id128_get_boot(&boot) >= 0)
@@ -177,7 +192,7 @@ static void run_parts(struct aod_health_ctx *c)
 	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
 		json_t *s;
 
-		if (!(c->parts & parts[i].bit))
+		if (!(c->parts & parts[i].bit) || c->cancelled)
 			continue;
 		uint64_t t0 = aod_mono_ns();
 

@@ -14,7 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 
 #include "common/timeutil.h"
 #include "health/health_int.h"
@@ -135,14 +134,6 @@ static int tree_groups(const struct aod_cg_hier *h, struct groups *gs)
 	if (!err && h->v1_memory[0])
 		err = walk(h->v1_memory, "", 1, gs);
 	return err;
-}
-
-static void sleep_ms(uint32_t ms)
-{
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
 }
 
 /* ---- JSON ---- */
@@ -395,7 +386,7 @@ int aod_health_resources(struct aod_health_ctx *c, json_t *s)
 	aod_sys_sample(&a);
 	sample_groups(c, &gs, true);
 	if (c->cfg->sample_ms)
-		sleep_ms(c->cfg->sample_ms);
+		aod_health_wait(c, c->cfg->sample_ms);
 	aod_sys_sample(&b);
 	sample_groups(c, &gs, false);
 	if (!c->cfg->sample_ms)
@@ -424,7 +415,7 @@ json_t *aod_health_unit_usage(struct aod_health_ctx *c, const struct aod_unit *u
 		return NULL;
 	aod_cg_read_counters(&c->cg, g.path, &g.first);
 	if (c->cfg->sample_ms)
-		sleep_ms(c->cfg->sample_ms);
+		aod_health_wait(c, c->cfg->sample_ms);
 	aod_cg_read(&c->cg, g.path, &g.last);
 	return group_json(&g, c->cfg->sample_ms / 1000.0);
 }

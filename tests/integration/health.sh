@@ -194,3 +194,33 @@ rc_is health-help 0 "$AOD_BIN" health --help
 H logs --since -1h -o json > "$WORK/since.json"
 check health-host-since "--since -1h: boot_only $(J since.json .logs.boot_only), since $(J since.json .logs.since)" \
 	test "$(J since.json .logs.boot_only)" = false -a "$(J since.json '.logs.since != null')" = true
+
+# ---- the agent's HealthReport thread: health.interval_sec makes and saves reports ----
+reports_at_least() { [ "$(ls "$WORK/agent-hist" 2> /dev/null | grep -c '^report-')" -ge "$1" ]; }
+if need_root_bpf health-agent-loop; then
+	cat > "$WORK/agent.yaml" <<EOA
+watch_interval_sec: 1
+aod_output_dir: $WORK/agent-out
+agent:
+  control_socket: $WORK/aod.sock
+health:
+  history_dir: $WORK/agent-hist
+  interval_sec: 1
+  sample_ms: 100
+EOA
+	why=""
+	if ! start_agent "$WORK/agent.yaml" "$WORK/agent.log"; then
+		why="the agent did not start: $(tail -n 3 "$WORK/agent.log" | tr '\n' ' ')"
+	elif ! wait_for 20 reports_at_least 2; then
+		why="fewer than 2 reports saved in 20 s: $(ls "$WORK/agent-hist" 2> /dev/null | tr '\n' ' ')"
+	fi
+	t0=$(date +%s%N)
+	stop_agent
+	ms=$((($(date +%s%N) - t0) / 1000000))
+	[ -z "$why" ] && ! grep -q 'health: report .*: \(healthy\|degraded\|failed\)' "$WORK/agent.log" && why="no report line in the agent's log"
+	[ -z "$why" ] && f=$(ls "$WORK/agent-hist"/report-*.json.zst | head -n 1) &&
+		! zstd -dc "$f" | jq -e '.parts == ["units", "boot", "resources", "deps", "logs"] and (.scores | type == "object")' > /dev/null &&
+		why="a saved report is not a full scored report"
+	[ -z "$why" ] && [ "$ms" -gt 5000 ] && why="the agent took $ms ms to stop"
+	check health-agent-loop "$why" test -z "$why"
+fi
