@@ -215,3 +215,122 @@ void cfg_print_health(FILE *out, const struct aod_health_config *h)
 		fputc('\n', out);
 	}
 }
+
+/* ---- guardian.anomalies.<name> with type: Health ---- */
+
+#define HEALTH_REPORT_ACTION "health_report"   /* the report itself, in every Health bundle */
+#define DEFAULT_HOLDOFF_SEC 60
+
+static const char *const health_rule_keys[] = { "type", "on", "units", "holdoff_sec", "actions", NULL };
+static const char *const on_names[] = { "failed", "anomaly", NULL };
+
+bool cfg_is_health_rule(struct cfg_ctx *c, yaml_node_t *map)
+{
+	const char *type = cfg_scalar(cfg_get(c, map, "type", NULL));
+
+	return type && !strcasecmp(type, "Health");
+}
+
+static int parse_on(struct cfg_ctx *c, yaml_node_t *n, const char *path, struct aod_health_rule *h)
+{
+	char ipath[CFG_PATH_LEN], desc[96];
+	int err = cfg_check_sequence(c, n, path, 2, "conditions (failed, anomaly)");
+
+	if (err || cfg_is_null(n))
+		return err;
+	h->on_failed = h->on_anomaly = false;
+	for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top; it++) {
+		yaml_node_t *item = cfg_node(c, *it);
+		const char *v = cfg_scalar(item), *hint;
+
+		cfg_path_index(ipath, path, (size_t)(it - n->data.sequence.items.start));
+		if (v && !strcmp(v, "failed")) {
+			h->on_failed = true;
+		} else if (v && !strcmp(v, "anomaly")) {
+			h->on_anomaly = true;
+		} else {
+			hint = v ? cfg_suggest(v, on_names, 2) : NULL;
+			return cfg_error(c, item, ipath, "expected failed or anomaly, got %s%s%s%s",
+					 cfg_node_desc(item, desc, sizeof(desc)), hint ? "; did you mean '" : "",
+					 hint ? hint : "", hint ? "'?" : "");
+		}
+	}
+	if (!h->on_failed && !h->on_anomaly)
+		return cfg_error(c, n, path, "expected at least one condition: failed, anomaly");
+	return 0;
+}
+
+static int parse_units(struct cfg_ctx *c, yaml_node_t *n, const char *path, struct aod_health_rule *h)
+{
+	char ipath[CFG_PATH_LEN];
+	int err = cfg_check_sequence(c, n, path, AOD_HEALTH_RULE_UNITS, "unit names or globs");
+
+	for (yaml_node_item_t *it = n && !err && !cfg_is_null(n) ? n->data.sequence.items.start : NULL;
+	     !err && it && it < n->data.sequence.items.top; it++) {
+		cfg_path_index(ipath, path, h->nunits);
+		err = cfg_string(c, cfg_node(c, *it), ipath, h->units[h->nunits], AOD_HEALTH_UNIT_LEN);
+		if (!err && !h->units[h->nunits][0])
+			err = cfg_error(c, cfg_node(c, *it), ipath, "expected a unit name or glob, got ''");
+		h->nunits += !err;
+	}
+	return err;
+}
+
+/* The rule's actions (else the watcher's), then the report itself. */
+static int health_actions(struct cfg_ctx *c, yaml_node_t *map, const char *path, struct aod_rule *r)
+{
+	char kpath[CFG_PATH_LEN];
+	yaml_node_t *v = cfg_get(c, map, "actions", NULL);
+	int err = 0;
+
+	cfg_path_key(kpath, path, "actions");
+	if (v)
+		err = cfg_parse_actions(c, v, kpath, &r->nactions, r->actions);
+	if (!err && !r->nactions) {
+		r->nactions = c->cfg->watcher.nactions;
+		memcpy(r->actions, c->cfg->watcher.actions, sizeof(r->actions));
+	}
+	if (!err && r->nactions < AOD_MAX_ACTIONS)
+		snprintf(r->actions[r->nactions++], AOD_ACTION_NAME_LEN, "%s", HEALTH_REPORT_ACTION);
+	return err;
+}
+
+int cfg_parse_health_rule(struct cfg_ctx *c, yaml_node_t *map, const char *path, struct aod_rule *r)
+{
+	char kpath[CFG_PATH_LEN];
+	yaml_node_t *v;
+	int err = cfg_check_mapping(c, map, path, health_rule_keys);
+
+	r->type = AOD_RULE_HEALTH;
+	r->source = AOD_SOURCE_HEALTH;
+	r->acceptable_count = 1;
+	r->holdoff_sec = DEFAULT_HOLDOFF_SEC;
+	r->health.on_failed = r->health.on_anomaly = true;
+	cfg_path_key(kpath, path, "on");
+	if (!err && (v = cfg_get(c, map, "on", NULL)))
+		err = parse_on(c, v, kpath, &r->health);
+	cfg_path_key(kpath, path, "units");
+	if (!err && (v = cfg_get(c, map, "units", NULL)))
+		err = parse_units(c, v, kpath, &r->health);
+	cfg_path_key(kpath, path, "holdoff_sec");
+	if (!err && (v = cfg_get(c, map, "holdoff_sec", NULL)))
+		err = cfg_u32(c, v, kpath, 0, 86400, &r->holdoff_sec);
+	return err ? err : health_actions(c, map, path, r);
+}
+
+void cfg_print_health_rule(FILE *out, const struct aod_rule *r)
+{
+	const struct aod_health_rule *h = &r->health;
+
+	fprintf(out, "      type: Health\n      on: [%s%s%s]\n      units: [", h->on_failed ? "failed" : "",
+		h->on_failed && h->on_anomaly ? ", " : "", h->on_anomaly ? "anomaly" : "");
+	for (uint32_t i = 0; i < h->nunits; i++) {
+		fputs(i ? ", " : "", out);
+		cfg_put_str(out, h->units[i]);
+	}
+	fprintf(out, "]\n      holdoff_sec: %u\n      actions: [", r->holdoff_sec);
+	for (uint32_t i = 0, n = 0; i < r->nactions; i++)   /* health_report is implied */
+		if (strcmp(r->actions[i], HEALTH_REPORT_ACTION))
+			fprintf(out, "%s%s", n++ ? ", " : "", r->actions[i]);
+	fputs("]\n", out);
+}

@@ -46,6 +46,21 @@ struct aod_health_config {
 	struct aod_health_pattern patterns[AOD_HEALTH_MAX_PATTERNS];
 };
 
+/* The latest report as plain JSON, next to the history (what a Health bundle copies). */
+#define AOD_HEALTH_LATEST_FILE "latest.json"
+
+/* A `type: Health` rule: fires when a report has a unit newly failed or newly
+ * over the score threshold; units (names or shell globs) limit it, none = all. */
+#define AOD_HEALTH_RULE_UNITS 16
+#define AOD_HEALTH_UNIT_LEN 128
+
+struct aod_health_rule {
+	bool on_failed;      /* default true */
+	bool on_anomaly;     /* default true */
+	uint32_t nunits;
+	char units[AOD_HEALTH_RULE_UNITS][AOD_HEALTH_UNIT_LEN];
+};
+
 const char *aod_log_class_name(enum aod_log_class c);  /* "OOM", "Error", "Warning" */
 
 #endif /* AOD_CONFIG_CFG_HEALTH_H */

@@ -88,6 +88,9 @@ int cfg_parse_actions(struct cfg_ctx *c, yaml_node_t *n, const char *path,
 		      uint32_t *count, char names[][AOD_ACTION_NAME_LEN]);
 int cfg_parse_guardian(struct cfg_ctx *c, yaml_node_t *n);
 int cfg_parse_health(struct cfg_ctx *c, yaml_node_t *n);
+bool cfg_is_health_rule(struct cfg_ctx *c, yaml_node_t *map);
+int cfg_parse_health_rule(struct cfg_ctx *c, yaml_node_t *map, const char *path, struct aod_rule *r);
+void cfg_print_health_rule(FILE *out, const struct aod_rule *r);
 void cfg_health_defaults(struct aod_health_config *h);
 void cfg_print_health(FILE *out, const struct aod_health_config *h);
 void cfg_put_str(FILE *out, const char *s);    /* double-quoted YAML string */

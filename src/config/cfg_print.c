@@ -125,6 +125,10 @@ static void print_blk_latency(FILE *out, const struct aod_rule *r)
 static void print_rule(FILE *out, const struct aod_rule *r)
 {
 	fprintf(out, "    %s:\n", r->name);
+	if (r->type == AOD_RULE_HEALTH) {
+		cfg_print_health_rule(out, r);
+		return;
+	}
 	fprintf(out, "      type: %s\n", r->type == AOD_RULE_LATENCY ? "Latency" : "Error");
 	fprintf(out, "      tool: %s\n", aod_tool_name(r->tool));
 	fprintf(out, "      mode: %s\n", aod_mode_name(r->mode));

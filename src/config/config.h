@@ -87,6 +87,8 @@ struct aod_rule {
 
 	uint32_t nactions;
 	char actions[AOD_MAX_ACTIONS][AOD_ACTION_NAME_LEN];
+
+	struct aod_health_rule health;   /* type Health (config/cfg_health.h) */
 };
 
 struct aod_custom_action {

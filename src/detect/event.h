@@ -32,7 +32,8 @@ enum aod_source {
 	AOD_SOURCE_SMB = 0,
 	AOD_SOURCE_BLOCK = 1,
 	AOD_SOURCE_MANUAL = 2, /* snapshot requested by a person */
-	AOD_SOURCE_COUNT = 3,
+	AOD_SOURCE_HEALTH = 3, /* a health report (src/agent/health_loop.c) */
+	AOD_SOURCE_COUNT = 4,
 };
 
 struct aod_smb_fields {

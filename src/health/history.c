@@ -16,6 +16,7 @@
 #include <zstd.h>
 
 #include "common/fsutil.h"
+#include "config/config.h"
 #include "health/history.h"
 
 #define PREFIX "report-"
@@ -165,15 +166,15 @@ static int compress_report(const json_t *report, int level, void **out, size_t *
 	return 0;
 }
 
-/* Write buf to dir/.name.tmp, fsync, rename to dir/name (never over an existing one). */
-static int write_atomic(const char *dir, const char *name, const void *buf, size_t len)
+/* Write buf to dir/.name.tmp, fsync, rename to dir/name (over an existing one only if replace). */
+static int write_atomic(const char *dir, const char *name, const void *buf, size_t len, bool replace)
 {
 	char tmp[PATH_MAX], final[PATH_MAX];
 	int fd, err;
 
 	snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", dir, name);
 	snprintf(final, sizeof(final), "%s/%s", dir, name);
-	if (access(final, F_OK) == 0)
+	if (!replace && access(final, F_OK) == 0)
 		return -EEXIST;
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
@@ -209,9 +210,24 @@ int aod_history_save(const char *dir, const json_t *report, uint32_t max_files, 
 	err = compress_report(report, zstd_level, &buf, &len);
 	if (err)
 		return err;
-	err = write_atomic(dir, name, buf, len);
+	err = write_atomic(dir, name, buf, len, false);
 	free(buf);
 	return err ? err : aod_history_retain(dir, max_files, deleted);
+}
+
+int aod_history_write_latest(const char *dir, const json_t *report)
+{
+	char *text;
+	int err = aod_mkdir_p(dir, 0700);
+
+	if (err)
+		return err;
+	text = json_dumps(report, JSON_INDENT(1));
+	if (!text)
+		return -ENOMEM;
+	err = write_atomic(dir, AOD_HEALTH_LATEST_FILE, text, strlen(text), true);
+	free(text);
+	return err;
 }
 
 static bool small_index(const char *arg, size_t *k)

@@ -37,6 +37,8 @@ int aod_history_list(const char *dir, struct aod_hist_entry **out, size_t *n);
 int aod_history_save(const char *dir, const json_t *report, uint32_t max_files, int zstd_level,
 		     size_t *deleted);
 int aod_history_retain(const char *dir, uint32_t max_files, size_t *deleted);
+/* dir/latest.json: the report as plain JSON, replaced each time (what Health bundles copy). */
+int aod_history_write_latest(const char *dir, const json_t *report);
 /* ARG: an id, a file name, or N (1 = newest, as `aod health history` numbers them). */
 int aod_history_resolve(const char *dir, const char *arg, char *id, size_t len);
 int aod_history_load(const char *dir, const char *id, json_t **out);

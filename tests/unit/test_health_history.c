@@ -21,6 +21,7 @@
 #include "health/health.h"
 #include "health/history.h"
 #include "health/hjson.h"
+#include "health/rule.h"
 #include "health/score.h"
 
 #define MIB (1024.0 * 1024.0)
@@ -443,6 +444,72 @@ static void test_metrics(void **state)
 	json_decref(r);
 }
 
+/* ---- Health rules ---- */
+
+static json_t *rule_report(const char *failed1, const char *failed2, const char *anomalous)
+{
+	json_t *r = json_pack("{s:I,s:{s:[]},s:{s:[]}}", "time_usec", (json_int_t)1700000000000000,
+			      "units", "failed", "scores", "anomalies");
+
+	if (failed1)
+		hj_push(hj_path(r, "units.failed"), json_pack("{s:s}", "name", failed1));
+	if (failed2)
+		hj_push(hj_path(r, "units.failed"), json_pack("{s:s}", "name", failed2));
+	if (anomalous)
+		hj_push(hj_path(r, "scores.anomalies"),
+			json_pack("{s:s,s:s,s:f}", "unit", anomalous, "feature", "memory_bytes", "score", 12.4));
+	return r;
+}
+
+static struct aod_rule health_rule(bool on_failed, bool on_anomaly, const char *glob)
+{
+	struct aod_rule r = { .type = AOD_RULE_HEALTH, .source = AOD_SOURCE_HEALTH };
+
+	snprintf(r.name, sizeof(r.name), "down");
+	r.health.on_failed = on_failed;
+	r.health.on_anomaly = on_anomaly;
+	if (glob) {
+		snprintf(r.health.units[0], sizeof(r.health.units[0]), "%s", glob);
+		r.health.nunits = 1;
+	}
+	return r;
+}
+
+static void test_health_rule(void **state)
+{
+	json_t *prev = rule_report("a.service", NULL, NULL);
+	json_t *now = rule_report("a.service", "b.service", "m.service");
+	struct aod_rule r = health_rule(true, true, NULL);
+	struct aod_anomaly a;
+
+	/* a.service was failed already: only what is new fires */
+	assert_int_equal(aod_health_rule_eval(&r, now, prev, 42, &a), 2);
+	assert_string_equal(a.keys[0].key, "b.service/failed");
+	assert_string_equal(a.keys[1].key, "m.service/memory_bytes");
+	assert_int_equal(a.keys[1].count, 12);
+	assert_int_equal(a.source, AOD_SOURCE_HEALTH);
+	assert_int_equal(a.type, AOD_RULE_HEALTH);
+	assert_string_equal(a.rule, "down");
+	assert_int_equal(a.id, 42);
+	assert_int_equal(a.total, 2);
+	assert_int_equal(a.window_end_ns, 1700000000000000ULL * 1000);
+	/* the first report: everything present is new */
+	assert_int_equal(aod_health_rule_eval(&r, now, NULL, 42, &a), 3);
+	/* the same report twice: nothing new */
+	assert_int_equal(aod_health_rule_eval(&r, now, now, 42, &a), 0);
+	/* on: [failed] only; units limited by a glob */
+	r = health_rule(true, false, NULL);
+	assert_int_equal(aod_health_rule_eval(&r, now, prev, 42, &a), 1);
+	r = health_rule(true, true, "m.*");
+	assert_int_equal(aod_health_rule_eval(&r, now, prev, 42, &a), 1);
+	assert_string_equal(a.keys[0].key, "m.service/memory_bytes");
+	/* not a Health rule: never */
+	r.type = AOD_RULE_LATENCY;
+	assert_int_equal(aod_health_rule_eval(&r, now, NULL, 42, &a), 0);
+	json_decref(prev);
+	json_decref(now);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -459,6 +526,7 @@ int main(void)
 		cmocka_unit_test(test_history_roundtrip_resolve),
 		cmocka_unit_test(test_diff),
 		cmocka_unit_test(test_metrics),
+		cmocka_unit_test(test_health_rule),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -119,5 +119,35 @@ fact unit.rc $?
 "$AOD" health -c "$CFG" units -o json > "$OUT/units.json" 2> "$OUT/units.err"
 fact units.rc $?
 ls /var/lib/aod-health > "$OUT/history.ls"
+
+# the agent: a `type: Health` rule makes one bundle, holding the report, for a failed unit
+mkdir -p /tmp/agent
+cat > /etc/aod-agent.yaml <<EOF
+watch_interval_sec: 1
+aod_output_dir: /tmp/agent/out
+agent:
+  control_socket: /tmp/agent/aod.sock
+guardian:
+  anomalies:
+    unit_down:
+      type: Health
+      on: [failed]
+      units: ["aod-fail.service"]
+      actions: [dmesg]
+health:
+  history_dir: /tmp/agent/hist
+  interval_sec: 2
+  sample_ms: 200
+EOF
+bundle_ready() { ls /tmp/agent/out/batches/aod_*_health_health.tar.zst > /dev/null 2>&1; }
+reports_ge() { [ "$(grep -c 'health: report ' "$OUT/agent.log")" -ge "$1" ]; }
+"$AOD" agent --config /etc/aod-agent.yaml > "$OUT/agent.log" 2>&1 &
+apid=$!
+wait_for bundle 90 bundle_ready
+wait_for agent-reports 30 reports_ge 3    # later reports must not make more bundles
+kill -TERM "$apid"
+wait "$apid"
+fact agent.rc $?
+cp /tmp/agent/out/batches/aod_*_health_health.tar.zst "$OUT/" 2> /dev/null
 wait "$analyze"
 fact analyze.rc $?

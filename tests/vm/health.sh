@@ -25,7 +25,8 @@ MIB=1048576
 CASES="health-vm-boot health-vm-json health-vm-exit health-vm-failed health-vm-oom health-vm-segfault
 health-vm-flapping health-vm-socket health-vm-timer health-vm-dependency health-vm-cycle
 health-vm-journal-lines health-vm-io health-vm-memory health-vm-boot-times health-vm-blame
-health-vm-critical-chain health-vm-history health-vm-diff health-vm-score health-vm-text health-vm-unit"
+health-vm-critical-chain health-vm-history health-vm-diff health-vm-score health-vm-text health-vm-unit
+health-vm-rule-bundle"
 
 pass() { echo "PASS: $1"; }
 fail() { echo "FAIL: $1: $2"; }
@@ -339,6 +340,21 @@ c_unit() {
 	check health-vm-unit "$why"
 }
 
+c_rule_bundle() {
+	local b why="" n
+	n=$(ls "$OUT"/aod_*_health_health.tar.zst 2> /dev/null | wc -l)
+	b=$(ls "$OUT"/aod_*_health_health.tar.zst 2> /dev/null | head -n 1)
+	[ "$n" = 1 ] || why="$n health bundles, want 1 (agent log: $(grep -E 'health|anomaly' "$OUT/agent.log" | tail -n 3 | tr '\n' ' '))"
+	[ -z "$why" ] && [ "$(grep -c 'health: report ' "$OUT/agent.log")" -lt 3 ] && why="fewer than 3 reports by the agent"
+	[ -z "$why" ] && ! tar --zstd -xOf "$b" --wildcards '*/health-report.json' 2> /dev/null |
+		jq -e '.units.failed[] | select(.name == "aod-fail.service")' > /dev/null && why="the bundle's health-report.json lacks aod-fail.service"
+	[ -z "$why" ] && ! tar --zstd -xOf "$b" --wildcards '*/summary.txt' 2> /dev/null | grep -q 'aod-fail.service/failed' &&
+		why="summary.txt does not name aod-fail.service/failed"
+	[ -z "$why" ] && ! grep -q 'anomaly id=.* rule=unit_down source=health type=health' "$OUT/agent.log" && why="no anomaly line in the agent log"
+	[ -z "$why" ] && [ "$(F agent.rc)" != 0 ] && why="the agent exited $(F agent.rc) on SIGTERM"
+	check health-vm-rule-bundle "$why"
+}
+
 if [ "${1:-}" = --eval ]; then RUN=$(cd "$2" && pwd) || exit 0; else boot; fi
 OUT=$RUN/out
 c_boot
@@ -348,6 +364,6 @@ if ! grep -q '^run1.rc=' "$OUT/facts" 2> /dev/null; then
 fi
 c_json; c_exit; c_failed; c_oom; c_segfault; c_flapping; c_socket; c_timer; c_dependency; c_cycle
 c_journal_lines; c_io; c_memory; c_boot_times; c_blame; c_critical_chain; c_history; c_diff; c_score
-c_text; c_unit
+c_text; c_unit; c_rule_bundle
 info "guest: $(grep -E '^(run[0-9]\.secs|end)=' "$OUT/facts" | tr '\n' ' ')"
 exit 0
