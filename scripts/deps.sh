@@ -6,7 +6,7 @@ BUILD_PKGS="make gcc clang llvm pkg-config libbpf-dev bpftool libelf-dev zlib1g-
 libyaml-dev libzstd-dev libarchive-dev libjansson-dev libsystemd-dev"
 TEST_PKGS="libcmocka-dev jq bc zstd fio util-linux procps iproute2 kmod
 qemu-system-x86 busybox-static samba cifs-utils cpio xz-utils binutils
-libfuse3-dev fuse3"
+libfuse3-dev fuse3 systemd"
 
 want=$BUILD_PKGS
 [ "${1:-build}" = test ] && want="$want $TEST_PKGS"
