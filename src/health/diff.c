@@ -161,17 +161,14 @@ static void pattern_changes_from(const json_t *a, const json_t *b, const json_t 
 
 static json_t *cycle_strings(const json_t *r)
 {
-	json_t *set = json_object(), *c, *u;
-	size_t i, k;
+	json_t *set = json_object(), *c;
+	size_t i;
 
 	json_array_foreach(hj_path(r, "deps.cycles"), i, c) {
-		char buf[2048] = "";
-		size_t off = 0;
+		char buf[2048];
 
-		json_array_foreach(json_object_get(c, "path"), k, u)
-			off += (size_t)snprintf(buf + off, off < sizeof(buf) ? sizeof(buf) - off : 0, "%s%s",
-						k ? " -> " : "", json_string_value(u) ? json_string_value(u) : "?");
-		json_object_set_new(set, buf, json_true());
+		json_object_set_new(set, hj_join(json_object_get(c, "path"), " -> ", buf, sizeof(buf)),
+				    json_true());
 	}
 	return set;
 }

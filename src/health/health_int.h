@@ -65,6 +65,12 @@ void aod_journal_close(sd_journal *j);
 json_t *aod_journal_unit_lines(sd_journal *j, const char *boot_id, const char *unit, size_t n);
 /* Units whose start job ended with JOB_RESULT=dependency in this boot (a JSON array of names). */
 json_t *aod_journal_dependency_failed(sd_journal *j, const char *boot_id);
+/* The value of a field of the current entry (without "FIELD="), or false. */
+bool aod_journal_field(sd_journal *j, const char *name, const char **v, size_t *len);
+
+/* A unit's names and states (name, description, load/active/sub state, result,
+ * n_restarts, n_refused, main_pid, state_since): the keys every unit entry has (units.c). */
+json_t *aod_health_unit_states(const struct aod_health_ctx *c, const struct aod_unit *u);
 
 /* One unit's dependencies with their states and whether they explain it (deps.c). */
 json_t *aod_health_unit_deps(const struct aod_units *t, const struct aod_unit *u, const char *why);

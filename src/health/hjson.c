@@ -93,3 +93,22 @@ size_t hj_len(const json_t *arr)
 {
 	return json_is_array(arr) ? json_array_size(arr) : 0;
 }
+
+const char *hj_join(const json_t *arr, const char *sep, char *buf, size_t len)
+{
+	size_t off = 0, i;
+	json_t *v;
+
+	if (len)
+		buf[0] = '\0';
+	json_array_foreach(arr, i, v) {
+		const char *s = json_string_value(v);
+		int n;
+
+		if (off >= len)
+			break;
+		n = snprintf(buf + off, len - off, "%s%s", i ? sep : "", s ? s : "?");
+		off += n > 0 ? (size_t)n : 0;
+	}
+	return buf;
+}

@@ -28,5 +28,7 @@ const char *hj_gets(const json_t *obj, const char *key);
 double hj_getn(const json_t *obj, const char *key, double dflt);
 json_t *hj_path(const json_t *root, const char *dotted); /* "resources.system" */
 size_t hj_len(const json_t *arr);                  /* 0 unless an array */
+/* The strings of arr joined by sep into buf (cut at len; "?" for a non-string). */
+const char *hj_join(const json_t *arr, const char *sep, char *buf, size_t len);
 
 #endif /* AOD_HEALTH_HJSON_H */

@@ -46,8 +46,7 @@ static int match(sd_journal *j, const char *field, const char *value)
 	return sd_journal_add_match(j, buf, (size_t)n);
 }
 
-/* The value of field in the current entry (no "FIELD=" prefix), or false. */
-static bool field(sd_journal *j, const char *name, const char **v, size_t *len)
+bool aod_journal_field(sd_journal *j, const char *name, const char **v, size_t *len)
 {
 	const void *data;
 	size_t n, pl = strlen(name) + 1;
@@ -68,7 +67,7 @@ static json_t *entry_line(sd_journal *j)
 	uint64_t usec = 0;
 	json_t *v;
 
-	field(j, "MESSAGE", &msg, &len);
+	aod_journal_field(j, "MESSAGE", &msg, &len);
 	sd_journal_get_realtime_usec(j, &usec);
 	v = aod_health_wall_iso(usec);
 	snprintf(when, sizeof(when), "%s", json_string_value(v) ? json_string_value(v) : "?");
@@ -123,7 +122,7 @@ json_t *aod_journal_dependency_failed(sd_journal *j, const char *boot_id)
 	while (sd_journal_next(j) > 0) {
 		char name[256];
 
-		if (!field(j, "UNIT", &unit, &len) || len >= sizeof(name))
+		if (!aod_journal_field(j, "UNIT", &unit, &len) || len >= sizeof(name))
 			continue;
 		memcpy(name, unit, len);
 		name[len] = '\0';

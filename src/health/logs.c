@@ -101,25 +101,13 @@ static bool full(struct log_state *st)
 
 /* ---- the journal ---- */
 
-static bool jfield(sd_journal *j, const char *name, const char **v, size_t *len)
-{
-	const void *data;
-	size_t n, pl = strlen(name) + 1;
-
-	if (sd_journal_get_data(j, name, &data, &n) < 0 || n < pl)
-		return false;
-	*v = (const char *)data + pl;
-	*len = n - pl;
-	return true;
-}
-
 static long jnumber(sd_journal *j, const char *name, long dflt)
 {
 	const char *v;
 	size_t len;
 	char buf[24];
 
-	if (!jfield(j, name, &v, &len) || !len || len >= sizeof(buf))
+	if (!aod_journal_field(j, name, &v, &len) || !len || len >= sizeof(buf))
 		return dflt;
 	memcpy(buf, v, len);
 	buf[len] = '\0';
@@ -161,9 +149,9 @@ static int read_journal(struct log_state *st, sd_journal *j)
 	while (r >= 0 && !full(st) && (r = sd_journal_next(j)) > 0) {
 		struct log_entry e = { .priority = (int)jnumber(j, "PRIORITY", -1) };
 
-		if (!jfield(j, "MESSAGE", &e.msg, &e.msg_len))
+		if (!aod_journal_field(j, "MESSAGE", &e.msg, &e.msg_len))
 			continue;
-		jfield(j, "_SYSTEMD_UNIT", &e.unit, &e.unit_len);
+		aod_journal_field(j, "_SYSTEMD_UNIT", &e.unit, &e.unit_len);
 		e.pid = jnumber(j, "_PID", 0);
 		sd_journal_get_realtime_usec(j, &e.wall_usec);
 		classify(st, &e);

@@ -379,7 +379,7 @@ static void logs_section(const struct aod_render *r, const json_t *logs)
 static void deps_section(const struct aod_render *r, const json_t *deps)
 {
 	size_t i, k;
-	json_t *u, *d, *c, *n;
+	json_t *u, *d, *c;
 
 	heading(r, "Dependencies");
 	if (skipped(r, deps))
@@ -396,13 +396,9 @@ static void deps_section(const struct aod_render *r, const json_t *deps)
 	emit(r, NULL, "Cycles: %.0f found%s", hj_getn(deps, "cycles_found", 0),
 	     json_is_true(json_object_get(deps, "cycles_truncated")) ? " (search stopped early)" : "");
 	json_array_foreach(json_object_get(deps, "cycles"), i, c) {
-		char line[1024] = "";
-		size_t off = 0;
+		char line[1024];
 
-		json_array_foreach(json_object_get(c, "path"), k, n)
-			off += (size_t)snprintf(line + off, off < sizeof(line) ? sizeof(line) - off : 0, "%s%s",
-						k ? " -> " : "", json_string_value(n) ? json_string_value(n) : "?");
-		emit(r, YELLOW, "  %s", line);
+		emit(r, YELLOW, "  %s", hj_join(json_object_get(c, "path"), " -> ", line, sizeof(line)));
 	}
 }
 

@@ -303,20 +303,10 @@ static json_t *problems_json(const struct aod_health_ctx *c, const struct aod_un
 
 static json_t *unit_props(const struct aod_health_ctx *c, const struct aod_unit *u)
 {
-	json_t *o = json_object();
+	json_t *o = aod_health_unit_states(c, u);
 
-	hj_set(o, "name", hj_str(u->name));
-	hj_set(o, "description", hj_str(u->description));
-	hj_set(o, "load_state", hj_str(u->load));
-	hj_set(o, "active_state", hj_str(u->active));
-	hj_set(o, "sub_state", hj_str(u->sub));
-	hj_set(o, "result", hj_str(u->result));
-	hj_set(o, "main_pid", u->main_pid ? json_integer(u->main_pid) : NULL);
-	hj_set(o, "n_restarts", u->has_restarts ? json_integer(u->n_restarts) : NULL);
-	hj_set(o, "n_refused", u->has_refused ? json_integer(u->n_refused) : NULL);
 	hj_set(o, "cgroup", hj_str(u->cgroup));
 	hj_set(o, "triggers", hj_str(u->timer_unit));
-	hj_set(o, "state_since", aod_health_mono_iso(c, u->state_change));
 	hj_set(o, "problems", problems_json(c, u));
 	return o;
 }

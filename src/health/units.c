@@ -308,8 +308,7 @@ static json_t *problem_logs(struct aod_health_ctx *c, const char *unit)
 	return json_incref(lines);
 }
 
-static json_t *unit_entry(struct aod_health_ctx *c, const struct aod_unit *u, enum aod_problem p,
-			  const char *reason)
+json_t *aod_health_unit_states(const struct aod_health_ctx *c, const struct aod_unit *u)
 {
 	json_t *o = json_object();
 
@@ -319,12 +318,20 @@ static json_t *unit_entry(struct aod_health_ctx *c, const struct aod_unit *u, en
 	hj_set(o, "active_state", hj_str(u->active));
 	hj_set(o, "sub_state", hj_str(u->sub));
 	hj_set(o, "result", hj_str(u->result));
-	hj_set(o, "problem", json_string(aod_problem_name(p)));
-	hj_set(o, "reason", hj_str(reason));
 	hj_set(o, "n_restarts", u->has_restarts ? json_integer(u->n_restarts) : NULL);
 	hj_set(o, "n_refused", u->has_refused ? json_integer(u->n_refused) : NULL);
 	hj_set(o, "main_pid", u->main_pid ? json_integer(u->main_pid) : NULL);
 	hj_set(o, "state_since", aod_health_mono_iso(c, u->state_change));
+	return o;
+}
+
+static json_t *unit_entry(struct aod_health_ctx *c, const struct aod_unit *u, enum aod_problem p,
+			  const char *reason)
+{
+	json_t *o = aod_health_unit_states(c, u);
+
+	hj_set(o, "problem", json_string(aod_problem_name(p)));
+	hj_set(o, "reason", hj_str(reason));
 	hj_set(o, "recent_logs", problem_logs(c, u->name));
 	return o;
 }
