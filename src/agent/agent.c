@@ -29,6 +29,7 @@
 #include "collect/action.h"
 #include "common/log.h"
 #include "common/timeutil.h"
+#include "health/latest.h"
 #include "probe/probes.h"
 #include "probe/smb_shares.h"
 #include "serve/http.h"
@@ -258,6 +259,8 @@ static int agent_init(struct aod_agent *agent, const struct aod_agent_opts *opts
 	agent->spacewatch_kick = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (!agent->collector || !agent->shares || !agent->store || agent->spacewatch_kick < 0)
 		return -ENOMEM;
+	if (!(agent->health = aod_health_latest_new()))
+		return -ENOMEM;
 
 	popts.ringbuf_mb = agent->cfg->agent.ringbuf_mb;
 	popts.inflight_timeout_ns =
@@ -293,6 +296,7 @@ static int start_workers(struct aod_agent *agent)
 		{ AOD_W_CONTROL, "Control", aod_control_main },
 		{ AOD_W_HTTP, "HttpServer", aod_http_main },
 		{ AOD_W_STORE, "StoreWriter", aod_store_writer_main },
+		{ AOD_W_HEALTH, "HealthReport", aod_health_main },
 	};
 
 	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
@@ -367,6 +371,7 @@ static void agent_shutdown(struct aod_agent *agent)
 	aod_collector_free(agent->collector);
 	aod_smb_shares_free(agent->shares);
 	aod_store_writer_free(agent->store);
+	aod_health_latest_free(agent->health);
 	if (agent->spacewatch_kick >= 0)
 		close(agent->spacewatch_kick);
 	aod_action_pool_free(agent->pool);

@@ -11,6 +11,7 @@
  *   store       store queue -> batched SQLite transactions    (src/agent/store_writer.c)
  *   control     unix socket: status, snapshot
  *   http        /metrics and /api/v1/status from snapshots  (src/serve/)
+ *   health      health reports every health.interval_sec  (src/agent/health_loop.c)
  */
 #ifndef AOD_AGENT_AGENT_H
 #define AOD_AGENT_AGENT_H
@@ -35,6 +36,7 @@ struct aod_collector;
 struct aod_smb_shares;
 struct aod_http;
 struct aod_store_writer;
+struct aod_health_latest;
 
 enum aod_worker_id {
 	AOD_W_DISPATCHER,
@@ -45,6 +47,7 @@ enum aod_worker_id {
 	AOD_W_CONTROL,
 	AOD_W_HTTP,
 	AOD_W_STORE,       /* joined last: it writes what the others left */
+	AOD_W_HEALTH,
 	AOD_W_COUNT,
 };
 
@@ -90,6 +93,7 @@ struct aod_agent {
 	struct aod_collector *collector;
 	struct aod_smb_shares *shares;      /* SMB tree id -> share name (thread-safe) */
 	struct aod_store_writer *store;     /* event store writer (store_writer.h) */
+	struct aod_health_latest *health;   /* the latest health report (health/latest.h) */
 	int spacewatch_kick;                /* eventfd: a bundle was published, check now */
 	struct aod_detector_stats_shared {
 		_Atomic uint64_t events_in, events_counted, events_dropped, events_late,
@@ -147,6 +151,7 @@ int aod_control_main(struct aod_agent *agent);
 int aod_collector_main(struct aod_agent *agent);
 int aod_spacewatch_main(struct aod_agent *agent);
 int aod_http_main(struct aod_agent *agent);       /* src/serve/http.c */
+int aod_health_main(struct aod_agent *agent);
 
 /* Status report as JSON text (malloc'd), used by `aod status` and bundles. */
 char *aod_agent_status_json(struct aod_agent *agent);

@@ -424,6 +424,8 @@ static const struct builtin builtins[] = {
     {"smbinfo", "smbinfo.log", AOD_ACTION_FUNC, "", smbinfo_collect, false, ARGV_SMBINFO},
     {"syslogs", "syslogs.log", AOD_ACTION_FUNC, "/var/log/syslog | /var/log/messages",
      syslogs_collect, true, ARGV_NONE},
+    /* Health rules: the report that fired them (path from health.history_dir) */
+    {"health_report", "health-report.json", AOD_ACTION_COPY, "", NULL, true, ARGV_NONE},
     /* host context */
     {"meminfo", "meminfo.txt", AOD_ACTION_COPY, "/proc/meminfo", NULL, true, ARGV_NONE},
     {"pressure", "pressure.txt", AOD_ACTION_FUNC, "/proc/pressure/*", aod_hostctx_pressure, true,
@@ -480,6 +482,10 @@ int aod_builtin_spec(const struct aod_config *cfg, const char *name, struct aod_
 	snprintf(spec->name, sizeof(spec->name), "%s", b->name);
 	snprintf(spec->file, sizeof(spec->file), "%s", b->file);
 	snprintf(spec->path, sizeof(spec->path), "%s", b->path);
+	if (cfg && !strcmp(b->name, "health_report") &&
+	    snprintf(spec->path, sizeof(spec->path), "%s/" AOD_HEALTH_LATEST_FILE,
+		     cfg->health.history_dir) >= (int)sizeof(spec->path))
+		spec->path[0] = '\0';
 	spec->kind = b->kind;
 	spec->fn = b->fn;
 	spec->quick = b->quick;

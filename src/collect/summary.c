@@ -145,6 +145,12 @@ static void what_fired(FILE *f, const struct aod_anomaly *a)
 	aod_format_wall(a->window_start_ns, from, sizeof(from));
 	aod_format_wall(a->window_end_ns, to, sizeof(to));
 	fmt_ns(window, win, sizeof(win));
+	if (a->type == AOD_RULE_HEALTH) {
+		fprintf(f, "Rule \"%s\" (type Health) fired at %s: %u unit(s) newly failed or over their "
+			   "anomaly score threshold in the health report of that time (PER KEY; the report "
+			   "is health-report.json).\n", a->rule, to, a->total);
+		return;
+	}
 	if (a->type == AOD_RULE_STUCK) {
 		fmt_ns(a->emergency_threshold_ns, thr, sizeof(thr));
 		fprintf(f, "Rule \"%s\" (source %s) found %u %s STUCK: still in flight at %s, "
@@ -180,7 +186,7 @@ static void per_key(FILE *f, const struct aod_anomaly *a)
 	if (!a->nkeys)
 		return;
 	fprintf(f, "\nPER KEY\n");
-	if (a->type == AOD_RULE_ERROR) {
+	if (a->type == AOD_RULE_ERROR || a->type == AOD_RULE_HEALTH) {
 		fprintf(f, "  %-32s %8s\n", "KEY", "COUNT");
 		for (uint32_t i = 0; i < a->nkeys && i < AOD_ANOMALY_MAX_KEYS; i++)
 			fprintf(f, "  %-32.*s %8u\n", AOD_KEY_LEN, a->keys[i].key, a->keys[i].count);

@@ -93,6 +93,14 @@ int cfg_parse_guardian(struct cfg_ctx *c, yaml_node_t *n);
 int cfg_parse_http(struct cfg_ctx *c, yaml_node_t *n);
 int cfg_parse_metrics(struct cfg_ctx *c, yaml_node_t *n);
 int cfg_parse_store(struct cfg_ctx *c, yaml_node_t *n);
+int cfg_parse_health(struct cfg_ctx *c, yaml_node_t *n);
+bool cfg_is_health_rule(struct cfg_ctx *c, yaml_node_t *map);
+int cfg_parse_health_rule(struct cfg_ctx *c, yaml_node_t *map, const char *path, struct aod_rule *r);
+void cfg_print_health_rule(FILE *out, const struct aod_rule *r);
+void cfg_health_defaults(struct aod_health_config *h);
+void cfg_print_health(FILE *out, const struct aod_health_config *h);
+void cfg_put_str(FILE *out, const char *s);    /* double-quoted YAML string */
+void cfg_put_double(FILE *out, double v);      /* shortest exact decimal */
 int cfg_parse_codes(struct cfg_ctx *c, struct aod_rule *r, yaml_node_t *n,
 		    const char *path, struct aod_code *codes, uint32_t *count,
 		    yaml_node_t **nodes);

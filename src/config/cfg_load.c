@@ -50,6 +50,7 @@ void aod_config_defaults(struct aod_config *cfg)
 	cfg->audit_enabled = false;
 	snprintf(cfg->http.listen, sizeof(cfg->http.listen), "%s", AOD_HTTP_DEFAULT_LISTEN);
 	cfg->metrics.bpf_stats = false;
+	cfg_health_defaults(&cfg->health);
 }
 
 static uint64_t fnv1a(const char *buf, size_t len)
@@ -224,7 +225,7 @@ static int check_rules_have_probes(struct cfg_ctx *c, yaml_node_t *root)
 
 static const char *const top_keys[] = {
 	"watch_interval_sec", "aod_output_dir", "guardian", "cleanup", "watcher",
-	"audit", "agent", "http", "metrics", "store", "probes", NULL,
+	"audit", "agent", "http", "metrics", "store", "probes", "health", NULL,
 };
 
 static int parse_top(struct cfg_ctx *c, yaml_node_t *root)
@@ -271,6 +272,8 @@ static int parse_top(struct cfg_ctx *c, yaml_node_t *root)
 		err = cfg_parse_metrics(c, cfg_get(c, root, "metrics", NULL));
 	if (!err)
 		err = cfg_parse_store(c, cfg_get(c, root, "store", NULL));
+	if (!err)
+		err = cfg_parse_health(c, cfg_get(c, root, "health", NULL));
 	if (!err)
 		err = check_rules_have_probes(c, root);
 	return err;

@@ -180,6 +180,10 @@ static void print_rule(FILE *out, const struct aod_rule *r)
 	fputs("    ", out);
 	put_name(out, r->name);
 	fputs(":\n", out);
+	if (r->type == AOD_RULE_HEALTH) {
+		cfg_print_health_rule(out, r);
+		return;
+	}
 	fprintf(out, "      type: %s\n", r->type == AOD_RULE_LATENCY ? "Latency" : "Error");
 	fprintf(out, "      tool: %s\n", aod_tool_name(r->tool));
 	if (r->tool != AOD_TOOL_TCPRETRANS && r->tool != AOD_TOOL_TCPRESET)
@@ -278,6 +282,16 @@ static void print_http(FILE *out, const struct aod_config *cfg)
 	fprintf(out, "metrics:\n  bpf_stats: %s\n", cfg->metrics.bpf_stats ? "true" : "false");
 }
 
+void cfg_put_str(FILE *out, const char *s)
+{
+	put_str(out, s);
+}
+
+void cfg_put_double(FILE *out, double v)
+{
+	put_double(out, v);
+}
+
 int aod_config_print(const struct aod_config *cfg, FILE *out)
 {
 	fputs("# aod effective configuration (every default filled in)\n# source: ", out);
@@ -317,6 +331,7 @@ int aod_config_print(const struct aod_config *cfg, FILE *out)
 		cfg->agent.ringbuf_mb, cfg->agent.smb_inflight_timeout_sec,
 		cfg->agent.stuck_sweep_ms);
 	print_http(out, cfg);
+	cfg_print_health(out, &cfg->health);
 	fflush(out);
 	return ferror(out) ? -EIO : 0;
 }

@@ -671,6 +671,8 @@ static int parse_rule(struct cfg_ctx *c, yaml_node_t *key, yaml_node_t *map,
 	if (cfg_is_null(map) || map->type != YAML_MAPPING_NODE)
 		return cfg_error(c, map, path, "expected a mapping with type, tool, "
 				 "acceptable_count, ...");
+	if (cfg_is_health_rule(c, map))   /* type: Health has keys of its own (cfg_health.c) */
+		return cfg_parse_health_rule(c, map, path, r);
 	err = cfg_check_mapping(c, map, path, rule_keys);
 	if (!err)
 		err = parse_type_tool(&rc);

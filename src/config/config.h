@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "config/cfg_health.h"
 #include "detect/anomaly.h"
 
 #define AOD_MAX_RULES 16
@@ -117,6 +118,8 @@ struct aod_rule {
 
 	uint32_t nactions;
 	char actions[AOD_MAX_ACTIONS][AOD_ACTION_NAME_LEN];
+
+	struct aod_health_rule health;   /* type Health (config/cfg_health.h) */
 };
 
 struct aod_custom_action {
@@ -202,6 +205,7 @@ struct aod_config {
 	struct {
 		enum aod_probe_enable smb, block, tcp; /* default auto */
 	} probes;
+	struct aod_health_config health; /* `health:` (config/cfg_health.h) */
 };
 
 /* Where the error came from: file:line:col and the key path. */

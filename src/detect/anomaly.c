@@ -8,6 +8,7 @@ const char *aod_source_name(enum aod_source src)
 	case AOD_SOURCE_BLOCK: return "block";
 	case AOD_SOURCE_MANUAL: return "manual";
 	case AOD_SOURCE_TCP: return "tcp";
+	case AOD_SOURCE_HEALTH: return "health";
 	default: return "unknown";
 	}
 }
@@ -19,6 +20,7 @@ const char *aod_rule_type_name(enum aod_rule_type type)
 	case AOD_RULE_ERROR: return "error";
 	case AOD_RULE_MANUAL: return "manual";
 	case AOD_RULE_STUCK: return "stuck";
+	case AOD_RULE_HEALTH: return "health";
 	default: return "unknown";
 	}
 }

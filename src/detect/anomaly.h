@@ -23,6 +23,7 @@ enum aod_rule_type {
 	AOD_RULE_MANUAL = 2, /* snapshot: no rule fired */
 	AOD_RULE_STUCK = 3,  /* anomalies only: ops of a latency rule still in flight past
 			      * its emergency threshold */
+	AOD_RULE_HEALTH = 4, /* a unit failed or scored over the threshold in a health report */
 };
 
 /* One row of "counts per key": a command, a device or an error code. */

@@ -36,7 +36,8 @@ enum aod_source {
 	AOD_SOURCE_BLOCK = 1,
 	AOD_SOURCE_MANUAL = 2, /* snapshot requested by a person */
 	AOD_SOURCE_TCP = 3,
-	AOD_SOURCE_COUNT = 4,
+	AOD_SOURCE_HEALTH = 4, /* a health report (src/agent/health_loop.c) */
+	AOD_SOURCE_COUNT = 5,
 };
 
 struct aod_smb_fields {
