@@ -21,8 +21,8 @@ static const char *const delete_sql[] = {
 	"DELETE FROM bundles WHERE wall_ns < :cut",
 	"DELETE FROM probe_states WHERE wall_ns < :cut",
 	/* exited before cut, or never seen exiting in a run that ended before cut */
-	"DELETE FROM processes WHERE exit_wall_ns < :cut OR (exit_wall_ns IS NULL AND"
-	" run_id IN (SELECT id FROM runs WHERE ended_ns < :cut AND id <> :keep))",
+	("DELETE FROM processes WHERE exit_wall_ns < :cut OR (exit_wall_ns IS NULL AND"
+	 " run_id IN (SELECT id FROM runs WHERE ended_ns < :cut AND id <> :keep))"),
 	"DELETE FROM runs WHERE ended_ns < :cut AND id <> :keep",
 };
 
