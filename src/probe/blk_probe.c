@@ -143,11 +143,7 @@ static void blk_inflight_entry(const void *key, const void *value, struct aod_op
 	id->a = v->dev;
 	id->b = v->sector;
 	id->start_ns = v->ts_ns;
-	memset(rec, 0, sizeof(*rec));
-	rec->h.kind = AOD_RAW_BLK_STUCK;
-	rec->h.pid = v->pid;
-	rec->h.tgid = v->tgid;
-	memcpy(rec->h.comm, v->comm, sizeof(rec->h.comm));
+	probe_rec_for_task(rec, AOD_RAW_BLK_STUCK, v->pid, v->tgid, v->comm);
 	rec->blk.dev = v->dev;
 	rec->blk.sector = v->sector;
 	rec->blk.op = v->op;
@@ -163,9 +159,7 @@ static void blk_record_id(const struct aod_raw_event *rec, struct aod_op_id *id)
 
 static void blk_fill_late(struct aod_raw_event *rec, const struct aod_raw_event *start)
 {
-	rec->h.pid = start->h.pid;
-	rec->h.tgid = start->h.tgid;
-	memcpy(rec->h.comm, start->h.comm, sizeof(rec->h.comm));
+	probe_rec_task_from(rec, start);
 	rec->blk.op = start->blk.op;
 	if (!rec->blk.bytes)
 		rec->blk.bytes = start->blk.bytes;

@@ -103,6 +103,13 @@ const char *probe_load_error(int err); /* text for an object load error */
 int probe_sum_counters(int fd, uint64_t out[AOD_CNT_MAX]);
 /* The n entries of a per-CPU u64 array, each summed over CPUs. */
 int probe_sum_percpu(int fd, uint32_t n, uint64_t *out);
+/* A zeroed record of kind for the task an in-flight entry names (the
+ * sweep's stuck ops). */
+void probe_rec_for_task(struct aod_raw_event *rec, uint32_t kind, uint32_t pid, uint32_t tgid,
+			const char comm[AOD_COMM_LEN]);
+/* A late completion takes the task of the op's start (the completion runs
+ * in whatever context the reply arrived). */
+void probe_rec_task_from(struct aod_raw_event *rec, const struct aod_raw_event *start);
 uint64_t probe_recursion_misses(struct bpf_object *obj);
 /*
  * Every entry of a hash map: fn(ctx, key, value) for each, from a copy

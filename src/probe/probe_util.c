@@ -318,3 +318,20 @@ int probe_sync_hash(int fd, const void *entries, size_t entry_size, size_t key_s
 	free(stale);
 	return 0;
 }
+
+void probe_rec_for_task(struct aod_raw_event *rec, uint32_t kind, uint32_t pid, uint32_t tgid,
+			const char comm[AOD_COMM_LEN])
+{
+	memset(rec, 0, sizeof(*rec));
+	rec->h.kind = kind;
+	rec->h.pid = pid;
+	rec->h.tgid = tgid;
+	memcpy(rec->h.comm, comm, sizeof(rec->h.comm));
+}
+
+void probe_rec_task_from(struct aod_raw_event *rec, const struct aod_raw_event *start)
+{
+	rec->h.pid = start->h.pid;
+	rec->h.tgid = start->h.tgid;
+	memcpy(rec->h.comm, start->h.comm, sizeof(rec->h.comm));
+}

@@ -209,11 +209,7 @@ static void smb_inflight_entry(const void *key, const void *value, struct aod_op
 	id->a = k->sesid;
 	id->b = k->mid;
 	id->start_ns = v->ts_ns;
-	memset(rec, 0, sizeof(*rec));
-	rec->h.kind = AOD_RAW_SMB_STUCK;
-	rec->h.pid = v->pid;
-	rec->h.tgid = v->tgid;
-	memcpy(rec->h.comm, v->comm, sizeof(rec->h.comm));
+	probe_rec_for_task(rec, AOD_RAW_SMB_STUCK, v->pid, v->tgid, v->comm);
 	rec->smb.sesid = k->sesid;
 	rec->smb.mid = k->mid;
 	rec->smb.tid = v->tid;
@@ -229,9 +225,7 @@ static void smb_record_id(const struct aod_raw_event *rec, struct aod_op_id *id)
 
 static void smb_fill_late(struct aod_raw_event *rec, const struct aod_raw_event *start)
 {
-	rec->h.pid = start->h.pid;
-	rec->h.tgid = start->h.tgid;
-	memcpy(rec->h.comm, start->h.comm, sizeof(rec->h.comm));
+	probe_rec_task_from(rec, start);
 	rec->smb.tid = start->smb.tid;
 	rec->smb.cmd = start->smb.cmd;
 }
