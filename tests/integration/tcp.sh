@@ -111,7 +111,11 @@ snmp() { # [netns] field: Tcp field from /proc/net/snmp
 	[ $# = 2 ] && { pre=(ip netns exec "$1"); shift; }
 	"${pre[@]}" awk -v f="$1" '$1 == "Tcp:" { if (!h) { for (i = 2; i <= NF; i++) n[i] = $i; h = 1 } else for (i = 2; i <= NF; i++) if (n[i] == f) print $i }' /proc/net/snmp
 }
-netstat_field() { awk -v f="$1" '$1 == "TcpExt:" { if (!h) { for (i = 2; i <= NF; i++) n[i] = $i; h = 1 } else for (i = 2; i <= NF; i++) if (n[i] == f) print $i }' /proc/net/netstat; }
+netstat_field() { # [netns] field: TcpExt field from /proc/net/netstat
+	local pre=()
+	[ $# = 2 ] && { pre=(ip netns exec "$1"); shift; }
+	"${pre[@]}" awk -v f="$1" '$1 == "TcpExt:" { if (!h) { for (i = 2; i <= NF; i++) n[i] = $i; h = 1 } else for (i = 2; i <= NF; i++) if (n[i] == f) print $i }' /proc/net/netstat
+}
 anomalies() { cat "$WORK/out/anomalies.jsonl" 2>/dev/null; }
 
 # ---- 1. attached, in the preferred mode, window clamps by the tracepoint
@@ -216,19 +220,25 @@ w0=$(cnt window_clamps)
 rec=$!
 sleep 1.2
 t0=$(cnt retransmits) ra0=$(snmp "$NSA" RetransSegs) rb0=$(snmp "$NSB" RetransSegs) rh0=$(snmp RetransSegs)
+fa0=$(netstat_field "$NSA" TCPRetransFail) fb0=$(netstat_field "$NSB" TCPRetransFail)
 ip netns exec "$NSA" "$LOAD" send "$ADDR_B" "$P_BULK" 8000000 > "$WORK/send.out"
 sleep 0.2
 t1=$(cnt retransmits) ra1=$(snmp "$NSA" RetransSegs) rb1=$(snmp "$NSB" RetransSegs) rh1=$(snmp RetransSegs)
+fa1=$(netstat_field "$NSA" TCPRetransFail) fb1=$(netstat_field "$NSB" TCPRetransFail)
 w1=$(cnt window_clamps)
 kill -INT "$rec"; wait "$rec"
 [ "$have_trace" = 1 ] && { echo 0 > "$TRACE/events/tcp/tcp_rcvbuf_grow/enable"; traced=$(grep -c tcp_rcvbuf_grow "$TRACE/trace"); }
 ours=$(( (ra1 - ra0) + (rb1 - rb0) ))
 flow=$(jq -s "[.[] | select(.kind == \"tcp_retrans\" and ((.laddr == \"$ADDR_A\" and .raddr == \"$ADDR_B\") or
 	(.laddr == \"$ADDR_B\" and .raddr == \"$ADDR_A\"))) | .segs] | add // 0" "$WORK/rtx.jsonl")
+# what could tell aod and the kernel apart, for the failure message: retransmits
+# the stack failed to send (counted by the kernel, maybe not traced), programs
+# skipped because one was already running on that CPU, ring drops
+why="TCPRetransFail +$((fa1 - fa0 + fb1 - fb0)); tcp probe: $(st | jq -c '.probes[] | select(.name == "tcp") | .counters | {recursion_misses, ringbuf_drops}')"
 echo "INFO: 8 MB with 10 % loss ($SHAPER): TcpRetransSegs +$((ra1 - ra0)) in $NSA, +$((rb1 - rb0)) in $NSB, +$((rh1 - rh0)) here; aod: +$flow segments recorded between $ADDR_A and $ADDR_B, counter +$((t1 - t0)) (every namespace); $(cat "$WORK/send.out")"
-check "tcp-retransmits-eq-TcpRetransSegs (+$flow vs +$ours in the two namespaces)" "recorded $flow, kernel $ours" \
+check "tcp-retransmits-eq-TcpRetransSegs (+$flow vs +$ours in the two namespaces)" "recorded $flow, kernel $ours; $why" \
 	test "$ours" -ge 20 -a "$flow" = "$ours"
-check "tcp-retransmits-counter (+$((t1 - t0)) >= +$((ours + rh1 - rh0)) of these namespaces)" "counter +$((t1 - t0))" \
+check "tcp-retransmits-counter (+$((t1 - t0)) >= +$((ours + rh1 - rh0)) of these namespaces)" "counter +$((t1 - t0)); $why" \
 	test $((t1 - t0)) -ge $((ours + rh1 - rh0 - 2))
 if wait_for 4 bash -c "jq -e 'select(.rule == \"retrans\") | .keys[] | select(.key == \"$ADDR_B:$P_BULK\")' '$WORK/out/anomalies.jsonl' >/dev/null 2>&1"; then
 	pass tcpretrans-rule-fires
