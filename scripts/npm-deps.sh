@@ -12,6 +12,16 @@ if [ -f "$DIR/package-lock.json" ] && cmp -s "$LOCK" "$DIR/package-lock.json" &&
 fi
 command -v npm >/dev/null || { echo "aod: npm missing (scripts/deps.sh test installs it)" >&2; exit 1; }
 mkdir -p "$DIR"
-cp "$TOP/tests/npm/package.json" "$LOCK" "$DIR/"
+rm -f "$DIR/install-failed"
+cp "$TOP/tests/npm/package.json" "$DIR/"
 echo "aod: installing npm test tools into $DIR"
-(cd "$DIR" && npm ci --no-audit --no-fund --loglevel=error)
+# The lock is copied last: a failed install leaves no lock, so the next run
+# tries again. A registry that cannot be reached is what this machine lacks:
+# the tests that need these tools say so (SKIP) and the others run.
+if (cd "$DIR" && cp "$LOCK" package-lock.json && npm ci --no-audit --no-fund --loglevel=error); then
+	exit 0
+fi
+rm -f "$DIR/package-lock.json"
+echo "npm ci failed (registry unreachable or refused)" > "$DIR/install-failed"
+echo "aod: warning: npm test tools not installed; the tests that need them will skip" >&2
+exit 0
