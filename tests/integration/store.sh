@@ -182,7 +182,6 @@ JS
 )
 	check "store-csv-json-duckdb ($got)" "read_csv_auto | read_json_auto x2: $got, truth $truth" \
 		test "$got" = "$truth | $truth | $truth"
-else
 elif [ -f "$AOD_TOP/$AOD_BUILD/npm/install-failed" ]; then
 	skip store-csv-json-duckdb "DuckDB's node bindings: $(cat "$AOD_TOP/$AOD_BUILD/npm/install-failed")"
 else
