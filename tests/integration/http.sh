@@ -217,9 +217,16 @@ if [ -n "$LOOP" ]; then
 	check http-anomaly-during-hostile-load "no new anomaly while under load: $(tail -n 4 "$WORK/agent.log" | tr '\n' ' ')" found
 	anoms() { jq -c 'select(.rule == "looplat")' "$WORK/out/anomalies.jsonl" | wc -l; }
 	series() { curl -s "$URL/metrics" | awk '/^aod_anomalies_total\{rule="looplat",source="block",type="latency"\}/ {print $2}'; }
-	wait_for 10 bash -c "[ \"\$(curl -s '$URL/metrics' | awk '/^aod_anomalies_total\\{rule=\"looplat\"/ {print \$2}')\" = $(anoms) ]"
-	check "http-anomalies-total ($(series))" "aod_anomalies_total{rule=looplat} $(series), anomalies.jsonl $(anoms)" \
-		test "$(series)" = "$(anoms)"
+	# the counter moves at detection, the log line follows: compare one pair of readings
+	# taken when the two agree twice in a row, 0.5 s apart (more anomalies may still come in)
+	settled() {
+		local s1 a1 s2 a2
+		s1=$(series) a1=$(anoms); sleep 0.5; s2=$(series) a2=$(anoms)
+		pair="$s2 $a2"; [ -n "$s1" ] && [ "$s1" = "$a1" ] && [ "$s2" = "$a2" ] && [ "$s1" = "$s2" ]
+	}
+	pair=""; agreed=0; wait_for 15 settled && agreed=1
+	check "http-anomalies-total (${pair% *})" "aod_anomalies_total{rule=looplat} and anomalies.jsonl never agreed: last ${pair:-none} (series, lines)" \
+		test "$agreed" = 1
 fi
 reloads0=$(curl -s "$URL/metrics" | awk '/^aod_config_reloads_total\{result="ok"\}/ {print $2}')
 ( for _ in $(seq 1 30); do code "$URL/metrics"; echo; sleep 0.1; done ) > "$WORK/hup.txt" &
