@@ -39,18 +39,20 @@ static void print_compare(FILE *out, const char *what, const struct aod_impact_c
 		c->spread * 100);
 	switch (c->verdict) {
 	case AOD_IMPACT_NOISE:
-		fprintf(out, "  verdict: within noise: the with-agent median %.4f s lies inside the "
-			"baseline's range %.4f-%.4f s\n", c->with.median, c->base.min, c->base.max);
+		fprintf(out, "  verdict: within noise: the medians differ by %.4f s, no more than the "
+			"baseline's run-to-run spread of %.4f s\n", c->with.median - c->base.median,
+			c->base.max - c->base.min);
 		break;
 	case AOD_IMPACT_SLOWER:
-		fprintf(out, "  verdict: slower: the with-agent median %.4f s is above the baseline's "
-			"slowest run %.4f s (%+.1f%% over the baseline median)\n", c->with.median,
-			c->base.max, (c->ratio - 1) * 100);
+		fprintf(out, "  verdict: slower by %.1f%%: the medians differ by %.4f s, more than the "
+			"baseline's run-to-run spread of %.4f s\n", (c->ratio - 1) * 100,
+			c->with.median - c->base.median, c->base.max - c->base.min);
 		break;
 	case AOD_IMPACT_FASTER:
-		fprintf(out, "  verdict: faster: the with-agent median %.4f s is below the baseline's "
-			"fastest run %.4f s (machine noise: the agent adds work, it does not remove "
-			"any)\n", c->with.median, c->base.min);
+		fprintf(out, "  verdict: faster by %.1f%%: the medians differ by %.4f s, more than the "
+			"baseline's run-to-run spread of %.4f s (the machine changed between runs: "
+			"the agent only adds work)\n", (1 - c->ratio) * 100,
+			c->with.median - c->base.median, c->base.max - c->base.min);
 		break;
 	case AOD_IMPACT_TOO_FEW:
 		fprintf(out, "  verdict: too few runs to judge: one run a side has no spread to "

@@ -55,9 +55,9 @@ void aod_impact_compare(const double *base, size_t nbase, const double *with, si
 	}
 	if (out->base.n < 2 || out->with.n < 2)
 		out->verdict = AOD_IMPACT_TOO_FEW;
-	else if (out->with.median > out->base.max)
+	else if (out->with.median - out->base.median > out->base.max - out->base.min)
 		out->verdict = AOD_IMPACT_SLOWER;
-	else if (out->with.median < out->base.min)
+	else if (out->base.median - out->with.median > out->base.max - out->base.min)
 		out->verdict = AOD_IMPACT_FASTER;
 	else
 		out->verdict = AOD_IMPACT_NOISE;

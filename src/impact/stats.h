@@ -2,7 +2,8 @@
 /*
  * aod impact: the arithmetic of a comparison (pure functions, no I/O).
  * The baseline is the runs without the agent; its run-to-run spread
- * (min..max) is the noise a difference has to leave to count.
+ * (max - min) is the noise: a difference of the medians no larger than
+ * that is "within noise".
  */
 #ifndef AOD_IMPACT_STATS_H
 #define AOD_IMPACT_STATS_H
@@ -20,9 +21,9 @@ void aod_impact_summarize(const double *v, size_t n, struct aod_impact_summary *
 
 enum aod_impact_verdict {
 	AOD_IMPACT_TOO_FEW = 0, /* fewer than 2 runs a side: no spread to judge by */
-	AOD_IMPACT_NOISE,       /* the with-agent median lies within the baseline's min..max */
-	AOD_IMPACT_SLOWER,      /* above the baseline's max */
-	AOD_IMPACT_FASTER,      /* below the baseline's min */
+	AOD_IMPACT_NOISE,       /* |with.median - base.median| <= base.max - base.min */
+	AOD_IMPACT_SLOWER,      /* with.median - base.median > base.max - base.min */
+	AOD_IMPACT_FASTER,      /* base.median - with.median > base.max - base.min */
 };
 
 struct aod_impact_compare {

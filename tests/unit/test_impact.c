@@ -44,7 +44,7 @@ static void test_verdicts(void **state)
 	const double base[] = { 1.00, 1.04, 0.98, 1.02, 1.01 };
 	const double same[] = { 1.01, 0.99, 1.03, 1.00, 1.02 };
 	const double slow[] = { 1.20, 1.22, 1.19, 1.25, 1.21 };
-	const double fast[] = { 0.80, 0.82, 0.81 };
+	const double fast[] = { 0.90, 0.92, 0.91 };
 	struct aod_impact_compare c;
 
 	(void)state;
@@ -60,9 +60,13 @@ static void test_verdicts(void **state)
 	assert_int_equal(c.verdict, AOD_IMPACT_FASTER);
 	aod_impact_compare(base, 1, slow, 1, &c);
 	assert_int_equal(c.verdict, AOD_IMPACT_TOO_FEW);
-	/* the with-agent median exactly on the baseline's max is still inside it */
-	aod_impact_compare(base, 5, (const double[]){ 1.04, 1.04, 1.04 }, 3, &c);
+	/* the baseline spreads 0.06 (1.04 - 0.98): medians 0.059 apart are noise, 0.0605 not */
+	aod_impact_compare(base, 5, (const double[]){ 1.069, 1.069, 1.069 }, 3, &c);
 	assert_int_equal(c.verdict, AOD_IMPACT_NOISE);
+	aod_impact_compare(base, 5, (const double[]){ 1.0705, 1.0705, 1.0705 }, 3, &c);
+	assert_int_equal(c.verdict, AOD_IMPACT_SLOWER);
+	aod_impact_compare(base, 5, (const double[]){ 0.9495, 0.9495, 0.9495 }, 3, &c);
+	assert_int_equal(c.verdict, AOD_IMPACT_FASTER);
 }
 
 static void test_proc_parsers(void **state)
