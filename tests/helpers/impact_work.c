@@ -1,19 +1,23 @@
 // SPDX-License-Identifier: MIT
 /*
- * impact_work [-w FILE] [-n BLOCKS] MILLIONS
+ * impact_work [-w FILE] [-n BLOCKS] [-s MS] [-l LOCKFILE] MILLIONS
  *
  * A deterministic workload for tests of `aod impact`: MILLIONS million
  * rounds of xorshift (a fixed amount of CPU work), after BLOCKS (default 0)
- * 4 KiB O_DIRECT writes to FILE (real block I/O) when -w is given. While it
+ * 4 KiB O_DIRECT writes to FILE (real block I/O) when -w is given, then a
+ * sleep of MS milliseconds (-s), then an exclusive flock of LOCKFILE (-l),
+ * waiting for whoever holds it (released at exit). While it
  * works it looks, independently of aod, for an `aod agent` among its
  * parent's children and samples that process's VmRSS from /proc every
  * 20 ms. Prints one line:
- *   impact_work: elapsed_ns=N agent_pid=P|none rss_min_kib=A rss_max_kib=B rss_samples=K x=X
- * elapsed_ns is CLOCK_MONOTONIC from the start of main to the end of the work.
+ *   impact_work: elapsed_ns=N cpu_ns=C agent_pid=P|none rss_min_kib=A rss_max_kib=B rss_samples=K x=X
+ * elapsed_ns is CLOCK_MONOTONIC from the start of main to the end of the work,
+ * cpu_ns CLOCK_PROCESS_CPUTIME_ID at the end.
  */
 #include <dirent.h>
 #include <fcntl.h>
 #include <stdint.h>
+#include <sys/file.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +33,14 @@ static uint64_t mono_ns(void)
 }
 
 /* Is pid an `aod agent` (argv[1] == "agent")? */
+static uint64_t cpu_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 static int is_agent(int pid)
 {
 	char path[64], buf[512];
@@ -115,14 +127,17 @@ int main(int argc, char **argv)
 {
 	uint64_t t0 = mono_ns(), x = 88172645463325252ull, next_sample = 0;
 	unsigned long blocks = 0, millions;
-	const char *file = NULL;
+	const char *file = NULL, *lock = NULL;
+	unsigned long sleep_ms = 0;
 	long rmin = -1, rmax = -1, r;
 	unsigned samples = 0;
 	int opt, agent;
 
-	while ((opt = getopt(argc, argv, "w:n:")) != -1) {
+	while ((opt = getopt(argc, argv, "w:n:s:l:")) != -1) {
 		switch (opt) {
 		case 'w': file = optarg; break;
+		case 's': sleep_ms = strtoul(optarg, NULL, 10); break;
+		case 'l': lock = optarg; break;
 		case 'n': blocks = strtoul(optarg, NULL, 10); break;
 		default: goto usage;
 		}
@@ -133,6 +148,16 @@ int main(int argc, char **argv)
 	agent = find_agent();
 	if (file && write_blocks(file, blocks))
 		return 1;
+	if (sleep_ms)
+		usleep((useconds_t)(sleep_ms * 1000));
+	if (lock) {
+		int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+
+		if (fd < 0 || flock(fd, LOCK_EX)) {
+			perror(lock);
+			return 1;
+		}
+	}
 	for (unsigned long m = 0; m < millions; m++) {
 		for (int i = 0; i < 1000000; i++) {
 			x ^= x << 13;
@@ -147,15 +172,17 @@ int main(int argc, char **argv)
 		}
 	}
 	if (agent)
-		printf("impact_work: elapsed_ns=%llu agent_pid=%d rss_min_kib=%ld rss_max_kib=%ld "
-		       "rss_samples=%u x=%llu\n", (unsigned long long)(mono_ns() - t0), agent, rmin,
+		printf("impact_work: elapsed_ns=%llu cpu_ns=%llu agent_pid=%d rss_min_kib=%ld "
+		       "rss_max_kib=%ld rss_samples=%u x=%llu\n", (unsigned long long)(mono_ns() - t0),
+		       (unsigned long long)cpu_ns(), agent, rmin,
 		       rmax, samples, (unsigned long long)x);
 	else
-		printf("impact_work: elapsed_ns=%llu agent_pid=none rss_min_kib=-1 rss_max_kib=-1 "
-		       "rss_samples=0 x=%llu\n", (unsigned long long)(mono_ns() - t0),
+		printf("impact_work: elapsed_ns=%llu cpu_ns=%llu agent_pid=none rss_min_kib=-1 "
+		       "rss_max_kib=-1 rss_samples=0 x=%llu\n", (unsigned long long)(mono_ns() - t0),
+		       (unsigned long long)cpu_ns(),
 		       (unsigned long long)x);
 	return 0;
 usage:
-	fprintf(stderr, "usage: impact_work [-w FILE] [-n BLOCKS] MILLIONS\n");
+	fprintf(stderr, "usage: impact_work [-w FILE] [-n BLOCKS] [-s MS] [-l LOCKFILE] MILLIONS\n");
 	return 2;
 }
