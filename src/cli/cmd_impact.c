@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <dirent.h>
@@ -53,8 +55,9 @@ static void impact_usage(FILE *out)
 		"  --format F       text (default) or csv (one row per run, then one per sample;\n"
 		"                   columns in docs/impact.md)\n"
 		"  --plot FILE.svg  also write an SVG: agent CPU%% and RSS over time, wall per run\n\n"
-		"Needs root (CAP_BPF, CAP_PERFMON) for the agent. Exit status: 0 done, 1 a workload\n"
-		"run failed (named) or the agent could not start or stop, 2 usage error.\n",
+		"Needs root (CAP_BPF, CAP_PERFMON) for the agent. SIGINT/SIGTERM stop the workload and\n"
+		"the agent and report nothing (exit 130). Exit status: 0 done, 1 a workload run\n"
+		"failed (named) or the agent could not start or stop, 2 usage error.\n",
 		SAMPLE_MS, MAX_REPEAT);
 }
 
@@ -222,6 +225,11 @@ static int run_all(const struct aod_impact_plan *plan, struct aod_impact_run *ru
 		runs[i].with_agent = i % 2 == 1;
 		rc = aod_impact_run(plan, &runs[i], err, sizeof(err));
 		*made = i + 1;
+		if (rc == AOD_IMPACT_INTERRUPTED) {
+			fprintf(stderr, "aod impact: interrupted during run %u: workload and agent "
+				"stopped, nothing reported\n", i + 1);
+			return 130;
+		}
 		if (rc == AOD_IMPACT_WORKLOAD_FAILED) {
 			fprintf(stderr, "aod impact: run %u (%s the agent) failed: %s\n", i + 1,
 				runs[i].with_agent ? "with" : "without", err);
@@ -241,7 +249,8 @@ static int impact(const struct impact_opts *o, char **workload)
 	char exe[PATH_MAX], tmpdir[] = "/var/tmp/aod-impact.XXXXXX", missing[128];
 	struct aod_impact_plan plan = { .argv = workload, .exe = exe,
 					.duration_s = o->duration_s, .sample_ms = SAMPLE_MS,
-					.ready_timeout_s = READY_TIMEOUT_S };
+					.ready_timeout_s = READY_TIMEOUT_S, .stop_fd = -1 };
+	sigset_t stop_set, old_set;
 	struct aod_config_error cerr;
 	struct aod_config *cfg = malloc(sizeof(*cfg));
 	unsigned nruns = 2 * o->repeat;
@@ -283,6 +292,12 @@ static int impact(const struct impact_opts *o, char **workload)
 	} else {
 		plan.workdir = tmpdir;
 	}
+	/* INT and TERM end the measurement cleanly: workload and agent stopped, DIR removed */
+	sigemptyset(&stop_set);
+	sigaddset(&stop_set, SIGINT);
+	sigaddset(&stop_set, SIGTERM);
+	sigprocmask(SIG_BLOCK, &stop_set, &old_set);
+	plan.stop_fd = signalfd(-1, &stop_set, SFD_CLOEXEC | SFD_NONBLOCK);
 	rc = run_all(&plan, runs, nruns, &made);
 	if (!rc) {
 		if (o->csv)
@@ -298,6 +313,15 @@ static int impact(const struct impact_opts *o, char **workload)
 	}
 	if (!o->output_dir && nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS))
 		fprintf(stderr, "aod impact: removing %s: %s\n", tmpdir, strerror(errno));
+	if (plan.stop_fd >= 0) {
+		struct signalfd_siginfo si;
+
+		/* consume it: unblocked while pending, it would kill us (SIGTERM's default) */
+		while (read(plan.stop_fd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+			;
+		close(plan.stop_fd);
+	}
+	sigprocmask(SIG_SETMASK, &old_set, NULL);
 out:
 	for (size_t i = 0; runs && i < made; i++)
 		aod_impact_run_free(&runs[i]);

@@ -114,8 +114,13 @@ static pid_t spawn(const char *exe, char *const *argv, const char *log, char *er
 		return -e;
 	}
 	if (pid == 0) {
-		int rc = child_redirect(log);
+		sigset_t none;
+		int rc;
 
+		/* the caller blocks the signals it reads from a signalfd: not the child's business */
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		rc = child_redirect(log);
 		if (!rc) {
 			execve(exe, argv, environ);
 			rc = -errno;
@@ -265,6 +270,19 @@ static void agent_kill(struct agent_child *a)
 	a->pidfd = -1;
 }
 
+/* Has the user asked to stop? Waits up to ms for it. */
+static bool stop_requested(int stop_fd, int ms)
+{
+	struct pollfd pfd = { .fd = stop_fd, .events = POLLIN };
+
+	if (stop_fd < 0) {
+		if (ms > 0)
+			usleep((useconds_t)ms * 1000);
+		return false;
+	}
+	return poll(&pfd, 1, ms) > 0;
+}
+
 /* Start the agent and wait until it answers "status" on its socket. */
 static int agent_start(const struct aod_impact_plan *p, struct aod_impact_run *r,
 		       struct agent_child *a, char *err, size_t errlen)
@@ -299,7 +317,11 @@ static int agent_start(const struct aod_impact_plan *p, struct aod_impact_run *r
 			agent_kill(a);
 			return -ETIMEDOUT;
 		}
-		usleep(50 * 1000);
+		if (stop_requested(p->stop_fd, 50)) {
+			snprintf(err, errlen, "interrupted while the agent was starting");
+			agent_kill(a);
+			return -EINTR;
+		}
 	}
 	free(reply);
 	r->agent_start_s = secs(aod_mono_ns() - t0);
@@ -399,7 +421,8 @@ static enum aod_impact_rc run_once(const struct aod_impact_plan *p, struct aod_i
 				   size_t errlen)
 {
 	uint64_t t0, next, now, period = (uint64_t)p->sample_ms * AOD_NSEC_PER_MSEC;
-	struct pollfd pfd = { .events = POLLIN };
+	struct pollfd pfd[2] = { { .events = POLLIN }, { .fd = p->stop_fd, .events = POLLIN } };
+	bool stop = false;
 	struct rusage ru;
 	pid_t pid;
 	int status;
@@ -408,8 +431,8 @@ static enum aod_impact_rc run_once(const struct aod_impact_plan *p, struct aod_i
 	pid = spawn(p->exe, p->argv, log, err, errlen);
 	if (pid < 0)
 		return AOD_IMPACT_WORKLOAD_FAILED;
-	pfd.fd = pidfd_of(pid);
-	if (pfd.fd < 0) {
+	pfd[0].fd = pidfd_of(pid);
+	if (pfd[0].fd < 0) {
 		snprintf(err, errlen, "pidfd_open: %s", strerror(errno));
 		kill(pid, SIGKILL);
 		waitpid(pid, NULL, 0);
@@ -421,8 +444,12 @@ static enum aod_impact_rc run_once(const struct aod_impact_plan *p, struct aod_i
 
 		now = aod_mono_ns();
 		wait_ms = next > now ? (int)((next - now + 999999) / AOD_NSEC_PER_MSEC) : 0;
-		n = poll(&pfd, 1, wait_ms);
-		if (n > 0)
+		n = poll(pfd, p->stop_fd >= 0 ? 2 : 1, wait_ms);
+		if (n > 0 && (pfd[1].revents & POLLIN) && !stop) {
+			stop = true; /* let it end as it would on the signal; wait4 below */
+			kill(pid, SIGTERM);
+		}
+		if (n > 0 && pfd[0].revents)
 			break;
 		if (n < 0 && errno != EINTR) {
 			snprintf(err, errlen, "poll: %s", strerror(errno));
@@ -437,9 +464,13 @@ static enum aod_impact_rc run_once(const struct aod_impact_plan *p, struct aod_i
 				next = now + period;
 		}
 	}
-	close(pfd.fd);
+	close(pfd[0].fd);
 	while (wait4(pid, &status, 0, &ru) < 0 && errno == EINTR)
 		;
+	if (stop || stop_requested(p->stop_fd, 0)) {
+		snprintf(err, errlen, "interrupted");
+		return AOD_IMPACT_INTERRUPTED;
+	}
 	now = aod_mono_ns();
 	r->wall_s += secs(now - t0);
 	r->user_s += (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6;
@@ -463,8 +494,12 @@ enum aod_impact_rc aod_impact_run(const struct aod_impact_plan *p, struct aod_im
 	uint64_t t0;
 
 	snprintf(log, sizeof(log), "%s/run-%02u.out", p->workdir, r->index);
-	if (r->with_agent && agent_start(p, r, &a, err, errlen))
-		return AOD_IMPACT_AGENT_FAILED;
+	if (r->with_agent) {
+		int e = agent_start(p, r, &a, err, errlen);
+
+		if (e)
+			return e == -EINTR ? AOD_IMPACT_INTERRUPTED : AOD_IMPACT_AGENT_FAILED;
+	}
 	t0 = aod_mono_ns();
 	if (r->with_agent) {
 		aod_impact_proc_cpu(a.pid, &cpu0);

@@ -24,6 +24,7 @@ struct aod_impact_plan {
 	const char *workdir;          /* logs, configs and the agents' dirs */
 	const struct aod_config *cfg; /* the config the agent runs with (paths replaced) */
 	double ready_timeout_s;       /* the agent must answer within this */
+	int stop_fd;                  /* readable when the user wants to stop (a signalfd), or -1 */
 };
 
 enum aod_impact_rc {
@@ -31,6 +32,7 @@ enum aod_impact_rc {
 	AOD_IMPACT_WORKLOAD_FAILED = 1, /* exec failed, non-zero exit or a signal: err says */
 	AOD_IMPACT_AGENT_FAILED = 2,    /* did not start, died, or did not stop: err says */
 	AOD_IMPACT_SYSTEM = 3,          /* fork, files: err says */
+	AOD_IMPACT_INTERRUPTED = 4,     /* stop_fd became readable: workload and agent stopped */
 };
 
 /* Make run r (index and with_agent set by the caller). Frees nothing: see _run_free. */

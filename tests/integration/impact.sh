@@ -181,6 +181,20 @@ out=$("$AOD_BIN" impact --repeat 2 -- /bin/sh -c 'echo boom >&2; exit 3' 2>&1); 
 check impact-workload-fails "rc $rc: $out" has \
 	'^1 aod impact: run 1 (without the agent) failed: /bin/sh exited with status 3: boom' "$rc $out"
 
+# ---- SIGTERM mid-run (run 2, with the agent): workload and agent stopped, exit 130,
+# nothing reported, nothing left. Run 1 is quick, run 2 sleeps 30 s ----
+"$AOD_BIN" impact --repeat 1 -- /bin/sh -c "[ -e '$WORK/flag' ] && exec /bin/sleep 30; touch '$WORK/flag'" \
+	> "$WORK/i.out" 2> "$WORK/i.err" &
+IPID=$!
+has_below() { [ -n "$(procs_below "$IPID" "$1")" ]; }
+wait_for 60 has_below '^/bin/sleep 30 $'
+agent=$(procs_below "$IPID" ' agent --config ') work=$(procs_below "$IPID" '^/bin/sleep 30 $')
+kill -TERM "$IPID"; wait "$IPID"; rc=$?
+left=
+for p in $agent $work; do kill -0 "$p" 2>/dev/null && left+=" $p"; done
+check impact-interrupted "rc $rc, agent '$agent' workload '$work', left:$left, $(cat "$WORK/i.err")" \
+	test "$rc/${agent:+a}/${work:+w}/$left/$(wc -c < "$WORK/i.out")" = "130/a/w//0"
+
 # ---- --duration: a run repeats the workload until S seconds ----
 "$AOD_BIN" impact --repeat 1 --duration 1 --format csv -- "$W" 20 > "$WORK/d.csv" 2>&1; rc=$?
 bad=$(awk -F, '$1 == "run" && !($4 >= 2 && $5 >= 1.0) { print "run " $2 ": " $4 " iterations, " $5 " s" }' "$WORK/d.csv")
