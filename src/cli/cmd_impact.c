@@ -236,8 +236,8 @@ static int run_all(const struct aod_impact_plan *plan, struct aod_impact_run *ru
 			return 1;
 		}
 		if (rc) {
-			fprintf(stderr, "aod impact: run %u: %s%s\n", i + 1,
-				rc == AOD_IMPACT_AGENT_FAILED ? "the agent: " : "", err);
+			fprintf(stderr, "aod impact: run %u (%s the agent): %s\n", i + 1,
+				runs[i].with_agent ? "with" : "without", err);
 			return 1;
 		}
 	}

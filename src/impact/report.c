@@ -61,13 +61,29 @@ static void print_compare(FILE *out, const char *what, const struct aod_impact_c
 	}
 }
 
+/* All the with-agent runs' RSS samples in MiB (malloc'd; *n of them). */
+static double *rss_values(const struct aod_impact_run *runs, size_t nruns, size_t *n)
+{
+	size_t total = 0;
+	double *v;
+
+	*n = 0;
+	for (size_t r = 0; r < nruns; r++)
+		total += runs[r].nsamples;
+	if (!(v = malloc((total + 1) * sizeof(*v))))
+		return NULL;
+	for (size_t r = 0; r < nruns; r++)
+		for (size_t i = 0; i < runs[r].nsamples; i++)
+			v[(*n)++] = runs[r].samples[i].rss_kib / 1024.0;
+	return v;
+}
+
 static void print_agent(FILE *out, const struct aod_impact_run *runs, size_t nruns)
 {
-	double cpu = 0, wall = 0, start = 0, start_cpu = 0, peak = 0;
-	uint64_t rss_max = 0, grow = 0, end = 0, loss[AOD_LOSS_COUNT] = { 0 }, events = 0;
-	double *rss = calloc(1, sizeof(double));
-	size_t nrss = 0, cap = 1, nagent = 0;
+	double cpu = 0, wall = 0, start = 0, start_cpu = 0, peak = 0, *rss;
+	uint64_t grow = 0, end = 0, loss[AOD_LOSS_COUNT] = { 0 }, events = 0;
 	struct aod_impact_summary s;
+	size_t nrss, nagent = 0;
 
 	for (size_t r = 0; r < nruns; r++) {
 		const struct aod_impact_run *run = &runs[r];
@@ -79,40 +95,24 @@ static void print_agent(FILE *out, const struct aod_impact_run *runs, size_t nru
 		wall += run->wall_s;
 		start += run->agent_start_s;
 		start_cpu += run->agent_start_cpu_s;
-		if (run->agent_rss_max_kib > rss_max)
-			rss_max = run->agent_rss_max_kib;
 		if (run->out_bytes_end > run->out_bytes_ready)
 			grow += run->out_bytes_end - run->out_bytes_ready;
 		end += run->out_bytes_end;
 		events += run->events_decoded;
 		for (int k = 0; k < AOD_LOSS_COUNT; k++)
 			loss[k] += run->loss[k];
-		for (size_t i = 0; i < run->nsamples; i++) {
+		for (size_t i = 1; i < run->nsamples; i++) {
 			const struct aod_impact_sample *sm = &run->samples[i];
+			double dt = sm->t_s - sm[-1].t_s;
 
-			if (i && sm->t_s > sm[-1].t_s) {
-				double pct = (sm->cpu_s - sm[-1].cpu_s) / (sm->t_s - sm[-1].t_s) * 100;
-
-				if (pct > peak)
-					peak = pct;
-			}
-			if (nrss == cap) {
-				double *n = rss ? realloc(rss, cap * 2 * sizeof(double)) : NULL;
-
-				if (!n)
-					continue;
-				rss = n;
-				cap *= 2;
-			}
-			if (rss)
-				rss[nrss++] = sm->rss_kib / 1024.0;
+			if (dt > 0 && (sm->cpu_s - sm[-1].cpu_s) / dt * 100 > peak)
+				peak = (sm->cpu_s - sm[-1].cpu_s) / dt * 100;
 		}
 	}
-	if (!nagent) {
-		free(rss);
+	if (!nagent)
 		return;
-	}
-	aod_impact_summarize(rss, nrss, &s);
+	rss = rss_values(runs, nruns, &nrss);
+	aod_impact_summarize(rss, rss ? nrss : 0, &s);
 	free(rss);
 	fprintf(out, "agent CPU: %.3f s over %.3f s of workload = %.1f%% of one core on average; "
 		"peak %.1f%% over one sample period\n", cpu, wall, wall > 0 ? cpu / wall * 100 : 0,
@@ -121,10 +121,10 @@ static void print_agent(FILE *out, const struct aod_impact_run *runs, size_t nru
 		"%.3f s CPU on average\n", start / nagent, start_cpu / nagent);
 	fprintf(out, "agent RSS (VmRSS, %zu samples): median %.1f MiB, IQR %.1f-%.1f, "
 		"min-max %.1f-%.1f MiB\n", s.n, s.median, s.q1, s.q3, s.min, s.max);
-	fprintf(out, "output directory: +%llu bytes during the workload (%.0f B/s), %llu bytes at "
-		"the end (with what start-up wrote), summed over %zu runs\n",
-		(unsigned long long)grow, wall > 0 ? grow / wall : 0, (unsigned long long)end,
-		nagent);
+	fprintf(out, "output directory: +%llu bytes from the start of the workload until the agent "
+		"stopped (%.0f B per s of workload), %llu bytes at the end with what start-up wrote; "
+		"summed over %zu runs\n", (unsigned long long)grow, wall > 0 ? grow / wall : 0,
+		(unsigned long long)end, nagent);
 	fprintf(out, "events decoded: %llu; loss counters (summed over runs):",
 		(unsigned long long)events);
 	for (int k = 0; k < AOD_LOSS_COUNT; k++)

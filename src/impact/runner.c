@@ -372,6 +372,13 @@ static int agent_stop(const struct aod_impact_plan *p, struct aod_impact_run *r,
 
 	if (aod_control_request(a->sock, "status", &reply, cerr, sizeof(cerr)) ||
 	    aod_impact_parse_status(reply, r)) {
+		if (agent_exited(a, err, errlen)) { /* it died during the run: that is the news */
+			close(a->pidfd);
+			a->pidfd = -1;
+			free(reply);
+			aod_impact_dir_bytes(a->out, &r->out_bytes_end);
+			return -ECHILD;
+		}
 		snprintf(err, errlen, "the agent's final status: %s", reply ? "not JSON" : cerr);
 		rc = -EIO;
 	}

@@ -195,6 +195,17 @@ for p in $agent $work; do kill -0 "$p" 2>/dev/null && left+=" $p"; done
 check impact-interrupted "rc $rc, agent '$agent' workload '$work', left:$left, $(cat "$WORK/i.err")" \
 	test "$rc/${agent:+a}/${work:+w}/$left/$(wc -c < "$WORK/i.out")" = "130/a/w//0"
 
+# ---- the agent dies during run 2: exit 1, and the message says how ----
+"$AOD_BIN" impact --repeat 1 -- /bin/sh -c "[ -e '$WORK/flag2' ] && exec /bin/sleep 4; touch '$WORK/flag2'" \
+	> /dev/null 2> "$WORK/k.err" &
+IPID=$!
+wait_for 60 has_below '^/bin/sleep 4 $'
+agent=$(procs_below "$IPID" ' agent --config ')
+[ -n "$agent" ] && kill -KILL $agent
+wait "$IPID"; rc=$?
+check impact-agent-died "rc $rc, agent '$agent': $(cat "$WORK/k.err")" has \
+	"^1 aod impact: run 2 (with the agent): the agent was killed by signal 9" "$rc $(cat "$WORK/k.err")"
+
 # ---- --duration: a run repeats the workload until S seconds ----
 "$AOD_BIN" impact --repeat 1 --duration 1 --format csv -- "$W" 20 > "$WORK/d.csv" 2>&1; rc=$?
 bad=$(awk -F, '$1 == "run" && !($4 >= 2 && $5 >= 1.0) { print "run " $2 ": " $4 " iterations, " $5 " s" }' "$WORK/d.csv")
