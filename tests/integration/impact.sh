@@ -84,9 +84,10 @@ for i in $(seq 1 $((2 * N))); do
 	[ "$apid" = none ] && seen+=0 || seen+=1
 	[ "$apid" = none ] && apid=
 	[ "$apid" = "$(f "$C_PID")" ] || pid_bad+=" run $i: workload saw '$apid', report '$(f "$C_PID")'"
-	# the report's wall: at least the workload's own elapsed time, at most 250 ms more
+	# the report's wall: at least the workload's own elapsed time, and not much more
+	# (exec and exit: 0.5 s + 20% on a loaded machine; under ASan, exit checks for leaks)
 	el=$(rep "$i" elapsed_ns)
-	awk -v w="$(f "$C_WALL")" -v e="$el" 'BEGIN { e /= 1e9; exit !(w >= e && w - e < 0.25) }' ||
+	awk -v w="$(f "$C_WALL")" -v e="$el" 'BEGIN { e /= 1e9; exit !(w >= e && w - e < 0.5 + 0.2 * e) }' ||
 		wall_bad+=" run $i: wall $(f "$C_WALL") vs own $el ns"
 	# the report's CPU (rusage): what the workload's own CPU clock says, give or take
 	# a 10 ms tick and 50 ms for exec and exit
