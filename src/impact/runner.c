@@ -90,11 +90,13 @@ static int child_redirect(const char *log)
 }
 
 /*
- * fork + execve exe argv with output to log. The child reports a failed
+ * fork + execve exe argv with output to log (agent: without the service
+ * manager's variables). The child reports a failed
  * exec as its errno on a close-on-exec pipe, so "could not run" is told
  * apart from "ran and failed". Returns the pid, or -errno (err set).
  */
-static pid_t spawn(const char *exe, char *const *argv, const char *log, char *err, size_t errlen)
+static pid_t spawn(const char *exe, char *const *argv, const char *log, bool agent, char *err,
+		   size_t errlen)
 {
 	int pfd[2], child_errno = 0;
 	ssize_t n;
@@ -120,6 +122,14 @@ static pid_t spawn(const char *exe, char *const *argv, const char *log, char *er
 		/* the caller blocks the signals it reads from a signalfd: not the child's business */
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
+		if (agent) {
+			/* not the service manager's agent: no READY=1 or watchdog pings to it, and
+			 * a log with timestamps (a file, not the journal) */
+			unsetenv("NOTIFY_SOCKET");
+			unsetenv("WATCHDOG_USEC");
+			unsetenv("WATCHDOG_PID");
+			unsetenv("JOURNAL_STREAM");
+		}
 		rc = child_redirect(log);
 		if (!rc) {
 			execve(exe, argv, environ);
@@ -296,7 +306,7 @@ static int agent_start(const struct aod_impact_plan *p, struct aod_impact_run *r
 	if ((rc = agent_paths(p, r->index, a, err, errlen)) ||
 	    (rc = write_agent_config(p, a, err, errlen)))
 		return rc;
-	a->pid = spawn("/proc/self/exe", argv, a->log, err, errlen);
+	a->pid = spawn("/proc/self/exe", argv, a->log, true, err, errlen);
 	if (a->pid < 0) {
 		rc = (int)a->pid;
 		a->pid = 0;
@@ -435,7 +445,7 @@ static enum aod_impact_rc run_once(const struct aod_impact_plan *p, struct aod_i
 	int status;
 
 	t0 = aod_mono_ns();
-	pid = spawn(p->exe, p->argv, log, err, errlen);
+	pid = spawn(p->exe, p->argv, log, false, err, errlen);
 	if (pid < 0)
 		return AOD_IMPACT_WORKLOAD_FAILED;
 	pfd[0].fd = pidfd_of(pid);
