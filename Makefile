@@ -202,3 +202,41 @@ install: all man
 	for d in prometheus grafana; do [ ! -d packaging/$$d ] || \
 		find packaging/$$d -type f | while read -r f; do \
 			install -D -m 0644 "$$f" "$(DESTDIR)$(DATADIR)/aod/$${f#packaging/}" || exit 1; done; done
+
+# Packages, from a copy of the tracked and new files (build outputs left out) in $(PKG_DIR).
+# The compiled tree is kept there between runs (build-deb, build-rpm) while the Makefile
+# and the packaging are unchanged, so a rebuild only compiles what changed.
+#   make deb [DEB_VERSION=V]   $(PKG_DIR)/aod_V_ARCH.deb (V: debian/changelog's)
+#   make rpm                   $(PKG_DIR)/rpm/RPMS/ARCH/aod-$(VERSION)-1.ARCH.rpm
+PKG_DIR     ?= $(BUILD)/pkg
+DEB_VERSION ?=
+deb:
+	@scripts/deps.sh pkg
+	@set -e; d=$(PKG_DIR)/aod; mkdir -p $(PKG_DIR); rm -rf $(PKG_DIR)/.build-deb; \
+	if cmp -s Makefile $$d/Makefile && cmp -s debian/rules $$d/debian/rules && [ -d $$d/build-deb ]; then \
+		mv $$d/build-deb $(PKG_DIR)/.build-deb; fi; \
+	rm -rf $$d; mkdir -p $$d; \
+	git ls-files -z -co --exclude-standard | tar --null -T - --ignore-failed-read -cf - | tar -xf - -C $$d; \
+	[ ! -d $(PKG_DIR)/.build-deb ] || mv $(PKG_DIR)/.build-deb $$d/build-deb; \
+	if [ -n "$(DEB_VERSION)" ]; then \
+		printf 'aod (%s) unstable; urgency=medium\n\n  * Built with make deb DEB_VERSION=%s.\n\n -- %s  %s\n\n' \
+			"$(DEB_VERSION)" "$(DEB_VERSION)" "$$(dpkg-parsechangelog -l debian/changelog -S Maintainer)" \
+			"$$(date -R)" | cat - debian/changelog > $$d/debian/changelog; fi; \
+	cd $$d && DEB_BUILD_OPTIONS="parallel=$$(nproc)" dpkg-buildpackage -b -us -uc
+	@ls -1 $(PKG_DIR)/*.deb
+
+RPM_TOP      = $(abspath $(PKG_DIR))/rpm
+rpm:
+	@scripts/deps.sh pkg
+	@set -e; mkdir -p $(RPM_TOP)/SOURCES $(PKG_DIR)/rpm-cache; \
+	sed -n '/^%build/,/^%install/p' packaging/rpm/aod.spec > $(PKG_DIR)/rpm-cache/build.new; \
+	if ! cmp -s Makefile $(PKG_DIR)/rpm-cache/Makefile || \
+	   ! cmp -s $(PKG_DIR)/rpm-cache/build.new $(PKG_DIR)/rpm-cache/build; then \
+		rm -rf $(PKG_DIR)/build-rpm; cp Makefile $(PKG_DIR)/rpm-cache/; \
+		mv $(PKG_DIR)/rpm-cache/build.new $(PKG_DIR)/rpm-cache/build; fi; \
+	git ls-files -z -co --exclude-standard | \
+		tar --null -T - --ignore-failed-read --transform 's|^|aod-$(VERSION)/|' -czf $(RPM_TOP)/SOURCES/aod-$(VERSION).tar.gz; \
+	rpmbuild -bb --nodeps --define "_topdir $(RPM_TOP)" --define "aod_version $(VERSION)" \
+		--define "packager $$(sed -n "s/^Maintainer: //p" debian/control)" \
+		--define "aod_build_dir $(abspath $(PKG_DIR))/build-rpm" packaging/rpm/aod.spec
+	@ls -1 $(RPM_TOP)/RPMS/*/*.rpm
