@@ -2,9 +2,8 @@
 # The packages. `make deb` builds the Debian package (and a second version of it, for the
 # upgrade); lintian reports no error; in a fresh Debian 12 root filesystem (debootstrap,
 # cached as a tarball under /var/tmp/aod-pkg) it installs, runs, keeps a local edit of its
-# conffile across the upgrade, and purges without leaving a file behind. `make rpm` builds
-# the RPM; rpmlint reports no error; `rpm -qlp` lists the files the package must hold.
-# Builds go to $AOD_BUILD/pkg-test, whose compiled trees are kept, so a rerun compiles
+# conffile across the upgrade, and purges without leaving a file behind (the RPM:
+# package-rpm.sh). Builds go to $AOD_BUILD/pkg-test, whose compiled trees are kept, so a rerun compiles
 # only what changed; lintian's verdict is kept per package checksum.
 set -u
 . "$(dirname "$0")/lib.sh"
@@ -15,7 +14,12 @@ VERSION=$(sed -n 's/^VERSION *:= *//p' "$AOD_TOP/Makefile")
 UPGRADE=$VERSION+upgradetest
 WORK=$(mktemp -d /var/tmp/aod-package.XXXXXX)
 ROOT=$WORK/root
-trap 'rm -rf --one-file-system "$WORK"' EXIT
+# debootstrap mounts /proc and /sys in its target; nothing may stay mounted below $WORK
+cleanup() {
+	grep -o " $WORK/[^ ]*" /proc/mounts | sort -r | while read -r m; do umount -l "$m"; done
+	rm -rf --one-file-system "$WORK"
+}
+trap cleanup EXIT
 
 if [ "$(id -u)" != 0 ]; then skip package "needs root (chroot, debootstrap)"; exit 0; fi
 missing=
@@ -27,8 +31,8 @@ else
 	have_deb=1
 fi
 
-# The files every package must hold (paths of the Debian package; the RPM's differ only
-# in the unit directory), plus whatever Prometheus and Grafana assets the source has.
+# The files the package must hold (package-rpm.sh has the same list), plus whatever
+# Prometheus and Grafana assets the source has.
 expected() { # UNITDIR
 	printf '%s\n' /usr/sbin/aod "$1/aod.service" /etc/aod/aod.yaml /var/log/aod \
 		/usr/share/bash-completion/completions/aod
@@ -49,7 +53,7 @@ deb_build() { # NAME LOG [DEB_VERSION]
 # from a cached tarball keyed by them (made once with debootstrap from the host's mirror).
 rootfs() {
 	local deps key tar mirror
-	deps=$(echo "$1" | tr ',' '\n' | sed 's/[ (].*//; s/^ *//' | grep . | sort -u | paste -sd, -)
+	deps=$(echo "$1" | tr ',' '\n' | sed 's/^ *//; s/[ (].*//' | grep . | sort -u | paste -sd, -)
 	key=$(echo "bookworm minbase $deps" | sha256sum | cut -c1-16)
 	tar=$CACHE/rootfs-$key.tar.zst
 	if [ ! -s "$tar" ]; then
@@ -155,31 +159,4 @@ if [ "$have_deb" = 1 ] && deb_build deb-build "$WORK/deb1.log"; then
 	fi
 fi
 
-# RPM ---------------------------------------------------------------------------------
-if ! command -v rpmbuild > /dev/null; then
-	skip rpm "rpmbuild missing (Debian package rpm; scripts/deps.sh pkg installs it)"
-elif ! make -C "$AOD_TOP" --no-print-directory BUILD="$AOD_BUILD" PKG_DIR="$PKG" rpm > "$WORK/rpm.log" 2>&1; then
-	fail rpm-build "make rpm failed: $(grep -m3 -iE 'error|fail' "$WORK/rpm.log" | tr '\n' ' ' | head -c 400)"
-else
-	rpm=$(ls "$PKG"/rpm/RPMS/*/aod-"$VERSION"-1*.rpm 2>/dev/null | head -1)
-	check rpm-build "no aod-$VERSION-1.*.rpm in $PKG/rpm/RPMS" test -n "$rpm"
-	if [ -n "$rpm" ]; then
-		rpm -qlp "$rpm" 2>/dev/null > "$WORK/rpm.list"
-		missing=$(expected /usr/lib/systemd/system | grep -vxFf "$WORK/rpm.list" | tr '\n' ' ')
-		man=$(grep -cE '^/usr/share/man/man(8/aod\.8|5/aod\.yaml\.5)(\.gz)?$' "$WORK/rpm.list")
-		check rpm-files "rpm -qlp lacks:$missing (man pages: $man of 2)" test -z "$missing" -a "$man" = 2
-		conf=$(rpm -qcp "$rpm" 2>/dev/null | tr '\n' ' ')
-		check rpm-conffile "rpm -qcp: '$conf'" test "$conf" = "/etc/aod/aod.yaml "
-		v=$(rpm -qp --qf '%{VERSION}' "$rpm" 2>/dev/null)
-		check rpm-version "rpm version '$v', Makefile $VERSION" test "$v" = "$VERSION"
-		if command -v rpmlint > /dev/null; then
-			rpmlint -r "$AOD_TOP/packaging/rpm/aod.rpmlintrc" "$rpm" > "$WORK/rpmlint" 2>&1
-			errors=$(grep -E ': E: ' "$WORK/rpmlint")
-			check rpm-rpmlint "rpmlint errors: $(echo "$errors" | head -5 | tr '\n' ' ')" test -z "$errors"
-			grep -E ': W: ' "$WORK/rpmlint" | sed 's/^/package: rpmlint: /'
-		else
-			skip rpm-rpmlint "rpmlint missing (Debian package rpmlint)"
-		fi
-	fi
-fi
 exit 0
