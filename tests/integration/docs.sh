@@ -17,7 +17,8 @@ COMPLETION=$AOD_TOP/packaging/bash-completion/aod
 
 # What the code and the binary say: one "KIND<TAB>WHERE<TAB>NAME<TAB>ORIGIN" line each.
 #   cmd     -        NAME  a subcommand (main.c's table; `aod --help`)
-#   opt     CMD      -x    an option of CMD (its getopt table, its help text)
+#   opt     CMD      -x    an option of CMD (its getopt table, its help text); CMD "(top)":
+#                          of aod itself (`aod --help`)
 #   verb    CMD      WORD  a literal word after "aod CMD" in its usage lines
 #   env     -        VAR   an AOD_* variable the code reads (AOD_TEST_* excluded)
 #   key     SECTION  KEY   a config key; SECTION is its heading in aod.yaml(5)
@@ -44,6 +45,8 @@ for name, fn in cmds:
     if name not in listed: out("ERROR", f"'aod --help' does not list '{name}' (in src/cli/main.c's table)")
 for name in listed:
     if name not in dict(cmds): out("cmd", "-", name, "aod --help")
+for o in sorted(set(re.findall(r'(?:^|[][ ,|(/])(--?[a-zA-Z][a-zA-Z0-9-]*)', helptext, re.M))):
+    out("opt", "(top)", o, "aod --help")
 for name, fn in cmds:
     files = [f for f in glob.glob(os.path.join(top, "src/cli/*.c"))
              if re.search(r'^int ' + fn + r'\(', open(f).read(), re.M)]
@@ -150,6 +153,10 @@ for c in cmds:
             want.setdefault(f[2], f[3])
     miss = [f"*{w}* (from {o})" for w, o in sorted(want.items()) if w not in s8[c]]
     verdict(f"man8-{c}", miss, f"{man8} section '## {c}'")
+top = s8.get("SYNOPSIS", []) + s8.get("OPTIONS", [])
+verdict("man8-options", [f"*{f[2]}* (from {f[3]})" for f in facts
+                         if f[0] == "opt" and f[1] == "(top)" and f[2] not in top],
+        f"{man8} '# SYNOPSIS' and '# OPTIONS'")
 env = s8.get("ENVIRONMENT", [])
 verdict("man8-environment", [f"*{f[2]}* (read in {f[3]})" for f in facts
                              if f[0] == "env" and f[2] not in env and
@@ -231,8 +238,8 @@ check completion-commands "'aod <TAB>' does not offer: $missing" test -z "$missi
 missing=
 while IFS=$'\t' read -r kind cmd word origin; do
 	case $kind in
-	opt) case $origin in "aod help"*) ;; *) continue ;; esac
-		comp "$AOD_BIN" "$cmd" "${word:0:2}" | grep -qxF -- "$word" || missing="$missing aod $cmd $word;" ;;
+	opt) case $origin in "aod help"*) ;; "aod --help") cmd= ;; *) continue ;; esac
+		comp "$AOD_BIN" $cmd "${word:0:2}" | grep -qxF -- "$word" || missing="$missing aod $cmd $word;" ;;
 	verb) comp "$AOD_BIN" "$cmd" "" | grep -qxF -- "$word" || missing="$missing aod $cmd $word;" ;;
 	esac
 done < "$WORK/facts"

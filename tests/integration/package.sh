@@ -125,6 +125,9 @@ if [ "$have_deb" = 1 ] && deb_build deb-build "$WORK/deb1.log"; then
 			check deb-config-paths "the installed config does not write to /var/log/aod" test $? = 0
 			exec_path=$(sed -n 's/^ExecStart=\([^ ]*\).*/\1/p' "$ROOT/lib/systemd/system/aod.service")
 			check deb-unit-exec "the unit runs '$exec_path'" test "$exec_path" = /usr/sbin/aod -a -x "$ROOT$exec_path"
+			# enabled for the next boot (deb-systemd-helper; nothing starts in a chroot)
+			check deb-unit-enabled "no multi-user.target.wants/aod.service link" \
+				test -L "$ROOT/etc/systemd/system/multi-user.target.wants/aod.service"
 			mode=$(stat -c %a "$ROOT/var/log/aod")
 			check deb-logdir "/var/log/aod mode $mode, want 700" test "$mode" = 700
 			in_root man -w aod > /dev/null 2>&1 || [ -e "$ROOT/usr/share/man/man8/aod.8.gz" ]
