@@ -7,6 +7,9 @@
 #   make bench      benchmarks (figures, no assertions)
 #   make fuzz       libFuzzer harnesses (tests/fuzz), FUZZ_SECONDS each (default 60);
 #                   findings go to tests/fuzz/regress/, which make check replays
+#   make man        man pages aod(8), aod.yaml(5) from man/*.scd (scdoc) into $(BUILD)/man
+#   make deb        Debian package (debhelper) into $(BUILD)/pkg; make rpm: the RPM
+#   make install    binary, unit, config, man pages, completion, assets (DESTDIR, PREFIX)
 
 VERSION     := 0.1.0
 BUILD       ?= build
@@ -44,6 +47,7 @@ BENCH_BINS  := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
 .SECONDARY:
 .PHONY: all deps run check check-unit check-asan bench clean format vm-setup install tests-build asan-build
 .PHONY: fuzz fuzz-build fuzz-bins
+.PHONY: man deb rpm
 all: $(BUILD)/aod
 
 deps:
@@ -162,12 +166,77 @@ clean:
 
 -include $(wildcard $(BUILD)/obj/*/*.d)
 
-PREFIX ?= /usr/local
-install: all
-	install -D -m 0755 $(BUILD)/aod $(DESTDIR)$(PREFIX)/bin/aod
-	install -D -m 0644 packaging/aod.service $(DESTDIR)/etc/systemd/system/aod.service
+# Man pages: one scdoc source each.
+MAN_SRCS    := $(wildcard man/*.scd)
+MAN_PAGES   := $(patsubst man/%.scd,$(BUILD)/man/%,$(MAN_SRCS))
+man: $(MAN_PAGES)
+
+$(BUILD)/man/%: man/%.scd
+	@mkdir -p $(@D)
+	scdoc < $< > $@.tmp && mv $@.tmp $@
+
+# Where `make install` puts things. The packages set these (debian/rules, packaging/rpm):
+# the binary in /usr/sbin, the unit in the system unit directory, assets in /usr/share/aod.
+PREFIX        ?= /usr/local
+BINDIR        ?= $(PREFIX)/bin
+DATADIR       ?= $(PREFIX)/share
+MANDIR        ?= $(DATADIR)/man
+DOCDIR        ?= $(DATADIR)/doc/aod
+UNITDIR       ?= /etc/systemd/system
+COMPLETIONDIR ?= $(DATADIR)/bash-completion/completions
+install: all man
+	install -D -m 0755 $(BUILD)/aod $(DESTDIR)$(BINDIR)/aod
+	install -d -m 0755 $(DESTDIR)$(UNITDIR)
+	sed -e 's|/usr/local/bin/aod|$(BINDIR)/aod|g' \
+		-e 's|^Documentation=.*|Documentation=man:aod(8) man:aod.yaml(5) file://$(DOCDIR)/README.md|' \
+		packaging/aod.service > $(DESTDIR)$(UNITDIR)/aod.service
 	install -d -m 0755 $(DESTDIR)/etc/aod
 	test -e $(DESTDIR)/etc/aod/aod.yaml || sed -e 's|^aod_output_dir: var/aod|aod_output_dir: /var/log/aod|' \
 		-e 's|control_socket: var/aod.sock|control_socket: /run/aod/aod.sock|' config/aod.yaml \
 		> $(DESTDIR)/etc/aod/aod.yaml
-	install -D -m 0644 README.md $(DESTDIR)$(PREFIX)/share/doc/aod/README.md
+	install -D -m 0644 README.md $(DESTDIR)$(DOCDIR)/README.md
+	install -m 0644 docs/*.md $(DESTDIR)$(DOCDIR)/
+	install -D -m 0644 $(BUILD)/man/aod.8 $(DESTDIR)$(MANDIR)/man8/aod.8
+	install -D -m 0644 $(BUILD)/man/aod.yaml.5 $(DESTDIR)$(MANDIR)/man5/aod.yaml.5
+	install -D -m 0644 packaging/bash-completion/aod $(DESTDIR)$(COMPLETIONDIR)/aod
+	for d in prometheus grafana; do [ ! -d packaging/$$d ] || \
+		find packaging/$$d -type f | while read -r f; do \
+			install -D -m 0644 "$$f" "$(DESTDIR)$(DATADIR)/aod/$${f#packaging/}" || exit 1; done; done
+
+# Packages, from a copy of the tracked and new files (build outputs left out) in $(PKG_DIR).
+# The compiled tree is kept there between runs (build-deb, build-rpm) while the Makefile
+# and the packaging are unchanged, so a rebuild only compiles what changed.
+#   make deb [DEB_VERSION=V]   $(PKG_DIR)/aod_V_ARCH.deb (V: debian/changelog's)
+#   make rpm                   $(PKG_DIR)/rpm/RPMS/ARCH/aod-$(VERSION)-1.ARCH.rpm
+PKG_DIR     ?= $(BUILD)/pkg
+DEB_VERSION ?=
+deb:
+	@scripts/deps.sh pkg
+	@set -e; d=$(PKG_DIR)/aod; mkdir -p $(PKG_DIR); rm -rf $(PKG_DIR)/.build-deb; \
+	if cmp -s Makefile $$d/Makefile && cmp -s debian/rules $$d/debian/rules && [ -d $$d/build-deb ]; then \
+		mv $$d/build-deb $(PKG_DIR)/.build-deb; fi; \
+	rm -rf $$d; mkdir -p $$d; \
+	git ls-files -z -co --exclude-standard | tar --null -T - --ignore-failed-read -cf - | tar -xf - -C $$d; \
+	[ ! -d $(PKG_DIR)/.build-deb ] || mv $(PKG_DIR)/.build-deb $$d/build-deb; \
+	if [ -n "$(DEB_VERSION)" ]; then \
+		printf 'aod (%s) unstable; urgency=medium\n\n  * Built with make deb DEB_VERSION=%s.\n\n -- %s  %s\n\n' \
+			"$(DEB_VERSION)" "$(DEB_VERSION)" "$$(dpkg-parsechangelog -l debian/changelog -S Maintainer)" \
+			"$$(date -R)" | cat - debian/changelog > $$d/debian/changelog; fi; \
+	cd $$d && DEB_BUILD_OPTIONS="parallel=$$(nproc)" dpkg-buildpackage -b -us -uc
+	@ls -1 $(PKG_DIR)/*.deb
+
+RPM_TOP      = $(abspath $(PKG_DIR))/rpm
+rpm:
+	@scripts/deps.sh pkg
+	@set -e; mkdir -p $(RPM_TOP)/SOURCES $(PKG_DIR)/rpm-cache; \
+	sed -n '/^%build/,/^%install/p' packaging/rpm/aod.spec > $(PKG_DIR)/rpm-cache/build.new; \
+	if ! cmp -s Makefile $(PKG_DIR)/rpm-cache/Makefile || \
+	   ! cmp -s $(PKG_DIR)/rpm-cache/build.new $(PKG_DIR)/rpm-cache/build; then \
+		rm -rf $(PKG_DIR)/build-rpm; cp Makefile $(PKG_DIR)/rpm-cache/; \
+		mv $(PKG_DIR)/rpm-cache/build.new $(PKG_DIR)/rpm-cache/build; fi; \
+	git ls-files -z -co --exclude-standard | \
+		tar --null -T - --ignore-failed-read --transform 's|^|aod-$(VERSION)/|' -czf $(RPM_TOP)/SOURCES/aod-$(VERSION).tar.gz; \
+	rpmbuild -bb --nodeps --define "_topdir $(RPM_TOP)" --define "aod_version $(VERSION)" \
+		--define "packager $$(sed -n "s/^Maintainer: //p" debian/control)" \
+		--define "aod_build_dir $(abspath $(PKG_DIR))/build-rpm" packaging/rpm/aod.spec
+	@ls -1 $(RPM_TOP)/RPMS/*/*.rpm

@@ -1,5 +1,5 @@
 #!/bin/sh
-# deps.sh build|test: install the Debian packages aod needs that are missing.
+# deps.sh build|test|pkg: install the Debian packages aod needs that are missing.
 # Runs apt-get update at most once, and only when something is missing.
 set -eu
 BUILD_PKGS="make gcc clang llvm pkg-config libbpf-dev bpftool libelf-dev zlib1g-dev
@@ -15,13 +15,20 @@ TEST_PKGS="libcmocka-dev jq bc zstd fio util-linux procps iproute2 kmod systemd
 qemu-system-x86 busybox-static samba cifs-utils cpio xz-utils binutils
 libfuse3-dev fuse3 libclang-rt-dev nftables"
 BUILD_PKGS="$BUILD_PKGS libmicrohttpd-dev libcrypt-dev"   # src/serve: HTTP server, bcrypt
+BUILD_PKGS="$BUILD_PKGS scdoc"                             # man/*.scd: make man, make install
 TEST_PKGS="$TEST_PKGS prometheus curl openssl"            # tests/integration/http.sh
 TEST_PKGS="$TEST_PKGS sqlite3 python3 python3-pandas"     # tests/integration/store.sh, test_store_query
 TEST_PKGS="$TEST_PKGS nodejs npm"                         # scripts/npm-deps.sh: tests/npm (DuckDB)
 TEST_PKGS="$TEST_PKGS libxml2-utils"                      # tests/integration/impact.sh (xmllint)
+TEST_PKGS="$TEST_PKGS groff-base"                         # tests/integration/docs.sh: man pages render
+# make deb, make rpm (deps.sh pkg) and tests/integration/package.sh (make check: deps.sh test)
+PKG_PKGS="debhelper dpkg-dev fakeroot lintian rpm rpmlint debootstrap zstd"
 
 want=$BUILD_PKGS
-[ "${1:-build}" = test ] && want="$want $TEST_PKGS"
+case ${1:-build} in
+test) want="$want $TEST_PKGS $PKG_PKGS" ;;
+pkg) want="$want $PKG_PKGS" ;;
+esac
 missing=
 # nodejs and npm: a node that already brings its own npm (NodeSource's nodejs
 # conflicts with Debian's npm package) is as good as Debian's pair.
