@@ -34,6 +34,8 @@ SCALAR_KEY(fr_events, watcher.flight_recorder_max_events)
 SCALAR_KEY(fr_sec, watcher.flight_recorder_sec)
 SCALAR_KEY(store_on, store.enabled)
 SCALAR_KEY(store_queue, store.queue_size)
+SCALAR_KEY(upload_on, upload.enabled)
+SCALAR_KEY(upload_queue, upload.queue_size)
 
 static bool differ_store_path(const struct aod_config *a, const struct aod_config *b)
 {
@@ -66,6 +68,8 @@ static const struct restart_key restart_keys[] = {
 	{ "store.enabled", differ_store_on, keep_store_on },
 	{ "store.path", differ_store_path, keep_store_path },
 	{ "store.queue_size", differ_store_queue, keep_store_queue },
+	{ "upload", differ_upload_on, keep_upload_on },
+	{ "upload.queue_size", differ_upload_queue, keep_upload_queue },
 };
 
 size_t aod_config_keep_restart_keys(struct aod_config *fresh, const struct aod_config *running,
