@@ -20,6 +20,7 @@
 #include "upload/upload_int.h"
 
 #define BODY_MAX 4096
+#define EMPTY_SHA256 "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
 int aod_s3_global_init(void)
 {
@@ -242,6 +243,8 @@ int aod_s3_head(const struct aod_s3_request *rq, struct aod_s3_result *res)
 	if (!h)
 		return -ENOMEM;
 	curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+	/* the SHA-256 of the empty body: S3 wants the header on every request */
+	hdrs = add_header(hdrs, "x-amz-content-sha256", EMPTY_SHA256, &oom);
 	if (rq->creds->session_token[0])
 		hdrs = add_header(hdrs, "x-amz-security-token", rq->creds->session_token, &oom);
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
@@ -274,9 +277,8 @@ int aod_s3_put(const struct aod_s3_request *rq, int fd, const struct aod_s3_dige
 	hdrs = add_header(hdrs, "Content-Type", "application/zstd", &oom);
 	hdrs = add_header(hdrs, "Content-MD5", d->md5_b64, &oom);
 	hdrs = add_header(hdrs, "x-amz-content-sha256", d->sha256_hex, &oom);
-	hdrs = curl_slist_append(hdrs, "Expect:"); /* no 100-continue round trip */
-	if (!hdrs)
-		oom = true;
+	/* no "Expect:" to turn 100-continue off: libcurl would sign the empty
+	 * header it then leaves out, and the signature would not match */
 	if (rq->creds->session_token[0])
 		hdrs = add_header(hdrs, "x-amz-security-token", rq->creds->session_token, &oom);
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
