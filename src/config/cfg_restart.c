@@ -34,7 +34,6 @@ SCALAR_KEY(fr_events, watcher.flight_recorder_max_events)
 SCALAR_KEY(fr_sec, watcher.flight_recorder_sec)
 SCALAR_KEY(store_on, store.enabled)
 SCALAR_KEY(store_queue, store.queue_size)
-SCALAR_KEY(upload_on, upload.enabled)
 SCALAR_KEY(upload_queue, upload.queue_size)
 
 static bool differ_store_path(const struct aod_config *a, const struct aod_config *b)
@@ -45,6 +44,18 @@ static bool differ_store_path(const struct aod_config *a, const struct aod_confi
 static void keep_store_path(struct aod_config *f, const struct aod_config *r)
 {
 	memcpy(f->store.path, r->store.path, sizeof(f->store.path));
+}
+
+/* Adding or removing upload: the uploader exists or not from the start: the
+ * whole running section stays (not only the flag: its endpoint and bucket). */
+static bool differ_upload_on(const struct aod_config *a, const struct aod_config *b)
+{
+	return a->upload.enabled != b->upload.enabled;
+}
+
+static void keep_upload_on(struct aod_config *f, const struct aod_config *r)
+{
+	memcpy(&f->upload, &r->upload, sizeof(f->upload));
 }
 
 static bool differ_socket(const struct aod_config *a, const struct aod_config *b)
