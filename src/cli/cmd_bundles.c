@@ -179,6 +179,10 @@ static int add_upload(void *ctx, const struct aod_store_upload *u)
 		e->size = u->size;
 	}
 	snprintf(e->upload, sizeof(e->upload), "%s%s", u->state, u->deleted ? ", deleted" : "");
+	/* the agent writes a few fixed words; anything else came from a hand edit */
+	for (char *p = e->upload; *p; p++)
+		if ((unsigned char)*p < ' ' || (unsigned char)*p >= 0x7f)
+			*p = '?';
 	return 0;
 }
 

@@ -132,9 +132,9 @@ static void print_status(json_t *root)
 		    num(st, "write_lost"), num(st, "bytes"), str(st, "last_error")[0] ? "; last error: " : "",
 		    str(st, "last_error"));
 	if (up)
-		out("upload: %s, %s/%s: queued %lld, pending %lld, uploaded %lld (already there "
+		out("upload: %s, %s: queued %lld, pending %lld, uploaded %lld (already there "
 		    "%lld), failed %lld, retries %lld, dropped %lld, %lld bytes%s%s\n",
-		    str(up, "state"), str(up, "endpoint"), str(up, "bucket"), num(up, "queued"),
+		    str(up, "state"), str(up, "to"), num(up, "queued"),
 		    num(up, "pending"), num(up, "uploaded"), num(up, "already_there"),
 		    num(up, "failed"), num(up, "retries"), num(up, "dropped"), num(up, "bytes"),
 		    str(up, "last_error")[0] ? "; last error: " : "", str(up, "last_error"));

@@ -44,7 +44,7 @@ int aod_uploader_main(struct aod_agent *agent);
 /* A finished bundle at path (any thread; never blocks). u NULL: no-op. */
 void aod_uploader_bundle(struct aod_uploader *u, uint64_t anomaly_id, const char *path);
 
-/* {"endpoint", "bucket", "state", "queued", "pending", "uploaded", "failed",
+/* {"to" (endpoint/bucket), "state", "queued", "pending", "uploaded", "failed",
  *  "retries", "dropped", "already_there", "bytes", "deleted", "store_errors",
  *  "last_error"} */
 json_t *aod_uploader_status_json(struct aod_uploader *u);

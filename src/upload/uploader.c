@@ -62,10 +62,19 @@ struct aod_uploader {
 	uint64_t rnd;
 	_Atomic uint64_t queued, uploaded, failed, retries, dropped, already_there, bytes,
 		deleted, store_errors;
-	pthread_mutex_t lock;     /* state, last_error */
+	pthread_mutex_t lock;     /* state, last_error, where */
 	char state[48];
 	char last_error[256];
+	char where[AOD_UPLOAD_URL_LEN + AOD_UPLOAD_BUCKET_LEN + 2]; /* endpoint/bucket */
 };
+
+/* endpoint/bucket for the status (the config may change at a reload). */
+static void set_where(struct aod_uploader *u, const struct aod_config *cfg)
+{
+	pthread_mutex_lock(&u->lock);
+	snprintf(u->where, sizeof(u->where), "%s/%s", cfg->upload.endpoint, cfg->upload.bucket);
+	pthread_mutex_unlock(&u->lock);
+}
 
 /* ---- creation, hand-off, status ---- */
 
@@ -101,6 +110,7 @@ int aod_uploader_new(struct aod_agent *agent, struct aod_uploader **out)
 	u->rnd = aod_wall_ns() ^ ((uint64_t)getpid() << 32) ^ 0x9e3779b97f4a7c15ULL;
 	pthread_mutex_init(&u->lock, NULL);
 	snprintf(u->state, sizeof(u->state), "starting");
+	set_where(u, cfg);
 	*out = u;
 	return 0;
 }
@@ -157,13 +167,11 @@ void aod_uploader_counts(struct aod_uploader *u, struct aod_upload_counts *out)
 
 json_t *aod_uploader_status_json(struct aod_uploader *u)
 {
-	const struct aod_config *cfg = u->agent->cfg;
 	json_t *o;
 
 	pthread_mutex_lock(&u->lock);
-	o = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s}",
-		      "endpoint", cfg->upload.endpoint, "bucket", cfg->upload.bucket,
-		      "state", u->state,
+	o = json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s}",
+		      "to", u->where, "state", u->state,
 		      "queued", (json_int_t)atomic_load(&u->queued),
 		      "pending", (json_int_t)(aod_bqueue_depth(u->handoff) + __atomic_load_n(&u->len, __ATOMIC_RELAXED)),
 		      "uploaded", (json_int_t)atomic_load(&u->uploaded),
@@ -553,7 +561,8 @@ int aod_uploader_main(struct aod_agent *agent)
 		uint64_t now = aod_mono_ns(), deadline = now + POLL_MS * AOD_NSEC_PER_MSEC;
 		struct job *j = head_job(u);
 
-		aod_agent_config_refresh(agent, &cfg, &gen);
+		if (aod_agent_config_refresh(agent, &cfg, &gen))
+			set_where(u, cfg);
 		if (j && j->not_before_ns <= now) {
 			attempt(u, cfg, j);
 			take_in(u, cfg, 0); /* what arrived meanwhile: recorded now */

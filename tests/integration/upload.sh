@@ -16,6 +16,9 @@
 #  6. bad credentials: failed, counted, a clear log line, the secret in no log
 #  7. delete_after_upload: the local file goes once the object is there;
 #     aod bundles still lists it
+#  8. a full queue (queue_size 1, server down): the bundles beyond it are
+#     dropped, counted (aod status, /metrics) and recorded; the one queued
+#     goes up when the server is back
 set -u
 . "$(dirname "$0")/lib.sh"
 need_root_bpf upload || exit 0
@@ -64,7 +67,7 @@ start_proxy || { fail upload-setup "s3proxy did not start: $(tail -n 3 "$WORK/pr
 
 OUT=$WORK/out
 DB=$OUT/aod.db
-config() { # extra upload lines... (RETRIES=, TIMEOUT= in the environment)
+config() { # extra upload lines... (RETRIES=, TIMEOUT=, HTTP= listen in the environment)
 	{
 		cat <<YAML
 watch_interval_sec: 1
@@ -73,6 +76,8 @@ watcher:
   actions: [mounts]
 agent:
   control_socket: $WORK/aod.sock
+http:
+  listen: "${HTTP:-}"
 upload:
   endpoint: http://127.0.0.1:$PROXY_PORT
   bucket: $BUCKET
@@ -113,6 +118,9 @@ puts_of() { # bundle -> PUTs of its key that the proxy forwarded
 }
 state_of() { sql "SELECT state FROM uploads WHERE bundle = '$1'"; }
 uploaded() { [ "$(state_of "$1")" = uploaded ]; }
+state_is() { [ "$(state_of "$1")" = "$2" ]; }
+pending_ge() { [ "$(sql "SELECT COUNT(*) FROM uploads WHERE state IN ('queued', 'uploading')")" -ge "$1" ]; }
+retries_ge() { [ "$(up retries)" -ge "$1" ]; }
 restart_agent() {
 	stop_agent
 	start_agent "$WORK/aod.yaml" "$WORK/agent.log.$1" ||
@@ -174,7 +182,7 @@ fi
 stop_proxy
 r0=$(up retries)
 B4=$(snapshot) || { fail upload-down "no bundle written"; exit 0; }
-wait_for 15 bash -c "[ \$('$AOD_BIN' status --socket '$WORK/aod.sock' --json | jq .upload.retries) -ge $(( r0 + 2 )) ]"
+wait_for 15 retries_ge $(( r0 + 2 ))
 st4=$(state_of "$B4")
 start_proxy "$PROXY_PORT" || { fail upload-down "proxy did not restart on $PROXY_PORT"; exit 0; }
 wait_for 30 uploaded "$B4"
@@ -189,7 +197,7 @@ fi
 stop_proxy
 Q=
 for i in 1 2 3; do Q="$Q $(snapshot)" || { fail upload-restart "no bundle written"; exit 0; }; done
-wait_for 10 bash -c "[ \$(python3 -c \"import sqlite3; print(sqlite3.connect('file:$DB?mode=ro', uri=True).execute(\\\"SELECT COUNT(*) FROM uploads WHERE state IN ('queued','uploading')\\\").fetchone()[0])\") -ge 3 ]"
+wait_for 10 pending_ge 3
 stop_agent
 queued=$(sql "SELECT COUNT(*) FROM uploads WHERE state IN ('queued', 'uploading')")
 start_proxy "$PROXY_PORT" || { fail upload-restart "proxy did not restart"; exit 0; }
@@ -221,7 +229,7 @@ RETRIES=2 config
 AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=$SECRET_BAD start_agent "$WORK/aod.yaml" "$WORK/agent.log.badcreds" ||
 	{ fail upload-badcreds "agent did not start"; exit 0; }
 B6=$(snapshot) || { fail upload-badcreds "no bundle written"; exit 0; }
-wait_for 20 bash -c "[ \"\$(python3 -c \"import sqlite3; print(sqlite3.connect('file:$DB?mode=ro', uri=True).execute(\\\"SELECT state FROM uploads WHERE bundle = '$B6'\\\").fetchone()[0])\")\" = failed ]"
+wait_for 20 state_is "$B6" failed
 line=$(grep "upload: bundle $B6" "$WORK/agent.log.badcreds" | tail -n 1)
 if [ "$(state_of "$B6")" = failed ] && [ "$(up failed)" = 1 ] && [ "$(up retries)" = 0 ] &&
    grep -q 'HTTP 403 SignatureDoesNotMatch' <<<"$line" && [ ! -e "$(object "$B6")" ]; then
@@ -247,4 +255,25 @@ else
 	fail upload-delete-after-upload "local $(ls "$OUT/batches/$B7" 2>&1), state '$(state_of "$B7")'"
 fi
 check upload-others-kept "B1 local copy after delete_after_upload" test -e "$OUT/batches/$B1"
+
+# ---- 8. a full queue -------------------------------------------------------
+stop_proxy
+for _ in 1 2 3 4 5; do
+	HTTP_PORT=$(( 20000 + RANDOM % 20000 ))
+	ss -ltn | grep -q ":$HTTP_PORT " || break
+done
+HTTP=127.0.0.1:$HTTP_PORT config "credentials_file: $WORK/creds" "queue_size: 1"
+restart_agent queue
+Q1=$(snapshot) && Q2=$(snapshot) && Q3=$(snapshot) || { fail upload-queue-full "no bundle written"; exit 0; }
+wait_for 10 state_is "$Q3" dropped
+got="$(state_of "$Q1") $(state_of "$Q2") $(state_of "$Q3")"
+metric=$(curl -s "http://127.0.0.1:$HTTP_PORT/metrics" 2>/dev/null | grep '^aod_uploads_total{result="dropped"}')
+check upload-queue-full "states '$got', dropped $(up dropped), metric '$metric'" \
+	test "$got $(up dropped) ${metric##* }" = "queued dropped dropped 2 2"
+start_proxy "$PROXY_PORT" || { fail upload-queue-full "proxy did not restart"; exit 0; }
+wait_for 30 uploaded "$Q1"
+check upload-queue-full-rest "Q1 '$(state_of "$Q1")', Q2 '$(state_of "$Q2")' after the server came back" \
+	test "$(state_of "$Q1") $(state_of "$Q2") $(puts_of "$Q2")" = "uploaded dropped 0"
+metric=$(curl -s "http://127.0.0.1:$HTTP_PORT/metrics" | grep '^aod_uploads_total{result="uploaded"}')
+check upload-metrics "metric '$metric'" test "${metric##* }" = 1
 stop_agent
