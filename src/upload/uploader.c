@@ -317,15 +317,20 @@ struct resume_ctx {
 static int resume_one(void *arg, const struct aod_store_upload *row)
 {
 	struct resume_ctx *rc = arg;
-	struct job *j = append(rc->u);
+	struct aod_bundle_name name;
+	struct job *j = NULL;
 
-	if (!j || strlen(row->bundle) >= sizeof(j->file)) {
+	/* only a bundle's own name: the path is made from it (a hand-edited row
+	 * must not point the uploader anywhere else) */
+	if (aod_bundle_name_parse(row->bundle, &name))
+		j = append(rc->u);
+	if (!j) {
 		struct job d = { .anomaly_id = row->anomaly_id, .queued_ns = row->queued_ns };
 
-		if (j)
-			pop_head(rc->u); /* never: bundle names fit; undo the append */
 		copy_name(d.file, row->bundle);
-		snprintf(d.last_error, sizeof(d.last_error), "upload queue full at start");
+		snprintf(d.last_error, sizeof(d.last_error), "%s",
+			 rc->u->len == rc->u->cap ? "upload queue full at start"
+						  : "not a bundle file name");
 		atomic_fetch_add(&rc->u->dropped, 1);
 		rc->dropped++;
 		record(rc->u, rc->cfg, &d, "dropped", false, 0, NULL, false);
