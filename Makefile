@@ -17,7 +17,7 @@ CC          ?= gcc
 CLANG       ?= clang
 BPFTOOL     ?= $(shell command -v bpftool 2>/dev/null || echo /usr/sbin/bpftool)
 ARCH        := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
-PKGS        := libbpf libelf zlib yaml-0.1 libzstd libarchive jansson libsystemd libmicrohttpd libxcrypt sqlite3
+PKGS        := libbpf libelf zlib yaml-0.1 libzstd libarchive jansson libsystemd libmicrohttpd libxcrypt sqlite3 libcurl libcrypto
 PKG_CFLAGS   = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS     = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 

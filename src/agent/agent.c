@@ -26,6 +26,7 @@
 #include "agent/flight_recorder.h"
 #include "agent/privileges.h"
 #include "agent/store_writer.h"
+#include "upload/upload.h"
 #include "collect/action.h"
 #include "common/log.h"
 #include "common/timeutil.h"
@@ -261,6 +262,9 @@ static int agent_init(struct aod_agent *agent, const struct aod_agent_opts *opts
 		return -ENOMEM;
 	if (!(agent->health = aod_health_latest_new()))
 		return -ENOMEM;
+	err = aod_uploader_new(agent, &agent->uploader);
+	if (err)
+		return err;
 
 	popts.ringbuf_mb = agent->cfg->agent.ringbuf_mb;
 	popts.inflight_timeout_ns =
@@ -305,6 +309,9 @@ static int start_workers(struct aod_agent *agent)
 		if (err)
 			return err;
 	}
+	if (agent->uploader)
+		return aod_worker_start(&agent->workers[AOD_W_UPLOAD], agent, "Uploader",
+					aod_uploader_main);
 	return 0;
 }
 
@@ -371,6 +378,7 @@ static void agent_shutdown(struct aod_agent *agent)
 	aod_collector_free(agent->collector);
 	aod_smb_shares_free(agent->shares);
 	aod_store_writer_free(agent->store);
+	aod_uploader_free(agent->uploader);
 	aod_health_latest_free(agent->health);
 	if (agent->spacewatch_kick >= 0)
 		close(agent->spacewatch_kick);

@@ -12,6 +12,7 @@
  *   control     unix socket: status, snapshot
  *   http        /metrics and /api/v1/status from snapshots  (src/serve/)
  *   health      health reports every health.interval_sec  (src/agent/health_loop.c)
+ *   upload      finished bundles to S3-compatible storage   (src/upload/, when configured)
  */
 #ifndef AOD_AGENT_AGENT_H
 #define AOD_AGENT_AGENT_H
@@ -37,6 +38,7 @@ struct aod_smb_shares;
 struct aod_http;
 struct aod_store_writer;
 struct aod_health_latest;
+struct aod_uploader;
 
 enum aod_worker_id {
 	AOD_W_DISPATCHER,
@@ -48,6 +50,7 @@ enum aod_worker_id {
 	AOD_W_HTTP,
 	AOD_W_STORE,       /* joined last: it writes what the others left */
 	AOD_W_HEALTH,
+	AOD_W_UPLOAD,      /* only with an upload: section */
 	AOD_W_COUNT,
 };
 
@@ -94,6 +97,7 @@ struct aod_agent {
 	struct aod_smb_shares *shares;      /* SMB tree id -> share name (thread-safe) */
 	struct aod_store_writer *store;     /* event store writer (store_writer.h) */
 	struct aod_health_latest *health;   /* the latest health report (health/latest.h) */
+	struct aod_uploader *uploader;      /* NULL without upload: (upload/upload.h) */
 	int spacewatch_kick;                /* eventfd: a bundle was published, check now */
 	struct aod_detector_stats_shared {
 		_Atomic uint64_t events_in, events_counted, events_dropped, events_late,

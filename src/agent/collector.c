@@ -21,6 +21,7 @@
 #include "agent/anomaly_queue.h"
 #include "agent/flight_recorder.h"
 #include "agent/store_writer.h"
+#include "upload/upload.h"
 #include "collect/action.h"
 #include "collect/admission.h"
 #include "collect/bundle.h"
@@ -299,8 +300,10 @@ static int write_bundle(struct collection *col, struct aod_action_spec *specs,
 			   (unsigned long long)info.size, partial ? " (partial: aod stopping)" : "",
 			   info.ncut ? ", outputs cut to fit max_bundle_mb" : "");
 	aod_store_writer_bundle(c->agent->store, &col->primary, info.path, info.size, partial, err);
-	if (!err)
+	if (!err) {
 		kick_spacewatch(c->agent);
+		aod_uploader_bundle(c->agent->uploader, col->primary.id, info.path);
+	}
 	free(status);
 	free(es);
 	return err;

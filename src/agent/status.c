@@ -10,6 +10,7 @@
 #include "agent/event_queue.h"
 #include "agent/flight_recorder.h"
 #include "agent/store_writer.h"
+#include "upload/upload.h"
 #include "collect/action.h"
 #include "common/timeutil.h"
 #include "probe/probes.h"
@@ -120,6 +121,8 @@ char *aod_agent_status_json(struct aod_agent *agent)
 	if (agent->store)
 		json_object_set_new(root, "store", aod_store_writer_status_json(agent->store));
 	json_object_set_new(root, "tcp", aod_tcp_status_json(agent->probes));
+	if (agent->uploader)
+		json_object_set_new(root, "upload", aod_uploader_status_json(agent->uploader));
 	text = json_dumps(root, JSON_INDENT(2));
 	json_decref(root);
 	return text;

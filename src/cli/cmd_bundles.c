@@ -3,8 +3,10 @@
  * aod bundles [--dir OUTPUT_DIR | --config FILE]      list, newest first
  * aod bundles show ID [--dir OUTPUT_DIR | --config FILE]  print summary.txt
  *
- * The list comes from file names and stat alone; `show` reads summary.txt
- * out of the tar.zst with libarchive.
+ * The list comes from file names and stat, and, when upload is configured,
+ * the upload state of each bundle from the store's uploads table (bundles
+ * deleted locally after their upload are listed from there); `show` reads
+ * summary.txt out of the tar.zst with libarchive.
  */
 #include <archive.h>
 #include <archive_entry.h>
@@ -23,11 +25,19 @@
 #include "collect/bundle.h"
 #include "common/timeutil.h"
 #include "config/config.h"
+#include "store/store.h"
 
 struct bundle_entry {
 	struct aod_bundle_name name;
 	char file[256];
 	uint64_t size;
+	char upload[40];           /* upload state, "" if none */
+	bool local;                /* the file is in batches/ */
+};
+
+struct bundle_list {
+	struct bundle_entry *v;
+	size_t n, cap;
 };
 
 static void usage(FILE *out)
@@ -37,17 +47,21 @@ static void usage(FILE *out)
 		"       aod bundles show ID [--dir OUTPUT_DIR | --config FILE]\n"
 		"\n"
 		"List the diagnostics bundles in OUTPUT_DIR/batches (id, time, source, type,\n"
-		"size), newest first; or print the summary.txt of bundle ID (its number or\n"
-		"its file name). OUTPUT_DIR is aod_output_dir of --config FILE, else of the\n"
-		"built-in default config.\n"
+		"size, upload state), newest first; or print the summary.txt of bundle ID\n"
+		"(its number or its file name). OUTPUT_DIR is aod_output_dir of --config\n"
+		"FILE, else of the built-in default config. The upload state comes from the\n"
+		"store (store.path of the config; OUTPUT_DIR/aod.db with --dir): queued,\n"
+		"uploading, uploaded, failed or dropped; bundles deleted after their upload\n"
+		"(upload.delete_after_upload) are listed as \"uploaded, deleted\".\n"
 		"\n"
 		"  -d, --dir OUTPUT_DIR   the agent's aod_output_dir\n"
 		"  -c, --config FILE      take aod_output_dir from this config\n"
 		"  -h, --help             this text\n");
 }
 
-/* The output dir from --config FILE or the embedded default config. */
-static int output_dir_from_config(const char *path, char *dir, size_t len)
+/* The output dir and store path from --config FILE or the embedded default config. */
+static int output_dir_from_config(const char *path, char *dir, size_t len, char *db,
+				  size_t dblen)
 {
 	struct aod_config *cfg = calloc(1, sizeof(*cfg));
 	struct aod_config_error err = { { 0 } };
@@ -60,8 +74,10 @@ static int output_dir_from_config(const char *path, char *dir, size_t len)
 	r = aod_config_load(cfg, path, &err);
 	if (r < 0)
 		fprintf(stderr, "aod bundles: %s\n", err.msg[0] ? err.msg : strerror(-r));
-	else
+	else {
 		snprintf(dir, len, "%s", cfg->output_dir);
+		snprintf(db, dblen, "%s", cfg->store.path);
+	}
 	free(cfg);
 	return r;
 }
@@ -130,34 +146,94 @@ static void fmt_size(uint64_t n, char *buf, size_t len)
 		snprintf(buf, len, "%llu B", (unsigned long long)n);
 }
 
-static int list_bundles(const char *output_dir)
+static struct bundle_entry *find_entry(struct bundle_list *l, const char *file)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (!strcmp(l->v[i].file, file))
+			return &l->v[i];
+	return NULL;
+}
+
+/* One uploads row: its state on the local bundle, or a row of its own for a
+ * bundle deleted after its upload. */
+static int add_upload(void *ctx, const struct aod_store_upload *u)
+{
+	struct bundle_list *l = ctx;
+	struct bundle_entry *e = find_entry(l, u->bundle), *grown;
+	struct aod_bundle_name name;
+
+	if (!e) {
+		if (!u->deleted || !aod_bundle_name_parse(u->bundle, &name))
+			return 0; /* removed by retention: nothing to show */
+		if (l->n == l->cap) {
+			l->cap = l->cap ? 2 * l->cap : 64;
+			grown = realloc(l->v, l->cap * sizeof(*grown));
+			if (!grown)
+				return -ENOMEM;
+			l->v = grown;
+		}
+		e = &l->v[l->n++];
+		memset(e, 0, sizeof(*e));
+		e->name = name;
+		snprintf(e->file, sizeof(e->file), "%s", u->bundle);
+		e->size = u->size;
+	}
+	snprintf(e->upload, sizeof(e->upload), "%s%s", u->state, u->deleted ? ", deleted" : "");
+	/* the agent writes a few fixed words; anything else came from a hand edit */
+	for (char *p = e->upload; *p; p++)
+		if ((unsigned char)*p < ' ' || (unsigned char)*p >= 0x7f)
+			*p = '?';
+	return 0;
+}
+
+static void read_uploads(const char *db, struct bundle_list *l)
+{
+	char err[AOD_STORE_ERR_LEN] = "";
+	int r;
+
+	if (!db[0])
+		return;
+	r = aod_store_uploads_read(db, add_upload, l, err, sizeof(err));
+	if (r < 0 && r != -ENOENT)
+		fprintf(stderr, "aod bundles: upload state not shown: %s\n",
+			err[0] ? err : strerror(-r));
+	qsort(l->v, l->n, sizeof(*l->v), newest_first);
+}
+
+static int list_bundles(const char *output_dir, const char *db)
 {
 	struct bundle_entry *list = NULL;
+	struct bundle_list l;
 	char when[40], size[32];
 	size_t n = 0;
 	int err = read_bundles(output_dir, &list, &n);
 
-	if (err == -ENOENT) {
-		fprintf(stderr, "aod bundles: no bundles: %s/%s does not exist\n", output_dir, AOD_BUNDLE_DIR);
-		return 0;
-	}
-	if (err < 0) {
+	if (err < 0 && err != -ENOENT) {
 		fprintf(stderr, "aod bundles: cannot read %s/%s: %s\n", output_dir, AOD_BUNDLE_DIR,
 			strerror(-err));
 		return 1;
 	}
-	if (!n) {
-		fprintf(stderr, "aod bundles: no bundles in %s/%s\n", output_dir, AOD_BUNDLE_DIR);
+	for (size_t i = 0; i < n; i++)
+		list[i].local = true;
+	l = (struct bundle_list){ .v = list, .n = n, .cap = n };
+	read_uploads(db, &l);
+	if (!l.n) {
+		fprintf(stderr, "aod bundles: no bundles in %s/%s%s\n", output_dir, AOD_BUNDLE_DIR,
+			err == -ENOENT ? " (it does not exist)" : "");
+		free(l.v);
 		return 0;
 	}
-	printf("%-20s  %-24s  %-8s  %-8s  %10s\n", "ID", "TIME", "SOURCE", "TYPE", "SIZE");
-	for (size_t i = 0; i < n; i++) {
-		aod_format_wall(list[i].name.id, when, sizeof(when));
-		fmt_size(list[i].size, size, sizeof(size));
-		printf("%-20llu  %-24s  %-8s  %-8s  %10s\n", (unsigned long long)list[i].name.id, when,
-		       list[i].name.source, list[i].name.type, size);
+	printf("%-20s  %-24s  %-8s  %-8s  %10s  %s\n", "ID", "TIME", "SOURCE", "TYPE", "SIZE",
+	       "UPLOAD");
+	for (size_t i = 0; i < l.n; i++) {
+		const struct bundle_entry *e = &l.v[i];
+
+		aod_format_wall(e->name.id, when, sizeof(when));
+		fmt_size(e->size, size, sizeof(size));
+		printf("%-20llu  %-24s  %-8s  %-8s  %10s  %s\n", (unsigned long long)e->name.id, when,
+		       e->name.source, e->name.type, size, e->upload[0] ? e->upload : "-");
 	}
-	free(list);
+	free(l.v);
 	return 0;
 }
 
@@ -275,7 +351,7 @@ int aod_cmd_bundles(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *dir = NULL, *config = NULL;
-	char output_dir[PATH_MAX];
+	char output_dir[PATH_MAX], db[PATH_MAX + 8] = "";
 	int c;
 
 	optind = 1;
@@ -306,11 +382,14 @@ int aod_cmd_bundles(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	if (dir)
+	if (dir) {
 		snprintf(output_dir, sizeof(output_dir), "%s", dir);
-	else if (output_dir_from_config(config, output_dir, sizeof(output_dir)) < 0)
+		snprintf(db, sizeof(db), "%s/aod.db", dir);
+	} else if (output_dir_from_config(config, output_dir, sizeof(output_dir), db,
+					  sizeof(db)) < 0) {
 		return config ? 2 : 1;
+	}
 	if (optind < argc)
 		return show_bundle(output_dir, argv[optind + 1]);
-	return list_bundles(output_dir);
+	return list_bundles(output_dir, db);
 }

@@ -91,7 +91,7 @@ static void print_status(json_t *root)
 	json_t *cfg = json_object_get(root, "config"), *d = json_object_get(root, "dispatcher");
 	json_t *det = json_object_get(root, "detector"), *a = json_object_get(root, "anomalies");
 	json_t *col = json_object_get(root, "collector"), *http = json_object_get(root, "http");
-	json_t *st = json_object_get(root, "store");
+	json_t *st = json_object_get(root, "store"), *up = json_object_get(root, "upload");
 
 	out("aod %s, pid %lld, up %.0f s; probes attached in %.1f ms\n", str(root, "version"),
 	       num(root, "pid"), json_real_value(json_object_get(root, "uptime_s")),
@@ -131,6 +131,13 @@ static void print_status(json_t *root)
 		    num(st, "events_written"), num(st, "lost"), num(st, "queue_overflows"),
 		    num(st, "write_lost"), num(st, "bytes"), str(st, "last_error")[0] ? "; last error: " : "",
 		    str(st, "last_error"));
+	if (up)
+		out("upload: %s, %s: queued %lld, pending %lld, uploaded %lld (already there "
+		    "%lld), failed %lld, retries %lld, dropped %lld, %lld bytes%s%s\n",
+		    str(up, "state"), str(up, "to"), num(up, "queued"),
+		    num(up, "pending"), num(up, "uploaded"), num(up, "already_there"),
+		    num(up, "failed"), num(up, "retries"), num(up, "dropped"), num(up, "bytes"),
+		    str(up, "last_error")[0] ? "; last error: " : "", str(up, "last_error"));
 }
 
 int aod_cmd_status(int argc, char **argv)

@@ -51,6 +51,7 @@ void aod_config_defaults(struct aod_config *cfg)
 	snprintf(cfg->http.listen, sizeof(cfg->http.listen), "%s", AOD_HTTP_DEFAULT_LISTEN);
 	cfg->metrics.bpf_stats = false;
 	cfg_health_defaults(&cfg->health);
+	cfg_upload_defaults(cfg);
 }
 
 static uint64_t fnv1a(const char *buf, size_t len)
@@ -225,7 +226,7 @@ static int check_rules_have_probes(struct cfg_ctx *c, yaml_node_t *root)
 
 static const char *const top_keys[] = {
 	"watch_interval_sec", "aod_output_dir", "guardian", "cleanup", "watcher",
-	"audit", "agent", "http", "metrics", "store", "probes", "health", NULL,
+	"audit", "agent", "http", "metrics", "store", "probes", "health", "upload", NULL,
 };
 
 static int parse_top(struct cfg_ctx *c, yaml_node_t *root)
@@ -274,6 +275,11 @@ static int parse_top(struct cfg_ctx *c, yaml_node_t *root)
 		err = cfg_parse_store(c, cfg_get(c, root, "store", NULL));
 	if (!err)
 		err = cfg_parse_health(c, cfg_get(c, root, "health", NULL));
+	if (!err) {
+		yaml_node_t *key = NULL, *up = cfg_get(c, root, "upload", &key);
+
+		err = cfg_parse_upload(c, up, key);
+	}
 	if (!err)
 		err = check_rules_have_probes(c, root);
 	return err;

@@ -332,6 +332,7 @@ int aod_config_print(const struct aod_config *cfg, FILE *out)
 		cfg->agent.stuck_sweep_ms);
 	print_http(out, cfg);
 	cfg_print_health(out, &cfg->health);
+	cfg_print_upload(out, cfg);
 	fflush(out);
 	return ferror(out) ? -EIO : 0;
 }

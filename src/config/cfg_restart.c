@@ -34,6 +34,7 @@ SCALAR_KEY(fr_events, watcher.flight_recorder_max_events)
 SCALAR_KEY(fr_sec, watcher.flight_recorder_sec)
 SCALAR_KEY(store_on, store.enabled)
 SCALAR_KEY(store_queue, store.queue_size)
+SCALAR_KEY(upload_queue, upload.queue_size)
 
 static bool differ_store_path(const struct aod_config *a, const struct aod_config *b)
 {
@@ -43,6 +44,18 @@ static bool differ_store_path(const struct aod_config *a, const struct aod_confi
 static void keep_store_path(struct aod_config *f, const struct aod_config *r)
 {
 	memcpy(f->store.path, r->store.path, sizeof(f->store.path));
+}
+
+/* Adding or removing upload: the uploader exists or not from the start: the
+ * whole running section stays (not only the flag: its endpoint and bucket). */
+static bool differ_upload_on(const struct aod_config *a, const struct aod_config *b)
+{
+	return a->upload.enabled != b->upload.enabled;
+}
+
+static void keep_upload_on(struct aod_config *f, const struct aod_config *r)
+{
+	memcpy(&f->upload, &r->upload, sizeof(f->upload));
 }
 
 static bool differ_socket(const struct aod_config *a, const struct aod_config *b)
@@ -66,6 +79,8 @@ static const struct restart_key restart_keys[] = {
 	{ "store.enabled", differ_store_on, keep_store_on },
 	{ "store.path", differ_store_path, keep_store_path },
 	{ "store.queue_size", differ_store_queue, keep_store_queue },
+	{ "upload", differ_upload_on, keep_upload_on },
+	{ "upload.queue_size", differ_upload_queue, keep_upload_queue },
 };
 
 size_t aod_config_keep_restart_keys(struct aod_config *fresh, const struct aod_config *running,

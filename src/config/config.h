@@ -32,6 +32,10 @@
 #define AOD_HTTP_USER_LEN 64
 #define AOD_HTTP_HASH_LEN 128
 #define AOD_HTTP_DEFAULT_LISTEN "127.0.0.1:9435"
+#define AOD_UPLOAD_URL_LEN 512
+#define AOD_UPLOAD_BUCKET_LEN 64
+#define AOD_UPLOAD_REGION_LEN 64
+#define AOD_UPLOAD_PREFIX_LEN 256
 
 enum aod_tool {
 	AOD_TOOL_SMBSLOWER = 0,  /* SMB latency (seed name) */
@@ -206,6 +210,23 @@ struct aod_config {
 		enum aod_probe_enable smb, block, tcp; /* default auto */
 	} probes;
 	struct aod_health_config health; /* `health:` (config/cfg_health.h) */
+
+	/* upload: finished bundles to S3-compatible storage (src/upload, docs/upload.md) */
+	struct {
+		bool enabled;                     /* an upload: section is present */
+		char endpoint[AOD_UPLOAD_URL_LEN]; /* http(s)://host[:port][/path], no '/' at end */
+		char bucket[AOD_UPLOAD_BUCKET_LEN];
+		char region[AOD_UPLOAD_REGION_LEN]; /* us-east-1 */
+		char prefix[AOD_UPLOAD_PREFIX_LEN]; /* key prefix; "{host}" = the node name */
+		char credentials_file[PATH_MAX];  /* 0600; "" = AWS_ACCESS_KEY_ID/... from env */
+		uint32_t retries;                 /* 5: attempts after the first */
+		uint32_t backoff_initial_ms;      /* 1000 */
+		uint32_t backoff_max_ms;          /* 60000 */
+		uint32_t queue_size;              /* 256 bundles waiting */
+		bool delete_after_upload;         /* false */
+		uint32_t connect_timeout_sec;     /* 10 */
+		uint32_t timeout_sec;             /* 300: one request, start to end */
+	} upload;
 };
 
 /* Where the error came from: file:line:col and the key path. */

@@ -5,6 +5,7 @@
  * docs/metrics.md for each series' definition.
  */
 #include "serve/metrics.h"
+#include "upload/upload.h"
 
 #include <bpf/bpf.h>
 #include <errno.h>
@@ -53,6 +54,8 @@ struct snapshot {
 	uint64_t events_bad, event_queue_overflows, anomaly_queue_overflows, window_drops, late_drops,
 		recorder_overwritten, reloads_ok, reloads_failed, output_bytes, budget_bytes;
 	struct aod_bundle_counts bundles;
+	bool upload;
+	struct aod_upload_counts uploads;
 	size_t nanomalies, nactions;
 	struct aod_series anomalies[AOD_SERIES_MAX], actions[AOD_SERIES_MAX];
 	uint64_t anomalies_dropped, actions_dropped;
@@ -201,6 +204,8 @@ static void sample_agent(struct aod_agent *agent, const struct aod_config *cfg,
 	s->output_bytes = atomic_load(&c->output_bytes);
 	s->budget_bytes = (uint64_t)(cfg->cleanup.max_total_log_size_mb * 1048576.0);
 	aod_collector_bundle_counts(agent->collector, &s->bundles);
+	s->upload = agent->uploader != NULL;
+	aod_uploader_counts(agent->uploader, &s->uploads);
 	s->nanomalies = aod_series_copy(&agent->series.anomalies, s->anomalies, AOD_SERIES_MAX,
 					&s->anomalies_dropped);
 	s->nactions = aod_series_copy(&agent->series.actions_timed_out, s->actions,
@@ -415,6 +420,24 @@ static void render_output(const struct snapshot *s, struct aod_prom *w)
 		     LABELS("metric", "aod_actions_timed_out_total"), s->actions_dropped);
 }
 
+/* Only with an upload: section (no zero series for a feature not in use). */
+static void render_uploads(const struct snapshot *s, struct aod_prom *w)
+{
+	if (!s->upload)
+		return;
+	aod_prom_family(w, "aod_uploads_total", "counter",
+			"Bundles the uploader finished, by result: uploaded, already_there "
+			"(found by HEAD, not sent again), failed, dropped (queue full).");
+	aod_prom_u64(w, "aod_uploads_total", LABELS("result", "uploaded"), s->uploads.uploaded);
+	aod_prom_u64(w, "aod_uploads_total", LABELS("result", "already_there"),
+		     s->uploads.already_there);
+	aod_prom_u64(w, "aod_uploads_total", LABELS("result", "failed"), s->uploads.failed);
+	aod_prom_u64(w, "aod_uploads_total", LABELS("result", "dropped"), s->uploads.dropped);
+	aod_prom_family(w, "aod_upload_retries_total", "counter",
+			"Upload attempts that failed and were retried after a backoff.");
+	aod_prom_u64(w, "aod_upload_retries_total", NULL, s->uploads.retries);
+}
+
 int aod_metrics_render(struct aod_metrics *m, struct aod_prom *w)
 {
 	const struct snapshot *s;
@@ -433,6 +456,7 @@ int aod_metrics_render(struct aod_metrics *m, struct aod_prom *w)
 	render_block(s, w);
 	render_events(s, w);
 	render_output(s, w);
+	render_uploads(s, w);
 	pthread_mutex_unlock(&m->lock);
 	return aod_prom_error(w);
 }

@@ -104,8 +104,27 @@ static const char schema_v1[] =
 	" UNION ALL SELECT id * 4 + 3, tgid, ppid, exit_wall_ns / 1000000000, comm, 'EXIT',"
 	"  CAST(duration_ns AS REAL), cmdline FROM processes WHERE exit_wall_ns IS NOT NULL;";
 
+/* Version 2: the upload state of each bundle (src/upload). One row per
+ * bundle file name; state is queued | uploading | uploaded | failed | dropped. */
+static const char schema_v2[] =
+	"CREATE TABLE uploads("
+	" id INTEGER PRIMARY KEY,"
+	" bundle TEXT NOT NULL UNIQUE,"    /* file name: aod_<id>_<source>_<type>.tar.zst */
+	" anomaly_id INTEGER NOT NULL,"
+	" path TEXT NOT NULL,"             /* the local file it is uploaded from */
+	" object_key TEXT NOT NULL,"       /* where it goes in the bucket */
+	" url TEXT,"                       /* endpoint/bucket/key, without credentials */
+	" size INTEGER, md5 TEXT,"         /* of the file; md5 in hex, as S3's ETag */
+	" state TEXT NOT NULL,"
+	" attempts INTEGER NOT NULL DEFAULT 0,"
+	" queued_ns INTEGER NOT NULL, updated_ns INTEGER NOT NULL, uploaded_ns INTEGER,"
+	" etag TEXT, error TEXT,"
+	" deleted INTEGER NOT NULL DEFAULT 0);"   /* the local file was deleted after upload */
+	"CREATE INDEX uploads_state ON uploads(state, queued_ns);";
+
 const struct store_migration store_migrations[] = {
 	{ 1, schema_v1 },
+	{ 2, schema_v2 },
 };
 const size_t store_nmigrations = sizeof(store_migrations) / sizeof(store_migrations[0]);
 

@@ -5,7 +5,8 @@
  * saw (processes), for `aod query`. Schema and its versions: docs/store.md
  * and schema.c.
  *
- * One connection writes (the agent's store-writer thread, or `aod trace`);
+ * One connection writes (the agent's store-writer thread, or `aod trace`;
+ * the uploader writes its uploads rows through a second one, store_upload.c);
  * readers open the file read-only (query.h) and never block it. Every value
  * goes in through a bound parameter of a statement prepared once: no SQL is
  * ever built from event data.
@@ -29,7 +30,7 @@
 #include "detect/anomaly.h"
 #include "detect/event.h"
 
-#define AOD_STORE_SCHEMA_VERSION 1
+#define AOD_STORE_SCHEMA_VERSION 2
 #define AOD_STORE_ERR_LEN 512
 
 struct aod_store;
@@ -177,6 +178,47 @@ struct aod_store_exec_failed {
 
 int aod_store_put_exec_failed(struct aod_store *st, int64_t run_id,
 			      const struct aod_store_exec_failed *f);
+
+/* ---- uploads (store_upload.c): the uploader's own connection ----
+ *
+ * One row per bundle file. The uploader (src/upload) writes these through a
+ * connection of its own (WAL lets it next to the store writer; each call is
+ * one short statement), so that a state change is on disk before the next
+ * step: queued before the first attempt, uploaded before the local file may
+ * be deleted. Strings are copied during the call.
+ */
+struct aod_store_upload {
+	const char *bundle;          /* file name, the row's identity */
+	uint64_t anomaly_id;
+	const char *path;            /* local file */
+	const char *key;             /* object key */
+	const char *url;             /* endpoint/bucket/key */
+	uint64_t size;
+	const char *md5;             /* hex; NULL = not computed yet */
+	const char *state;           /* "queued", "uploading", "uploaded", "failed", "dropped" */
+	uint32_t attempts;
+	uint64_t queued_ns, updated_ns, uploaded_ns; /* wall ns; uploaded 0 = not */
+	const char *etag;            /* the server's, quotes removed */
+	const char *error;           /* the last failure, NULL if none */
+	bool deleted;                /* local file deleted after upload */
+};
+
+/* Insert a new row as given, or (the bundle already has one that is not
+ * uploaded) set it back to u->state with its new path and key. 0 or -errno. */
+int aod_store_upload_put(struct aod_store *st, const struct aod_store_upload *u);
+/* Update state, attempts, md5, etag, error, uploaded_ns, deleted, updated_ns
+ * of the row of u->bundle. -ENOENT if there is none. */
+int aod_store_upload_update(struct aod_store *st, const struct aod_store_upload *u);
+/* Call fn for each row in state queued or uploading, oldest first; fn returns
+ * 0 to go on. The strings are valid during the call only. */
+int aod_store_upload_pending(struct aod_store *st,
+			     int (*fn)(void *ctx, const struct aod_store_upload *u), void *ctx);
+/* Every row (newest first) of the store at path, opened read-only: for
+ * `aod bundles`. -ENOENT when there is no store file; a store of version 1
+ * (no uploads table) has no rows. err gets one sentence. */
+int aod_store_uploads_read(const char *path,
+			   int (*fn)(void *ctx, const struct aod_store_upload *u), void *ctx,
+			   char *err, size_t errlen);
 
 /* ---- retention (store_retention.c) ---- */
 

@@ -20,6 +20,8 @@ static const char *const delete_sql[] = {
 	"DELETE FROM anomalies WHERE wall_ns < :cut",
 	"DELETE FROM bundles WHERE wall_ns < :cut",
 	"DELETE FROM probe_states WHERE wall_ns < :cut",
+	/* only finished uploads: a queued one is a promise to the fleet */
+	"DELETE FROM uploads WHERE updated_ns < :cut AND state IN ('uploaded', 'failed', 'dropped')",
 	/* exited before cut, or never seen exiting in a run that ended before cut */
 	("DELETE FROM processes WHERE exit_wall_ns < :cut OR (exit_wall_ns IS NULL AND"
 	 " run_id IN (SELECT id FROM runs WHERE ended_ns < :cut AND id <> :keep))"),

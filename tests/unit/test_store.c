@@ -94,57 +94,87 @@ static char *q_text(struct fx *f, const char *sql, size_t *len)
 	return v;
 }
 
-static void test_new_store_has_version_1(void **state)
+static void test_new_store_has_version_2(void **state)
 {
 	struct fx *f = *state;
 	char *v = q_text(f, "SELECT value FROM meta WHERE key = 'schema_version'", NULL);
 
-	assert_string_equal(v, "1");
+	assert_string_equal(v, "2");
 	free(v);
-	assert_int_equal(AOD_STORE_SCHEMA_VERSION, 1);
+	assert_int_equal(AOD_STORE_SCHEMA_VERSION, 2);
 	assert_int_equal(q_int(f, "SELECT COUNT(*) FROM sqlite_schema WHERE name IN ('runs',"
 			       " 'processes', 'events', 'anomalies', 'bundles', 'probe_states',"
-			       " 'metrics_stream', 'meta')"), 8);
+			       " 'metrics_stream', 'meta', 'uploads')"), 9);
 	assert_int_equal(q_int(f, "SELECT COUNT(*) FROM runs WHERE kind = 'test'"), 1);
 	v = q_text(f, "PRAGMA journal_mode", NULL);
 	assert_string_equal(v, "wal");
 	free(v);
 }
 
-/* A step 2 that this build does not have: a test-only schema change. */
-static const struct store_migration steps_v2[] = {
+/* A step 3 that this build does not have: a test-only schema change. */
+static const struct store_migration steps_v3[] = {
 	{ 1, NULL }, /* filled from the real v1 */
-	{ 2, "ALTER TABLE events ADD COLUMN tcp_state TEXT;" },
+	{ 2, NULL }, /* and v2 */
+	{ 3, "ALTER TABLE events ADD COLUMN tcp_state TEXT;" },
 };
 
 static void test_older_store_migrates_newer_refused(void **state)
 {
 	struct fx *f = *state;
-	struct store_migration steps[2] = { steps_v2[0], steps_v2[1] };
+	struct store_migration steps[3] = { steps_v3[0], steps_v3[1], steps_v3[2] };
 	char err[AOD_STORE_ERR_LEN] = "";
 	struct aod_store *again;
 	sqlite3 *db;
 
 	steps[0].sql = store_migrations[0].sql;
+	steps[1].sql = store_migrations[1].sql;
 	aod_store_close(f->st);
 	f->st = NULL;
 	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-	/* v1 -> v2: only step 2 runs, the rows stay */
-	assert_int_equal(store_migrate(db, steps, 2, f->path, err, sizeof(err)), 0);
-	assert_int_equal(store_schema_version(db), 2);
+	/* v2 -> v3: only step 3 runs, the rows stay */
+	assert_int_equal(store_migrate(db, steps, 3, f->path, err, sizeof(err)), 0);
+	assert_int_equal(store_schema_version(db), 3);
 	assert_int_equal(q_int(f, "SELECT COUNT(*) FROM pragma_table_info('events')"
 			       " WHERE name = 'tcp_state'"), 1);
 	assert_int_equal(q_int(f, "SELECT COUNT(*) FROM runs"), 1);
 	/* migrating again is a no-op */
-	assert_int_equal(store_migrate(db, steps, 2, f->path, err, sizeof(err)), 0);
+	assert_int_equal(store_migrate(db, steps, 3, f->path, err, sizeof(err)), 0);
 	sqlite3_close(db);
-	/* this build knows version 1 only: a v2 store is refused, untouched */
+	/* this build knows version 2 only: a v3 store is refused, untouched */
 	assert_int_equal(aod_store_open(f->path, &again, err, sizeof(err)), -EPROTO);
 	assert_null(again);
-	assert_non_null(strstr(err, "schema version 2 is newer"));
+	assert_non_null(strstr(err, "schema version 3 is newer"));
 	assert_non_null(strstr(err, f->path));
-	assert_int_equal(q_int(f, "SELECT value FROM meta WHERE key = 'schema_version'"), 2);
+	assert_int_equal(q_int(f, "SELECT value FROM meta WHERE key = 'schema_version'"), 3);
 	assert_int_equal(aod_store_open(f->path, &f->st, err, sizeof(err)), -EPROTO);
+}
+
+/* A version 1 store (before uploads) is migrated to 2 by opening it. */
+static void test_v1_store_gets_uploads(void **state)
+{
+	struct fx *f = *state;
+	char err[AOD_STORE_ERR_LEN] = "";
+	sqlite3 *db;
+
+	char side[PATH_MAX];
+
+	aod_store_close(f->st);
+	f->st = NULL;
+	sqlite3_close(f->db);
+	unlink(f->path);
+	snprintf(side, sizeof(side), "%s-wal", f->path);
+	unlink(side);
+	snprintf(side, sizeof(side), "%s-shm", f->path);
+	unlink(side);
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(store_migrate(db, store_migrations, 1, f->path, err, sizeof(err)), 0);
+	assert_int_equal(store_schema_version(db), 1);
+	sqlite3_close(db);
+	assert_int_equal(sqlite3_open_v2(f->path, &f->db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	assert_int_equal(q_int(f, "SELECT COUNT(*) FROM sqlite_schema WHERE name = 'uploads'"), 0);
+	assert_int_equal(aod_store_open(f->path, &f->st, err, sizeof(err)), 0);
+	assert_int_equal(q_int(f, "SELECT value FROM meta WHERE key = 'schema_version'"), 2);
+	assert_int_equal(q_int(f, "SELECT COUNT(*) FROM sqlite_schema WHERE name = 'uploads'"), 1);
 }
 
 static void test_foreign_database_refused(void **state)
@@ -438,7 +468,8 @@ static void test_store_config(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_new_store_has_version_1, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_new_store_has_version_2, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_v1_store_gets_uploads, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_older_store_migrates_newer_refused, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_foreign_database_refused, setup, teardown),
