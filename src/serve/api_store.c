@@ -17,7 +17,7 @@
 #include "store/query.h"
 
 static const char sql_anomalies[] =
-	"SELECT anomaly_id AS id, wall_ns, rule, source, type, emergency, window_start_ns, "
+	"SELECT CAST(anomaly_id AS TEXT) AS id, wall_ns, rule, source, type, emergency, window_start_ns, "
 	"window_end_ns, total, acceptable_count, dropped, json FROM anomalies "
 	"WHERE wall_ns >= :since AND (:arg1 IS NULL OR rule = :arg1) ORDER BY wall_ns DESC";
 
