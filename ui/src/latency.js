@@ -13,6 +13,7 @@ const SOURCES = [
   { id: 'tcp', title: 'TCP connect', key: (s) => `port ${s.port || 'other'}`, filter: (s) => s.kind === 'connect' },
 ];
 const ALL = '(all)';
+const RECENT_S = 5;
 
 function sum(a, b) {
   return a.map((v, i) => v + (b[i] || 0));
@@ -83,12 +84,15 @@ class Panel {
     this.canvas.dataset.samples = String(hist.length);
     const last = hist.length ? hist[hist.length - 1] : new Array(32).fill(0);
     const ops = last.reduce((a, b) => a + b, 0);
+    // the bars: the last RECENT_S seconds together (one second is often empty)
+    const recent = hist.slice(-RECENT_S).reduce((a, c) => sum(a, c), new Array(32).fill(0));
     const total = (this.prev.get(k) || []).reduce((a, b) => a + b, 0);
     this.el.dataset.lastOps = String(ops);
     this.el.dataset.total = String(total);
     clear(this.stats).append(this.loaded === false ? 'probe not loaded · ' : '',
-      `${ops} ops in the last second, ${total} since the probe loaded; last second p50 ${fmtUs(pct(last, this.slotMax, 50))}, p99 ${fmtUs(pct(last, this.slotMax, 99))}`);
-    this.bars(last);
+      `${ops} ops in the last second, ${total} since the probe loaded; last ${RECENT_S} s: `,
+      `${recent.reduce((a, b) => a + b, 0)} ops, p50 ${fmtUs(pct(recent, this.slotMax, 50))}, p99 ${fmtUs(pct(recent, this.slotMax, 99))} (bars)`);
+    this.bars(recent);
   }
 
   bars(last) {

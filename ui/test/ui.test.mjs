@@ -33,6 +33,7 @@ async function until(ms, f, what) {
   }
   throw new Error(`${what} not within ${ms} ms (last: ${JSON.stringify(last)})`);
 }
+const stat = () => readFileSync(`/sys/block/${env.AOD_DEV}/stat`, 'utf8').trim().split(/\s+/).map(Number);
 const ios = () => readFileSync(`/sys/block/${env.AOD_DEV}/stat`, 'utf8').trim().split(/\s+/)
   .map(Number).filter((_, i) => [0, 4, 11, 14].includes(i)).reduce((a, b) => a + b, 0);
 const doIO = (n) => execFileSync(env.AOD_ODIRECT, [env.AOD_LOOP, String(n), '4096'], { stdio: 'ignore' });
@@ -102,18 +103,25 @@ try {
     await until(5000, async () => Number(await page.getAttribute(panel + ' canvas', 'data-samples')) >= 2, 'two readings');
     // the device's series appears with its first I/O; then pick it and watch it
     doIO(20);
-    const opt = `#series-block option[value^="${env.AOD_DEV} "]`;
+    const opt = `#series-block option[value="${env.AOD_DEV} read"]`;
     await page.waitForSelector(opt, { state: 'attached', timeout: 5000 });
     const value = await page.$eval(opt, (o) => o.value);
     await page.selectOption('#series-block', value);
     await sleep(1200);
-    const before = ios();
+    const field = value.endsWith(' read') ? 0 : value.endsWith(' write') ? 4 : -1; // stat.rst
+    if (field < 0) throw new Error('first series of the device is ' + value);
+    const before = ios(), opBefore = stat()[field];
     const s0 = Number(await page.getAttribute(panel + ' canvas', 'data-samples'));
     const tot0 = Number(await page.getAttribute(panel, 'data-total'));
     doIO(200);
-    const n = ios() - before;
-    const seen = await until(5000, async () => Number(await page.getAttribute(panel, 'data-last-ops')) > 0 &&
-      Number(await page.getAttribute(panel, 'data-total')) - tot0, 'the chart showing the I/O');
+    const n = ios() - before, nOp = stat()[field] - opBefore;
+    let shown = 0;
+    const seen = await until(5000, async () => {
+      shown = Number(await page.getAttribute(panel, 'data-total')) - tot0;
+      return shown === nOp && nOp;
+    }, `the chart showing the ${nOp} ${value} ops`).catch((e) => {
+      throw new Error(`${e.message}: it shows ${shown}; /sys/block/${env.AOD_DEV}/stat ${stat().join(' ')}`);
+    });
     await sleep(1500);
     const s1 = Number(await page.getAttribute(panel + ' canvas', 'data-samples'));
     await shot('latency-1280');
