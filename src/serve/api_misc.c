@@ -25,10 +25,14 @@ enum MHD_Result api_health(struct api_req *r)
 {
 	json_t *report = aod_health_latest_get(r->agent->health);
 
+	if (!report && !r->cfg->health.interval_sec)
+		return api_send_error(r->conn, MHD_HTTP_SERVICE_UNAVAILABLE,
+				      "the agent makes no health reports (health.interval_sec is 0; "
+				      "`aod health` makes one on the command line)");
 	if (!report)
 		return api_send_error(r->conn, MHD_HTTP_SERVICE_UNAVAILABLE,
-				      "no health report yet (one is made every "
-				      "health.interval_sec; `aod health` makes one now)");
+				      "no health report yet: the first is made at start, then every "
+				      "%u s (health.interval_sec)", r->cfg->health.interval_sec);
 	return api_send_json(r->conn, MHD_HTTP_OK,
 			     json_pack("{s:I, s:o}", "runs",
 				       (json_int_t)aod_health_latest_runs(r->agent->health),
