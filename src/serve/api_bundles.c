@@ -51,7 +51,7 @@ static int each_bundle(const char *output_dir, int (*fn)(void *ctx, int dfd,
 		if (strlen(de->d_name) >= sizeof(b.file) || !aod_bundle_name_parse(de->d_name, &b.name) ||
 		    fstatat(dirfd(dir), de->d_name, &st, AT_SYMLINK_NOFOLLOW) || !S_ISREG(st.st_mode))
 			continue;
-		snprintf(b.file, sizeof(b.file), "%s", de->d_name);
+		memcpy(b.file, de->d_name, strlen(de->d_name) + 1); /* length checked above */
 		b.size = (uint64_t)st.st_size;
 		stop = fn(ctx, dirfd(dir), &b);
 	}
