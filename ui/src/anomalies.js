@@ -1,7 +1,7 @@
 // The anomaly timeline: the last hour's anomalies from the store (every second), as marks
 // on a time axis and as a list; a mark or a row opens the details (the anomalies.jsonl
 // object: keys, worst events) and links the bundle of the same id.
-import { h, clear, table, fmtTime, errorBox } from './dom.js';
+import { h, add, clear, table, fmtTime, errorBox } from './dom.js';
 import { getJSON } from './api.js';
 
 const SPAN_S = 3600;
@@ -16,9 +16,9 @@ function timeline(items, nowMs, open) {
                             title: `${a.rule} at ${fmtTime(a.wall_ns)}`, 'data-id': String(a.id),
                             onclick: () => open(a) }, '');
     b.style.left = `calc(${x.toFixed(3)}% - 5px)`;
-    box.append(b);
+    add(box, b);
   }
-  box.append(h('span', { class: 'axis axis-left' }, '1 h ago'), h('span', { class: 'axis axis-right' }, 'now'));
+  add(box, h('span', { class: 'axis axis-left' }, '1 h ago'), h('span', { class: 'axis axis-right' }, 'now'));
   return box;
 }
 
@@ -38,11 +38,11 @@ function details(a) {
 export function mount(root, ctx) {
   let timer = null, stopped = false, selected = ctx.args[0] || null, items = [];
   const top = h('div', {}), list = h('div', {}), det = h('div', {});
-  root.append(top, list, det);
+  add(root, top, list, det);
   const open = (a) => {
     selected = String(a.id);
     history.replaceState(null, '', '#/anomalies/' + a.id);
-    clear(det).append(details(a));
+    add(clear(det), details(a));
     det.firstChild.focus();
   };
   const tick = async () => {
@@ -50,9 +50,9 @@ export function mount(root, ctx) {
       const j = await getJSON('api/v1/anomalies?since=-1h&limit=500');
       if (stopped) return;
       items = j.items;
-      clear(top).append(timeline(items, Date.now(), open),
+      add(clear(top), timeline(items, Date.now(), open),
         h('p', { class: 'meta' }, `${items.length} anomalies in the last hour${j.truncated ? ' (more not shown)' : ''}`));
-      clear(list).append(table([
+      add(clear(list), table([
         ['time', (a) => fmtTime(a.wall_ns)],
         ['rule', (a) => h('button', { class: 'link', onclick: () => open(a) }, a.rule)],
         ['source', (a) => a.source], ['type', (a) => a.type], ['count', (a) => a.total],
@@ -60,11 +60,11 @@ export function mount(root, ctx) {
       ], items, { class: 'anomalies', rowAttrs: (a) => ({ 'data-id': String(a.id), 'data-rule': a.rule }) }));
       if (selected && !det.firstChild) {
         const a = items.find((x) => String(x.id) === selected);
-        if (a) det.append(details(a));
+        if (a) add(det, details(a));
       }
     } catch (e) {
       if (stopped) return;
-      clear(top).append(errorBox(e));
+      add(clear(top), errorBox(e));
       clear(list);
     }
     timer = setTimeout(tick, 1000);

@@ -1,6 +1,6 @@
 // Bundles: the list (every 5 s), one bundle's summary and manifest, and downloads (fetched
 // with the token, handed to the browser as a blob: there is no cookie to carry it).
-import { h, clear, table, fmtTime, fmtBytes, errorBox } from './dom.js';
+import { h, add, clear, table, fmtTime, fmtBytes, errorBox } from './dom.js';
 import { getJSON, getBlob, post } from './api.js';
 
 async function download(b, status) {
@@ -15,7 +15,7 @@ async function download(b, status) {
     setTimeout(() => URL.revokeObjectURL(url), 10000);
     status.textContent = `downloaded ${b.file} (${fmtBytes(blob.size)})`;
   } catch (e) {
-    clear(status).append(errorBox(e));
+    add(clear(status), errorBox(e));
   }
 }
 
@@ -26,15 +26,15 @@ function listView(root) {
     try {
       await post('api/v1/snapshot');
       status.textContent = 'snapshot queued: the bundle appears here when written';
-    } catch (e) { clear(status).append(errorBox(e)); }
+    } catch (e) { add(clear(status), errorBox(e)); }
   } }, 'Make a bundle now');
   const list = h('div', {});
-  root.append(h('p', {}, snap), status, list);
+  add(root, h('p', {}, snap), status, list);
   const tick = async () => {
     try {
       const j = await getJSON('api/v1/bundles');
       if (stopped) return;
-      clear(list).append(j.items.length ? table([
+      add(clear(list), j.items.length ? table([
         ['time', (b) => fmtTime(b.id)],
         ['source', (b) => b.source], ['type', (b) => b.type], ['size', (b) => fmtBytes(b.size)],
         ['', (b) => h('a', { href: '#/bundles/' + b.id, class: 'summary-link' }, 'summary')],
@@ -42,7 +42,7 @@ function listView(root) {
       ], j.items, { class: 'bundles', rowAttrs: (b) => ({ 'data-id': b.id }) }) : h('p', {}, 'no bundles yet'));
     } catch (e) {
       if (stopped) return;
-      clear(list).append(errorBox(e));
+      add(clear(list), errorBox(e));
     }
     timer = setTimeout(tick, 5000);
   };
@@ -59,9 +59,9 @@ function actions(manifest) {
 
 function oneView(root, id) {
   const status = h('div', { 'aria-live': 'polite', class: 'status-line' });
-  root.append(h('p', {}, h('a', { href: '#/bundles' }, '← all bundles')), status);
+  add(root, h('p', {}, h('a', { href: '#/bundles' }, '← all bundles')), status);
   getJSON('api/v1/bundles/' + encodeURIComponent(id)).then((b) => {
-    root.append(
+    add(root, 
       h('p', { class: 'meta' }, `${b.file}, ${fmtBytes(b.size)}, written ${fmtTime(b.id)} `,
         h('button', { class: 'link', onclick: () => download(b, status) }, 'download')),
       h('h3', {}, 'summary.txt'),
@@ -70,7 +70,7 @@ function oneView(root, id) {
       b.summary_truncated ? h('p', {}, '(cut at 1 MiB: download the bundle for the rest)') : null,
       actions(b.manifest),
       h('details', {}, h('summary', {}, 'manifest.json'), h('pre', {}, JSON.stringify(b.manifest, null, 2))));
-  }).catch((e) => root.append(errorBox(e)));
+  }).catch((e) => add(root, errorBox(e)));
   return { stop() {} };
 }
 

@@ -72,3 +72,12 @@ export function errorBox(err) {
     err && err.message ? err.message : String(err),
     needsToken ? ' Enter the token (the content of http.token_file) above.' : '');
 }
+
+// el.append(), but arrays are flattened and null/undefined/false left out.
+export function add(el, ...kids) {
+  for (const c of kids.flat(Infinity)) {
+    if (c === undefined || c === null || c === false) continue;
+    el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return el;
+}

@@ -1,6 +1,6 @@
 // The latest health report the agent made (health.interval_sec): its scalar fields, then
 // each part as a table or as JSON.
-import { h, clear, table, errorBox } from './dom.js';
+import { h, add, clear, table, errorBox } from './dom.js';
 import { getJSON } from './api.js';
 
 function part(name, v) {
@@ -21,12 +21,12 @@ export function mount(root) {
       const r = j.report || {};
       const scalars = Object.entries(r).filter(([, v]) => v === null || typeof v !== 'object');
       const parts = Object.entries(r).filter(([, v]) => v !== null && typeof v === 'object');
-      clear(root).append(h('p', { class: 'meta' }, `report ${j.runs} made by this agent`),
+      add(clear(root), h('p', { class: 'meta' }, `report ${j.runs} made by this agent`),
         h('dl', { class: 'health-summary' }, scalars.flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, String(v))])),
         parts.map(([k, v]) => part(k, v)));
     } catch (e) {
       if (stopped) return;
-      clear(root).append(errorBox(e));
+      add(clear(root), errorBox(e));
     }
     timer = setTimeout(tick, 10000);
   };

@@ -3,7 +3,7 @@
 // from /api/v1/histograms/* every second. The API gives cumulative counts; the view
 // keeps the previous reading and shows differences.
 import uPlot from './vendor/uPlot.esm.js';
-import { h, clear, fmtUs, errorBox } from './dom.js';
+import { h, add, clear, fmtUs, errorBox } from './dom.js';
 import { getJSON } from './api.js';
 import { Heatmap, label } from './heatmap.js';
 
@@ -35,7 +35,7 @@ class Panel {
                              'data-total': '0' },
       h('h3', {}, src.title), h('label', {}, 'Series ', this.select),
       this.stats, h('div', { class: 'charts' }, this.canvas, this.barsBox));
-    root.append(this.el);
+    add(root, this.el);
     this.heat = null;
     this.plot = null;
   }
@@ -89,7 +89,7 @@ class Panel {
     const total = (this.prev.get(k) || []).reduce((a, b) => a + b, 0);
     this.el.dataset.lastOps = String(ops);
     this.el.dataset.total = String(total);
-    clear(this.stats).append(this.loaded === false ? 'probe not loaded · ' : '',
+    add(clear(this.stats), this.loaded === false ? 'probe not loaded · ' : '',
       `${ops} ops in the last second, ${total} since the probe loaded; last ${RECENT_S} s: `,
       `${recent.reduce((a, b) => a + b, 0)} ops, p50 ${fmtUs(pct(recent, this.slotMax, 50))}, p99 ${fmtUs(pct(recent, this.slotMax, 99))} (bars)`);
     this.bars(recent);
@@ -151,7 +151,7 @@ export function mount(root) {
       all.forEach((j, i) => panels[i].update(j));
     } catch (e) {
       if (stopped) return;
-      clear(err).append(errorBox(e));
+      add(clear(err), errorBox(e));
     }
     timer = setTimeout(tick, 1000);
   };

@@ -1,6 +1,6 @@
 // Overview: probe states and loss counters (/api/v1/status), the output budget
 // (/metrics), recent anomalies (token). Every 2 s.
-import { h, clear, table, fmtBytes, fmtTime, errorBox } from './dom.js';
+import { h, add, clear, table, fmtBytes, fmtTime, errorBox } from './dom.js';
 import { getJSON, getText } from './api.js';
 
 const LOSS = [
@@ -53,14 +53,14 @@ async function recent() {
   const box = h('section', { 'aria-label': 'Recent anomalies' }, h('h3', {}, 'Recent anomalies'));
   try {
     const a = await getJSON('api/v1/anomalies?since=-24h&limit=10');
-    if (!a.items.length) box.append(h('p', {}, 'none in the last 24 h'));
-    else box.append(table([
+    if (!a.items.length) add(box, h('p', {}, 'none in the last 24 h'));
+    else add(box, table([
       ['time', (r) => fmtTime(r.wall_ns)],
       ['rule', (r) => h('a', { href: '#/anomalies/' + r.id }, r.rule)],
       ['source', (r) => r.source], ['type', (r) => r.type], ['count', (r) => r.total],
     ], a.items));
   } catch (e) {
-    box.append(errorBox(e));
+    add(box, errorBox(e));
   }
   return box;
 }
@@ -73,13 +73,13 @@ export function mount(root) {
       s = await getJSON('api/v1/status');
       m = await getText('metrics');
     } catch (e) {
-      if (!stopped) clear(root).append(errorBox(e));
+      if (!stopped) add(clear(root), errorBox(e));
       timer = setTimeout(tick, 2000);
       return;
     }
     const rec = await recent();
     if (stopped) return;
-    clear(root).append(
+    add(clear(root), 
       h('p', { class: 'meta' }, `aod ${s.version}, pid ${s.pid}, up ${Math.round(s.uptime_s)} s, `,
         `${s.anomalies.total} anomalies, config ${s.config.path || 'embedded'}`),
       h('div', { class: 'grid' }, probes(s), losses(s), budget(m)), rec);

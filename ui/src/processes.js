@@ -1,6 +1,6 @@
 // Process runs from the store: the agent runs and traces (table runs), and the processes
 // of the chosen run (table processes), newest first.
-import { h, clear, table, fmtTime, fmtBytes, fmtNsDur, errorBox } from './dom.js';
+import { h, add, clear, table, fmtTime, fmtBytes, fmtNsDur, errorBox } from './dom.js';
 import { getJSON } from './api.js';
 
 function exit(p) {
@@ -11,12 +11,12 @@ function exit(p) {
 
 export function mount(root, ctx) {
   const runsBox = h('div', {}), procBox = h('div', {});
-  root.append(runsBox, procBox);
+  add(root, runsBox, procBox);
   const showProcs = async (run) => {
-    clear(procBox).append(h('p', {}, 'loading…'));
+    add(clear(procBox), h('p', {}, 'loading…'));
     try {
       const j = await getJSON(`api/v1/processes?run=${encodeURIComponent(run)}&limit=1000`);
-      clear(procBox).append(h('h3', {}, `Processes of run ${run}`), j.items.length ? table([
+      add(clear(procBox), h('h3', {}, `Processes of run ${run}`), j.items.length ? table([
         ['started', (p) => fmtTime(p.start_wall_ns)],
         ['pid', (p) => p.tgid], ['ppid', (p) => p.ppid], ['comm', (p) => p.comm],
         ['command line', (p) => p.cmdline], ['unit', (p) => p.unit],
@@ -26,11 +26,11 @@ export function mount(root, ctx) {
       ], j.items, { class: 'processes' }) : h('p', {}, 'no processes recorded for this run (the process probe records them)'),
       j.truncated ? h('p', {}, 'first 1000 shown') : null);
     } catch (e) {
-      clear(procBox).append(errorBox(e));
+      add(clear(procBox), errorBox(e));
     }
   };
   getJSON('api/v1/runs?limit=100').then((j) => {
-    clear(runsBox).append(table([
+    add(clear(runsBox), table([
       ['run', (r) => h('button', { class: 'link', onclick: () => {
         history.replaceState(null, '', '#/processes/' + r.id); showProcs(r.id);
       } }, String(r.id))],
@@ -41,6 +41,6 @@ export function mount(root, ctx) {
     ], j.items, { caption: 'Runs', class: 'runs' }));
     const run = ctx.args[0] || (j.items[0] && j.items[0].id);
     if (run) showProcs(run);
-  }).catch((e) => clear(runsBox).append(errorBox(e)));
+  }).catch((e) => add(clear(runsBox), errorBox(e)));
   return { stop() {} };
 }

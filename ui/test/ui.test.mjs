@@ -54,6 +54,16 @@ page.on('console', (m) => {
   consoleErrors.push(m.text());
 });
 page.on('pageerror', (e) => consoleErrors.push('page error: ' + e.message));
+// what a view shows outside <pre> must not be a JavaScript value printed by mistake
+async function cleanText(view) {
+  const t = await page.evaluate(() => {
+    const m = document.querySelector('main').cloneNode(true);
+    m.querySelectorAll('pre').forEach((p) => p.remove());
+    return m.textContent;
+  });
+  const bad = t.match(/\[object [A-Za-z]+\]|\bundefined\b|\bNaN\b|\bnull\b/);
+  if (bad) throw new Error(`${view} shows "${bad[0]}": ${t.slice(Math.max(0, bad.index - 60), bad.index + 60)}`);
+}
 const shot = (name) => page.screenshot({ path: `${ART}/${name}.png`, fullPage: true });
 
 try {
@@ -63,6 +73,7 @@ try {
     const probes = await page.$$eval('table.probes tbody tr td:first-child', (t) => t.map((x) => x.textContent));
     const budget = await page.textContent('.budget');
     await shot('overview-1280');
+    await cleanText('overview');
     if (!probes.includes('block')) throw new Error('no block probe row: ' + probes);
     if (!/of .*\(/.test(budget)) throw new Error('no output budget: ' + budget);
     return probes.join(',');
@@ -125,6 +136,7 @@ try {
     await sleep(1500);
     const s1 = Number(await page.getAttribute(panel + ' canvas', 'data-samples'));
     await shot('latency-1280');
+    await cleanText('latency');
     if (s1 <= s0) throw new Error(`heatmap did not advance: ${s0} -> ${s1} samples`);
     return `series ${value}: +${seen} shown for ${n} I/Os of ${env.AOD_DEV}, heatmap ${s0} -> ${s1} s`;
   });
@@ -145,6 +157,7 @@ try {
     await page.click(`${row} button`);
     await page.waitForSelector(`#anomaly-details[data-id="${id}"]`, { timeout: 2000 });
     await shot('anomaly-details');
+    await cleanText('anomalies');
     if (lagMs > 3000) throw new Error(`anomaly ${id} appeared ${lagMs} ms after it fired`);
     writeFileSync(`${ART}/anomaly-id`, id);
     return `${lagMs} ms after it fired`;
@@ -163,15 +176,19 @@ try {
     writeFileSync(`${ART}/summary.dom.txt`, text);
     writeFileSync(`${ART}/bundle-id`, id);
     await shot('bundle-summary');
+    await cleanText('bundle');
     if (!text.length) throw new Error('empty summary');
     return `${text.length} characters`;
   });
 
-  for (const v of ['processes', 'health']) {
+  const ready = { processes: 'table.runs tbody tr', health: '.health-summary', config: '#config-text' };
+  for (const v of Object.keys(ready)) {
     await step(`ui-view-${v}`, async () => {
       await page.goto(`${URL}/#/${v}`);
-      await page.waitForSelector(v === 'processes' ? 'table.runs tbody tr' : '.health-summary', { timeout: 8000 });
+      await page.waitForSelector(ready[v], { timeout: 8000 });
+      await sleep(500);
       await shot(v);
+      await cleanText(v);
     });
   }
 
