@@ -125,9 +125,28 @@ check api-events-limit "limit=5: $got" test "$got" = '5,true'
 got=$(curl -s -G -H "$AUTH" --data-urlencode "kind=blk_slow' OR '1'='1" "$URL/api/v1/events" | jq '.items | length')
 check api-events-bound-parameter "a quote in kind= matched $got rows" test "$got" = 0
 
+# ---- requests do not hold up the agent ---------------------------------------------
+# 8 clients asking for the biggest listings as fast as they can while the same I/O runs
+# again: every I/O is still an event in the store, nothing is lost on the way
+lost0=$("$AOD_BIN" status --socket "$WORK/aod.sock" --json | jq '[.dispatcher.event_queue_overflows, .store.lost, (.probes[] | .counters.ringbuf_drops)] | add')
+hammer() { local end=$(( $(date +%s) + $1 )); while [ "$(date +%s)" -lt "$end" ]; do
+	curl -s -o /dev/null -H "$AUTH" "$URL/api/v1/events?limit=10000"; done; }
+pids=()
+for _ in $(seq 1 8); do hammer 6 & pids+=($!); done
+t2=$(date +%s%N) before2=$(ios)
+"$HELPERS/odirect_io" "$LOOP" 300 4096 >/dev/null
+sleep 1
+n2=$(( $(ios) - before2 ))
+wait "${pids[@]}"
+wait_for 15 test "$(disk_rows "$t2")" = "$n2"
+got=$(disk_rows "$t2")
+lost1=$("$AOD_BIN" status --socket "$WORK/aod.sock" --json | jq '[.dispatcher.event_queue_overflows, .store.lost, (.probes[] | .counters.ringbuf_drops)] | add')
+check "api-busy-clients-lose-nothing ($got of $n2)" "with 8 busy API clients: $got rows for $n2 I/Os, losses $lost0 -> $lost1" \
+	test "$got" = "$n2" -a "$lost0" = "$lost1"
+
 # ---- histograms -------------------------------------------------------------------
 # (the device's stat counts from its creation: a loop device reused keeps its old counts)
-want=$(( $(ios) - before ))
+want=$(( $(ios) - before ))   # both batches: the first and the busy one
 wait_for 5 test $(( $(hist_total) - h_before )) = "$want"
 got=$(( $(hist_total) - h_before ))
 check "api-histogram-block ($got)" "the block histogram of $DEV grew by $got over the I/O, /sys/block by $want" test "$got" = "$want" -a "$want" -ge 300

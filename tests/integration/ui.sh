@@ -77,6 +77,17 @@ if [ -s "$ART/bundle-id" ]; then
 	check ui-bundle-summary-matches-archive "the page's summary differs from $f's summary.txt" \
 		cmp -s "$ART/summary.dom.txt" "$WORK/x/${f%.tar.zst}/summary.txt"
 fi
+# the build without a reachable registry: it succeeds, with a page that says why
+FB=$WORK/fallback
+mkdir -p "$FB"
+if npm_config_registry=http://127.0.0.1:9/ npm_config_cache="$FB/cache" npm_config_fetch_retries=0 \
+	"$AOD_TOP/scripts/ui-build.sh" "$FB" "$FB/ui_assets.c" > "$FB/log" 2>&1 &&
+   grep -q 'aod_ui_built = 0;' "$FB/ui_assets.c" &&
+   grep -q 'id="ui-not-built">The web UI was not built: npm ci failed' "$FB/ui/dist/index.html" &&
+   cc -std=gnu11 -Wall -Wextra -Werror -I"$AOD_TOP/src" -c "$FB/ui_assets.c" -o "$FB/ui_assets.o"; then
+	pass ui-build-without-registry
+else fail ui-build-without-registry "$(tail -n 3 "$FB/log" | tr '\n' ' ')"; fi
+
 n=$(ls "$ART"/*.png 2>/dev/null | wc -l)
 check "ui-screenshots ($n in $ART)" "no screenshots" test "$n" -ge 5
 check ui-agent-alive "the agent died: $(tail -n 3 "$WORK/agent.log")" kill -0 "$AGENT_PID"
