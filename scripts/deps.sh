@@ -20,6 +20,7 @@ TEST_PKGS="$TEST_PKGS sqlite3 python3 python3-pandas"     # tests/integration/st
 TEST_PKGS="$TEST_PKGS nodejs npm"                         # scripts/npm-deps.sh: tests/npm (DuckDB)
 BUILD_PKGS="$BUILD_PKGS nodejs npm"   # scripts/ui-build.sh: the web UI (without them: a "not built" page)
 TEST_PKGS="$TEST_PKGS chromium"                           # tests/integration/ui.sh (playwright-core)
+TEST_PKGS="$TEST_PKGS libxml2-utils"                      # tests/integration/impact.sh (xmllint)
 
 want=$BUILD_PKGS
 [ "${1:-build}" = test ] && want="$want $TEST_PKGS"

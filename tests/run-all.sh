@@ -32,7 +32,7 @@ runner         scripts   TESTS/runner            120     300
 unit           binaries  BUILD/tests             300    1800
 asan           binaries  ASAN/tests              600    3600
 integration    scripts   TESTS/integration       300    1800
-vm             scripts   TESTS/vm                900    1200
+vm             scripts   TESTS/vm                900    1800
 fuzz           scripts   TESTS/fuzz              300     600
 "
 

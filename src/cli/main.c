@@ -23,6 +23,7 @@ static const struct subcommand subcommands[] = {
 	{ "bundles", aod_cmd_bundles, "list bundles, or show one's summary" },
 	{ "query", aod_cmd_query, "run read-only SQL or a named query on the event store" },
 	{ "health", aod_cmd_health, "system health report: units, boot, resources, logs, dependencies" },
+	{ "impact", aod_cmd_impact, "measure what the agent costs a workload (runs without and with)" },
 };
 
 #define NSUBCOMMANDS (sizeof(subcommands) / sizeof(subcommands[0]))

@@ -18,8 +18,9 @@ for t in curl jq prometheus promtool openssl losetup; do
 	command -v "$t" >/dev/null || { skip http "$t missing (make check installs it)"; exit 0; }
 done
 make_workdir
-PROM_PID= LOOP= SLOW_PID=
+PROM_PID= LOOP= SLOW_PID= TRACE=/sys/kernel/tracing/instances/aodhttp$$
 cleanup_http() {
+	[ -d "$TRACE" ] && { echo 0 > "$TRACE/tracing_on"; rmdir "$TRACE"; } 2>/dev/null
 	[ -n "$SLOW_PID" ] && kill "$SLOW_PID" 2>/dev/null
 	[ -n "$PROM_PID" ] && kill "$PROM_PID" 2>/dev/null && wait "$PROM_PID" 2>/dev/null
 	stop_agent 2>/dev/null
@@ -149,10 +150,31 @@ YAML
 		echo "$s2 $p2 $(date +%s)"; return 1
 	}
 	"$HELPERS/odirect_io" -n "$LOOP" 1 >/dev/null   # the series exists from here on
+	# the kernel's own issue and completion times of the same requests (a private ftrace
+	# instance, not BPF): on a loaded machine the workload's times also hold its wakeups
+	kernel_trace_on() {
+		[ -d /sys/kernel/tracing/instances ] || mount -t tracefs nodev /sys/kernel/tracing 2>/dev/null
+		mkdir "$TRACE" 2>/dev/null || return 1
+		echo 8192 > "$TRACE/buffer_size_kb"
+		for e in block_rq_issue block_rq_complete; do
+			echo "dev == $(( ($(stat -c '0x%t' "$LOOP") << 20) | $(stat -c '0x%T' "$LOOP") ))" \
+				> "$TRACE/events/block/$e/filter" && echo 1 > "$TRACE/events/block/$e/enable" || return 1
+		done
+	}
 	read -r S0 P0 T0 < <(settle)
+	have_trace=0; kernel_trace_on && have_trace=1
 	N=200   # -n: no fsync, whose empty preflush write /sys counts as a write, the probe as a flush
 	"$HELPERS/odirect_io" -l "$WORK/lat.txt" -n "$LOOP" "$N" >/dev/null
 	read -r S1 P1 T1 < <(settle)
+	# median of complete - issue per (sector, op), in us
+	kmed=0
+	[ "$have_trace" = 1 ] && { echo 0 > "$TRACE/tracing_on"; kmed=$(awk '
+		/block_rq_issue:/ { for (i = 1; i <= NF; i++) if ($i ~ /^[0-9]+\.[0-9]+:$/) t = substr($i, 1, length($i) - 1)
+			match($0, /\) [0-9]+ \+/); k = substr($0, RSTART + 2, RLENGTH - 4); iss[k] = t }
+		/block_rq_complete:/ { for (i = 1; i <= NF; i++) if ($i ~ /^[0-9]+\.[0-9]+:$/) t = substr($i, 1, length($i) - 1)
+			match($0, /\) [0-9]+ \+/); k = substr($0, RSTART + 2, RLENGTH - 4)
+			if (k in iss) { print (t - iss[k]) * 1e6; delete iss[k] } }' "$TRACE/trace" |
+		sort -n | awk '{ a[NR] = $1 } END { print (NR >= 10 ? a[int((NR + 1) / 2)] : 0) }'); }
 	dS=$((S1 - S0)); dP=$(( ${P1%.*} - ${P0%.*} ))
 	if [ "$dS" -ge $((2 * N)) ] && [ "$dP" = "$dS" ]; then
 		pass "http-block-count (+$dP ops in the histogram, +$dS in /sys/block/$DEV/stat)"
@@ -163,7 +185,7 @@ YAML
 	q=$(pq "histogram_quantile(0.5, $B @ $T1) - $B @ $T0))")
 	m=$(sort -n "$WORK/lat.txt" | awk '{a[NR]=$1} END {print a[int((NR + 1) / 2)]}')
 	# log2 bucket index of a latency: whole us, floor(log2), as the kernel does
-	verdict=$(awk -v q="$q" -v m="$m" 'function slot(us,  s) { s = 0; while (us >= 2) { us /= 2; s++ } return s }
+	verdict=$(awk -v q="$q" -v m="$m" -v kt="$kmed" 'function slot(us,  s) { s = 0; while (us >= 2) { us /= 2; s++ } return s }
 		BEGIN {
 			km = slot(int(m / 1000));
 			kq = slot(int(q * 1e6 - 1e-7));   # q <= le = 2^(k+1) us - 1 ns
@@ -171,8 +193,12 @@ YAML
 			# machine): the bucket below is fine if m minus that allowance falls in it
 			lo = 2 ^ km * 1000; slack = m * 0.1 > 20000 ? m * 0.1 : 20000;
 			ok = (kq == km) || (kq == km - 1 && m - slack < lo);
-			printf "%s measured median %.1f us (bucket %d), histogram_quantile %.1f us (bucket %d)\n",
-				ok ? "ok" : "bad", m / 1000, km, q * 1e6, kq }')
+			# else: below the median of the workload, in the bucket of the median that the
+			# kernel timed itself (ftrace timestamps, whole us)
+			ks = slot(int(kt));
+			if (!ok && kq < km && kt > 0 && (kq == ks || (kq == ks - 1 && kt - 2 < 2 ^ ks))) ok = 2;
+			printf "%s measured median %.1f us (bucket %d), histogram_quantile %.1f us (bucket %d), ftrace median %.1f us (bucket %d)%s\n",
+				ok ? "ok" : "bad", m / 1000, km, q * 1e6, kq, kt, ks, ok == 2 ? ": the workload also waited for wakeups" : "" }')
 	case $verdict in
 	ok*) pass "http-block-median (${verdict#ok })" ;;
 	*) fail http-block-median "${verdict#bad }" ;;
@@ -217,9 +243,16 @@ if [ -n "$LOOP" ]; then
 	check http-anomaly-during-hostile-load "no new anomaly while under load: $(tail -n 4 "$WORK/agent.log" | tr '\n' ' ')" found
 	anoms() { jq -c 'select(.rule == "looplat")' "$WORK/out/anomalies.jsonl" | wc -l; }
 	series() { curl -s "$URL/metrics" | awk '/^aod_anomalies_total\{rule="looplat",source="block",type="latency"\}/ {print $2}'; }
-	wait_for 10 bash -c "[ \"\$(curl -s '$URL/metrics' | awk '/^aod_anomalies_total\\{rule=\"looplat\"/ {print \$2}')\" = $(anoms) ]"
-	check "http-anomalies-total ($(series))" "aod_anomalies_total{rule=looplat} $(series), anomalies.jsonl $(anoms)" \
-		test "$(series)" = "$(anoms)"
+	# the counter moves at detection, the log line follows: compare one pair of readings
+	# taken when the two agree twice in a row, 0.5 s apart (more anomalies may still come in)
+	settled() {
+		local s1 a1 s2 a2
+		s1=$(series) a1=$(anoms); sleep 0.5; s2=$(series) a2=$(anoms)
+		pair="$s2 $a2"; [ -n "$s1" ] && [ "$s1" = "$a1" ] && [ "$s2" = "$a2" ] && [ "$s1" = "$s2" ]
+	}
+	pair=""; agreed=0; wait_for 15 settled && agreed=1
+	check "http-anomalies-total (${pair% *})" "aod_anomalies_total{rule=looplat} and anomalies.jsonl never agreed: last ${pair:-none} (series, lines)" \
+		test "$agreed" = 1
 fi
 reloads0=$(curl -s "$URL/metrics" | awk '/^aod_config_reloads_total\{result="ok"\}/ {print $2}')
 ( for _ in $(seq 1 30); do code "$URL/metrics"; echo; sleep 0.1; done ) > "$WORK/hup.txt" &

@@ -27,7 +27,7 @@ set -u
 OUT=$1 AOD=$2
 HERE=$(cd "$(dirname "$0")" && pwd)
 B=/bin/busybox
-BUDGET=${SMBVM_GUEST_BUDGET:-300}   # seconds for all cases; smb.sh's VM timeout is longer
+BUDGET=${SMBVM_GUEST_BUDGET:-600}   # seconds for all cases; smb.sh's VM timeout is longer
 MODES="raw_tp tp_btf fentry kprobe"
 shopt -s nullglob
 SMB_LINE='(^|[[:space:]])smb([[:space:]:]|$)'   # the smb probe's line(s) of `aod status`

@@ -20,7 +20,7 @@ AOD=${AOD_BIN:-$TOP/build/aod}
 BUILD=${AOD_BUILD:-build}
 LOAD=$TOP/$BUILD/tests/health_load
 export SMBVM_DIR=${SMBVM_DIR:-/var/tmp/aod-smbvm}
-VM_TIMEOUT=300
+VM_TIMEOUT=${AOD_HEALTH_VM_TIMEOUT:-600}  # TCG only here (no usable KVM): a loaded host makes the guest slow
 MIB=1048576
 CASES="health-vm-boot health-vm-json health-vm-exit health-vm-failed health-vm-oom health-vm-segfault
 health-vm-flapping health-vm-socket health-vm-timer health-vm-dependency health-vm-cycle
@@ -263,10 +263,13 @@ c_blame() {
 	while read -r u usec; do
 		ie=$(SP blame-truth.txt "$u" InactiveExitTimestampMonotonic)
 		ae=$(SP blame-truth.txt "$u" ActiveEnterTimestampMonotonic)
+		# a unit started again after the report (InactiveExit now later than ActiveEnter)
+		# has no truth to compare with: not counted
+		[ "$ae" -lt "$ie" ] 2> /dev/null && { info "blame: $u restarted after the report, not compared"; continue; }
 		[ "$usec" = "$((ae - ie))" ] || { why="$u blame $usec, ActiveEnter - InactiveExit = $((ae - ie))"; break; }
 		n=$((n + 1))
 	done < <(J run1.json '.boot.blame[:5][] | "\(.unit) \(.usec)"')
-	[ -z "$why" ] && [ "$n" -lt 5 ] && why="fewer than 5 blame entries ($n)"
+	[ -z "$why" ] && [ "$n" -lt 4 ] && why="fewer than 4 blame entries compared ($n)"
 	[ -z "$why" ] && [ "$(J run1.json '[.boot.blame[].usec] | . == (sort | reverse)')" != true ] && why="blame not sorted longest first"
 	check health-vm-blame "$why"
 }
