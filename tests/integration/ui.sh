@@ -76,6 +76,10 @@ if [ -s "$ART/bundle-id" ]; then
 	mkdir -p "$WORK/x" && tar --zstd -xf "$OUT/batches/$f" -C "$WORK/x" 2>/dev/null
 	check ui-bundle-summary-matches-archive "the page's summary differs from $f's summary.txt" \
 		cmp -s "$ART/summary.dom.txt" "$WORK/x/${f%.tar.zst}/summary.txt"
+	check ui-bundle-download-bytes "the browser's download ($(cat "$ART/download-name" 2>/dev/null)) differs from $f" \
+		cmp -s "$ART/download.tar.zst" "$OUT/batches/$f"
+	check ui-bundle-download-name "suggested name '$(cat "$ART/download-name" 2>/dev/null)', file $f" \
+		test "$(cat "$ART/download-name" 2>/dev/null)" = "$f"
 fi
 # the build without a reachable registry: it succeeds, with a page that says why
 FB=$WORK/fallback

@@ -37,8 +37,9 @@ function listView(root) {
       add(clear(list), j.items.length ? table([
         ['time', (b) => fmtTime(b.id)],
         ['source', (b) => b.source], ['type', (b) => b.type], ['size', (b) => fmtBytes(b.size)],
-        ['', (b) => h('a', { href: '#/bundles/' + b.id, class: 'summary-link' }, 'summary')],
-        ['', (b) => h('button', { class: 'link', onclick: () => download(b, status) }, 'download')],
+        ['', (b) => h('span', { class: 'actions' },
+          h('a', { href: '#/bundles/' + b.id, class: 'summary-link' }, 'summary'), ' ',
+          h('button', { class: 'link', onclick: () => download(b, status) }, 'download'))],
       ], j.items, { class: 'bundles', rowAttrs: (b) => ({ 'data-id': b.id }) }) : h('p', {}, 'no bundles yet'));
     } catch (e) {
       if (stopped) return;

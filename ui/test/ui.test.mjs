@@ -177,6 +177,13 @@ try {
     writeFileSync(`${ART}/bundle-id`, id);
     await shot('bundle-summary');
     await cleanText('bundle');
+    // the download goes through fetch with the token (there is no cookie) to a blob
+    const [dl] = await Promise.all([
+      page.waitForEvent('download', { timeout: 10000 }),
+      page.click('#view-bundles .meta button.link'),
+    ]);
+    await dl.saveAs(`${ART}/download.tar.zst`);
+    writeFileSync(`${ART}/download-name`, dl.suggestedFilename());
     if (!text.length) throw new Error('empty summary');
     return `${text.length} characters`;
   });
