@@ -36,7 +36,9 @@ BPF_SKELS   := $(patsubst src/bpf/%.bpf.c,$(BUILD)/bpf/%.skel.h,$(BPF_SRCS))
 
 MAIN_SRC    := src/cli/main.c
 LIB_SRCS    := $(filter-out $(MAIN_SRC) $(BPF_SRCS),$(wildcard src/*/*.c))
-LIB_OBJS    := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(LIB_SRCS)) $(BUILD)/obj/default_config.o
+LIB_OBJS    := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(LIB_SRCS)) $(BUILD)/obj/default_config.o \
+	       $(BUILD)/obj/openapi_json.o $(BUILD)/obj/ui_assets.o
+UI_SRCS     := $(wildcard ui/*.html ui/*.css ui/src/*.js) ui/package.json ui/package-lock.json
 UNIT_SRCS   := $(wildcard tests/unit/test_*.c)
 UNIT_BINS   := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 HELPER_SRCS := $(wildcard tests/helpers/*.c)
@@ -71,6 +73,23 @@ $(BUILD)/default_config.c: config/aod.yaml
 	scripts/embed.sh aod_default_config_yaml $< > $@
 
 $(BUILD)/obj/default_config.o: $(BUILD)/default_config.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+# the API's OpenAPI document and the web UI, embedded (src/serve/static.h)
+$(BUILD)/openapi_json.c: src/serve/openapi.json
+	@mkdir -p $(@D)
+	scripts/embed.sh aod_openapi_json $< > $@
+
+$(BUILD)/ui_assets.c: $(UI_SRCS) scripts/ui-build.sh
+	@mkdir -p $(@D)
+	scripts/ui-build.sh $(BUILD) $@
+
+$(BUILD)/obj/openapi_json.o: $(BUILD)/openapi_json.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/obj/ui_assets.o: $(BUILD)/ui_assets.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -c $< -o $@
 

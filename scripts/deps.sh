@@ -20,6 +20,8 @@ BUILD_PKGS="$BUILD_PKGS libcurl4-openssl-dev libssl-dev"  # src/upload: S3 (SigV
 TEST_PKGS="$TEST_PKGS prometheus curl openssl"            # tests/integration/http.sh
 TEST_PKGS="$TEST_PKGS sqlite3 python3 python3-pandas"     # tests/integration/store.sh, test_store_query
 TEST_PKGS="$TEST_PKGS nodejs npm"                         # scripts/npm-deps.sh: tests/npm (DuckDB)
+BUILD_PKGS="$BUILD_PKGS nodejs npm"   # scripts/ui-build.sh: the web UI (without them: a "not built" page)
+TEST_PKGS="$TEST_PKGS chromium"                           # tests/integration/ui.sh (playwright-core)
 TEST_PKGS="$TEST_PKGS libxml2-utils"                      # tests/integration/impact.sh (xmllint)
 TEST_PKGS="$TEST_PKGS groff-base"                         # tests/integration/docs.sh: man pages render
 # make deb, make rpm (deps.sh pkg) and tests/integration/package.sh (make check: deps.sh test)

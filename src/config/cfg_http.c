@@ -15,7 +15,8 @@
 #define BCRYPT_LEN 60
 
 static const char *const http_keys[] = {
-	"listen", "tls_cert_file", "tls_key_file", "basic_auth_users", "insecure_remote", NULL,
+	"listen", "tls_cert_file", "tls_key_file", "basic_auth_users", "insecure_remote", "token_file",
+	NULL,
 };
 static const char *const metrics_keys[] = { "bpf_stats", NULL };
 
@@ -113,6 +114,9 @@ int cfg_parse_http(struct cfg_ctx *c, yaml_node_t *n)
 		err = cfg_bool(c, v, "http.insecure_remote", &cfg->http.insecure_remote);
 	if (!err)
 		err = parse_tls(c, n);
+	if (!err && (v = cfg_get(c, n, "token_file", NULL)))
+		err = cfg_fs_path(c, v, "http.token_file", cfg->http.token_file,
+				  sizeof(cfg->http.token_file));
 	if (!err)
 		err = parse_users(c, cfg_get(c, n, "basic_auth_users", NULL));
 	listen = cfg_get(c, n, "listen", NULL);

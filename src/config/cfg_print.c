@@ -279,6 +279,11 @@ static void print_http(FILE *out, const struct aod_config *cfg)
 		fputc('\n', out);
 	}
 	fprintf(out, "  insecure_remote: %s\n", cfg->http.insecure_remote ? "true" : "false");
+	if (cfg->http.token_file[0]) {
+		fputs("  token_file: ", out);
+		put_str(out, cfg->http.token_file);
+		fputc('\n', out);
+	}
 	fprintf(out, "metrics:\n  bpf_stats: %s\n", cfg->metrics.bpf_stats ? "true" : "false");
 }
 

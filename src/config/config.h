@@ -200,6 +200,8 @@ struct aod_config {
 			char hash[AOD_HTTP_HASH_LEN]; /* bcrypt, $2a$/$2b$/$2y$ */
 		} users[AOD_HTTP_MAX_USERS];
 		bool insecure_remote;             /* allow a non-loopback listen without TLS/auth */
+		char token_file[PATH_MAX];        /* API bearer token (0600, made at first start);
+						   * "" = <aod_output_dir>/http.token */
 	} http;
 
 	struct {

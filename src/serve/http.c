@@ -21,6 +21,7 @@
 #include "common/log.h"
 #include "common/netaddr.h"
 #include "common/timeutil.h"
+#include "serve/api_int.h"
 #include "serve/http_int.h"
 #include "serve/metrics.h"
 
@@ -299,7 +300,9 @@ static struct aod_http *http_get(struct aod_agent *agent)
 	if (h)
 		return h;
 	h = calloc(1, sizeof(*h));
-	if (!h || !(h->metrics = aod_metrics_new())) {
+	if (!h || !(h->metrics = aod_metrics_new()) || !(h->api = aod_api_new())) {
+		if (h)
+			aod_metrics_free(h->metrics);
 		free(h);
 		return NULL;
 	}
@@ -317,6 +320,7 @@ void aod_http_free(struct aod_http *h)
 		return;
 	http_stop(h);
 	aod_metrics_free(h->metrics);
+	aod_api_free(h->api);
 	aod_prom_free(&h->body);
 	free(h->crypt);
 	pthread_mutex_destroy(&h->conn_lock);
@@ -341,6 +345,7 @@ static void keep_listening(struct aod_http *h, const struct aod_config *cfg, boo
 	memcpy(&h->cfg, &cfg->http, sizeof(h->cfg));
 	if (!h->cfg.listen[0])
 		return;
+	aod_api_token_setup(h->api, cfg); /* before the server thread reads it */
 	err = http_start(h);
 	if (!err) {
 		log_notice("http: listening on %s%s%s", h->cfg.listen,
@@ -371,6 +376,7 @@ int aod_http_main(struct aod_agent *agent)
 		keep_listening(h, cfg, fresh && http_config_changed(h, cfg), &retry_at, &last_err);
 		if (h->daemon) {
 			aod_metrics_sample(h->metrics, agent, cfg);
+			aod_api_sample(h->api, agent);
 			cut_slow_clients(h);
 		}
 		aod_agent_sleep(agent, SAMPLE_MS);

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The agent's HTTP server: /metrics (Prometheus text 0.0.4, gzip when the
- * scraper accepts it), /api/v1/status (the JSON of `aod status --json`) and
- * / (a page that links both).
+ * scraper accepts it), the JSON API under /api/v1 (docs/api.md; api_int.h)
+ * and the embedded web UI at / (static.h).
  *
  * Threads. aod_http_main() is an agent worker (AOD_W_HTTP): it owns the
  * libmicrohttpd daemon (started, restarted on a config change of the http

@@ -21,6 +21,7 @@
 #define HTTP_IDLE_TIMEOUT_SEC 30
 #define HTTP_HEADER_TIMEOUT_SEC 10
 
+struct aod_api;
 struct aod_metrics;
 struct crypt_data;
 
@@ -41,6 +42,7 @@ struct http_auth_cache {
 struct aod_http {
 	struct aod_agent *agent;
 	struct aod_metrics *metrics;
+	struct aod_api *api;       /* the /api/v1 state (api_int.h) */
 	struct MHD_Daemon *daemon;
 
 	/* The http section the daemon runs with: set before it starts, read
@@ -55,6 +57,7 @@ struct aod_http {
 			char hash[AOD_HTTP_HASH_LEN];
 		} users[AOD_HTTP_MAX_USERS];
 		bool insecure_remote;
+		char token_file[PATH_MAX];
 	} cfg;
 	struct http_auth_cache auth_cache[AOD_HTTP_MAX_USERS]; /* server thread only */
 	struct crypt_data *crypt;                              /* server thread only */

@@ -478,6 +478,7 @@ static void assert_configs_equal(const struct aod_config *x, const struct aod_co
 		assert_string_equal(x->http.users[i].hash, y->http.users[i].hash);
 	}
 	assert_int_equal(x->http.insecure_remote, y->http.insecure_remote);
+	assert_string_equal(x->http.token_file, y->http.token_file);
 	assert_int_equal(x->metrics.bpf_stats, y->metrics.bpf_stats);
 }
 
@@ -1323,6 +1324,13 @@ static void test_http_section(void **st)
 	assert_int_equal(load(s, &s->a, HEAD "http:\n  basic_auth_users:\n    a: "
 				       "$1$04$abcdefghijklmnopqrstuuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ\n"),
 			 -EINVAL);
+	/* the API token file: a path, "" (the default) until given */
+	assert_int_equal(load(s, &s->a, HEAD), 0);
+	assert_string_equal(s->a.http.token_file, "");
+	assert_int_equal(load(s, &s->a, HEAD "http: {token_file: /etc/aod/http.token}\n"), 0);
+	assert_string_equal(s->a.http.token_file, "/etc/aod/http.token");
+	assert_int_equal(load(s, &s->a, HEAD "http: {token_file: [a]}\n"), -EINVAL);
+	assert_non_null(strstr(s->err.msg, "http.token_file"));
 }
 
 static void test_http_listen_override(void **st)
