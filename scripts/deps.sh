@@ -18,6 +18,7 @@ BUILD_PKGS="$BUILD_PKGS libmicrohttpd-dev libcrypt-dev"   # src/serve: HTTP serv
 TEST_PKGS="$TEST_PKGS prometheus curl openssl"            # tests/integration/http.sh
 TEST_PKGS="$TEST_PKGS sqlite3 python3 python3-pandas"     # tests/integration/store.sh, test_store_query
 TEST_PKGS="$TEST_PKGS nodejs npm"                         # scripts/npm-deps.sh: tests/npm (DuckDB)
+TEST_PKGS="$TEST_PKGS sysstat lsof libbpf-tools"              # tests/pipelines (iostat, lsof), bench/proc.sh (execsnoop)
 
 want=$BUILD_PKGS
 [ "${1:-build}" = test ] && want="$want $TEST_PKGS"
