@@ -41,6 +41,7 @@
 #define MMAP_THRESHOLD_BYTES (128 * 1024) /* glibc's initial value, kept fixed */
 
 void aod_dispatcher_on_raw(void *ctx, const struct aod_raw_event *raw);
+void aod_dispatcher_on_proc(void *ctx, const struct aod_proc_event *ev);
 
 void aod_agent_request_stop(struct aod_agent *agent, int exit_code)
 {
@@ -265,6 +266,8 @@ static int agent_init(struct aod_agent *agent, const struct aod_agent_opts *opts
 	popts.ringbuf_mb = agent->cfg->agent.ringbuf_mb;
 	popts.inflight_timeout_ns =
 		(uint64_t)agent->cfg->agent.smb_inflight_timeout_sec * AOD_NSEC_PER_SEC;
+	popts.proc_fn = aod_dispatcher_on_proc;
+	popts.proc_ctx = agent;
 	agent->probes = aod_probes_new(agent->cfg, &popts, aod_dispatcher_on_raw, agent);
 	if (!agent->probes)
 		return -ENOMEM;

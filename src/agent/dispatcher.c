@@ -44,6 +44,21 @@ void aod_dispatcher_on_raw(void *ctx, const struct aod_raw_event *raw)
 	aod_flight_recorder_add(agent->recorder, ev);
 }
 
+/* Process probe records (same thread): straight to the store writer, which
+ * counts what it cannot queue; a record that cannot even be copied counts
+ * as undecodable. */
+void aod_dispatcher_on_proc(void *ctx, const struct aod_proc_event *ev)
+{
+	struct aod_agent *agent = ctx;
+	struct aod_store_rec rec;
+
+	if (aod_store_rec_from_proc(&rec, ev)) {
+		atomic_fetch_add(&agent->counters.events_bad, 1);
+		return;
+	}
+	aod_store_writer_push(agent->store, &rec);
+}
+
 int aod_dispatcher_main(struct aod_agent *agent)
 {
 	while (!aod_agent_stopping(agent)) {

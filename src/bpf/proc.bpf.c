@@ -108,7 +108,7 @@ static __always_inline __u64 rb_flags(void)
 		       ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
 }
 
-/* Identity, parent, uid and comm of task (cgroup: the caller's). */
+/* Identity, parent, uid, cgroup (v2) and comm of task. */
 static __always_inline void fill_hdr(struct aod_proc_hdr *h, __u32 kind,
 				     struct task_struct *task)
 {
@@ -123,7 +123,7 @@ static __always_inline void fill_hdr(struct aod_proc_hdr *h, __u32 kind,
 	h->ppid = BPF_CORE_READ(parent, tgid);
 	h->pstart_ns = BPF_CORE_READ(parent, group_leader, start_boottime);
 	h->uid = BPF_CORE_READ(task, real_cred, uid.val);
-	h->cgroup_id = bpf_get_current_cgroup_id();
+	h->cgroup_id = BPF_CORE_READ(task, cgroups, dfl_cgrp, kn, id);
 	BPF_CORE_READ_STR_INTO(&h->comm, task, comm);
 }
 
@@ -322,10 +322,12 @@ static __always_inline int on_exit(struct task_struct *task)
 	pst = bpf_map_lookup_elem(&proc_state, &tgid);
 	if (pst)
 		st = *pst;
-	else
-		flags |= AOD_PROCF_NOSTATE;
 	if (k->tree_only && !(st & AOD_PSTATE_TRACKED))
 		return 0;
+	if (!pst) {
+		flags |= AOD_PROCF_NOSTATE;
+		cnt(AOD_PROC_CNT_NOSTATE);
+	}
 	if (pst)
 		bpf_map_delete_elem(&proc_state, &tgid);
 	if (st & AOD_PSTATE_FILTERED)
@@ -371,4 +373,27 @@ SEC("raw_tp/sched_process_exit")
 int BPF_PROG(aod_proc_exit_rt, struct task_struct *p)
 {
 	return on_exit(p);
+}
+
+/* ---- seed: the processes already running ---- */
+
+/* Read once by user space right after attach (bpf_iter): one header per
+ * process (thread group leaders only), and a state entry for each, so that
+ * their exits are not taken for losses. A process forked meanwhile is
+ * seen by both the iterator and the fork program: user space keeps one. */
+SEC("iter/task")
+int aod_proc_seed(struct bpf_iter__task *ctx)
+{
+	struct task_struct *task = ctx->task;
+	struct aod_proc_hdr h;
+	__u32 tgid, st = 0;
+
+	if (!task || task->pid != task->tgid)
+		return 0;
+	tgid = task->tgid;
+	bpf_map_update_elem(&proc_state, &tgid, &st, BPF_NOEXIST);
+	fill_hdr(&h, AOD_PROC_FORK, task);
+	h.flags = AOD_PROCF_SEEDED;
+	bpf_seq_write(ctx->meta->seq, &h, sizeof(h));
+	return 0;
 }

@@ -36,6 +36,8 @@ enum aod_proc_kind {
 #define AOD_PROCF_ARGV_TRUNC 0x4 /* exec: argv longer than the cap, cut */
 #define AOD_PROCF_ARGV_FAULT 0x8 /* exec: argv could not be read */
 #define AOD_PROCF_OOM 0x10     /* exit: the process was an OOM victim */
+#define AOD_PROCF_SEEDED 0x20  /* fork: not a fork, a process already running at
+				* load (the task iterator's record) */
 
 struct aod_proc_hdr {
 	__u32 kind;
@@ -73,18 +75,24 @@ struct aod_proc_exit {
 	__u64 nvcsw, nivcsw;
 };
 
-/* Per-CPU counters (array index). */
+/* Per-CPU counters (array index). The first five mean what enum
+ * aod_counter's do (events.h), so that the probe table's status and
+ * loss metrics read them like any probe's. */
 enum aod_proc_counter {
-	AOD_PROC_CNT_FORKS = 0,
-	AOD_PROC_CNT_EXECS = 1,
-	AOD_PROC_CNT_EXITS = 2,
-	AOD_PROC_CNT_EVENTS = 3,      /* records written to the ring */
-	AOD_PROC_CNT_RB_DROPS = 4,    /* ring full: record lost */
-	AOD_PROC_CNT_STATE_FULL = 5,  /* state map full: a process not followed */
-	AOD_PROC_CNT_FILTERED = 6,    /* execs ignored by comm or exe pattern */
-	AOD_PROC_CNT_ARGV_TRUNC = 7,
-	AOD_PROC_CNT_ARGV_FAULT = 8,
-	AOD_PROC_CNT_MAX = 9,
+	AOD_PROC_CNT_EXITS = 0,       /* = AOD_CNT_OPS: processes ended */
+	AOD_PROC_CNT_EVENTS = 1,      /* = AOD_CNT_EVENTS: records written to the ring */
+	AOD_PROC_CNT_RB_DROPS = 2,    /* = AOD_CNT_RB_DROPS: ring full, record lost */
+	AOD_PROC_CNT_STATE_FULL = 3,  /* = AOD_CNT_INFLIGHT_FULL: state map full, a
+				       * process not followed */
+	AOD_PROC_CNT_NOSTATE = 4,     /* = AOD_CNT_UNMATCHED: an exit of a process the
+				       * kernel had no state for (neither its fork, its
+				       * exec nor the start-up seed was seen) */
+	AOD_PROC_CNT_FORKS = 5,
+	AOD_PROC_CNT_EXECS = 6,
+	AOD_PROC_CNT_FILTERED = 7,    /* execs ignored by comm or exe pattern */
+	AOD_PROC_CNT_ARGV_TRUNC = 8,
+	AOD_PROC_CNT_ARGV_FAULT = 9,
+	AOD_PROC_CNT_MAX = 10,
 };
 
 /* Knobs (single-entry array), written at load and on reload. */

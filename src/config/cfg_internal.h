@@ -93,6 +93,8 @@ int cfg_parse_guardian(struct cfg_ctx *c, yaml_node_t *n);
 int cfg_parse_http(struct cfg_ctx *c, yaml_node_t *n);
 int cfg_parse_metrics(struct cfg_ctx *c, yaml_node_t *n);
 int cfg_parse_store(struct cfg_ctx *c, yaml_node_t *n);
+/* probes.proc: a scalar (auto/on/off) or a mapping (cfg_proc.c). */
+int cfg_parse_proc(struct cfg_ctx *c, yaml_node_t *n);
 int cfg_parse_health(struct cfg_ctx *c, yaml_node_t *n);
 bool cfg_is_health_rule(struct cfg_ctx *c, yaml_node_t *map);
 int cfg_parse_health_rule(struct cfg_ctx *c, yaml_node_t *map, const char *path, struct aod_rule *r);

@@ -20,11 +20,19 @@
 #include "proc.skel.h"
 
 static const char *const proc_modes[] = { "tp_btf", "raw_tp", NULL };
+/* Loaded and attached; the seed iterator (aod_proc_seed) is loaded with
+ * either set and run once by aod_proc_probe_seed(). */
 static const char *const tp_btf_progs[] = {
 	"aod_proc_fork_bt", "aod_proc_exec_bt", "aod_proc_exit_bt", NULL,
 };
 static const char *const raw_tp_progs[] = {
 	"aod_proc_fork_rt", "aod_proc_exec_rt", "aod_proc_exit_rt", NULL,
+};
+static const char *const tp_btf_load[] = {
+	"aod_proc_fork_bt", "aod_proc_exec_bt", "aod_proc_exit_bt", "aod_proc_seed", NULL,
+};
+static const char *const raw_tp_load[] = {
+	"aod_proc_fork_rt", "aod_proc_exec_rt", "aod_proc_exit_rt", "aod_proc_seed", NULL,
 };
 
 #define DEFAULT_RING_MB 8
@@ -34,6 +42,8 @@ struct aod_proc_probe {
 	struct aod_proc *skel;
 	struct probe_obj po;
 	struct ring_buffer *rb;
+	bool rb_shared;          /* the probe table's: added to, not owned */
+	uint32_t argv_cap;
 	aod_proc_fn fn;
 	void *ctx;
 	int64_t boot_to_wall_ns; /* CLOCK_REALTIME - CLOCK_BOOTTIME */
@@ -52,6 +62,7 @@ const char *aod_proc_counter_name(enum aod_proc_counter c)
 		[AOD_PROC_CNT_FILTERED] = "filtered",
 		[AOD_PROC_CNT_ARGV_TRUNC] = "argv_truncated",
 		[AOD_PROC_CNT_ARGV_FAULT] = "argv_unreadable",
+		[AOD_PROC_CNT_NOSTATE] = "exits_without_state",
 	};
 	return (unsigned)c < AOD_PROC_CNT_MAX ? names[c] : "?";
 }
@@ -168,6 +179,7 @@ static int on_sample(void *ctx, void *data, size_t size)
 int aod_proc_probe_configure(struct aod_proc_probe *pp, const struct aod_proc_probe_opts *o,
 			     char *err, size_t errlen)
 {
+	pp->argv_cap = o->argv_cap ? o->argv_cap : AOD_PROC_ARGV_DEFAULT;
 	struct aod_proc_exe_pat pats[AOD_PROC_EXE_PAT_MAX];
 	struct aod_proc_knobs k = {
 		.tree_only = o->tree_only,
@@ -259,7 +271,8 @@ static void destroy_skel(struct aod_proc_probe *pp)
 static int load_mode(struct aod_proc_probe *pp, const char *mode,
 		     const struct aod_proc_probe_opts *o, char *err, size_t len)
 {
-	const char *const *progs = !strcmp(mode, "tp_btf") ? tp_btf_progs : raw_tp_progs;
+	bool btf = !strcmp(mode, "tp_btf");
+	const char *const *progs = btf ? tp_btf_progs : raw_tp_progs;
 	uint32_t rb = ring_bytes(o->ring_mb);
 	int ncpu = libbpf_num_possible_cpus(), e;
 
@@ -271,7 +284,7 @@ static int load_mode(struct aod_proc_probe *pp, const char *mode,
 	}
 	pp->po.skel = pp->skel;
 	pp->po.obj = pp->skel->obj;
-	e = probe_select_programs(pp->skel->obj, progs, err, len);
+	e = probe_select_programs(pp->skel->obj, btf ? tp_btf_load : raw_tp_load, err, len);
 	if (e < 0)
 		goto out;
 	pp->skel->rodata->wakeup_bytes = rb / 16 < 65536 ? rb / 16 : 65536;
@@ -304,29 +317,26 @@ static int64_t boot_to_wall(void)
 	return ((int64_t)r.tv_sec - b.tv_sec) * 1000000000LL + (r.tv_nsec - b.tv_nsec);
 }
 
-int aod_proc_probe_open(const struct aod_proc_probe_opts *o, aod_proc_fn fn, void *ctx,
-			struct aod_proc_probe **out, char *err, size_t errlen)
+static int open_modes(const char *only, const struct aod_proc_probe_opts *o, aod_proc_fn fn,
+		      void *ctx, struct ring_buffer *shared, struct aod_proc_probe **out,
+		      char *err, size_t errlen)
 {
-	const char *force = getenv("AOD_PROC_ATTACH");
 	struct aod_proc_probe *pp;
 	char one[PROBE_ERR_LEN];
 	size_t used = 0;
 	int e = -ENOENT;
 
-	if (force && *force && !probe_mode_valid(force, proc_modes)) {
-		snprintf(err, errlen, "AOD_PROC_ATTACH=%s: expected tp_btf or raw_tp", force);
-		return -EINVAL;
-	}
 	pp = calloc(1, sizeof(*pp));
 	if (!pp)
 		return -ENOMEM;
 	pp->fn = fn;
 	pp->ctx = ctx;
+	pp->argv_cap = o->argv_cap ? o->argv_cap : AOD_PROC_ARGV_DEFAULT;
 	probe_libbpf_log_init();
 	probe_raise_memlock();
 	err[0] = '\0';
 	for (const char *const *m = proc_modes; *m; m++) {
-		if (force && *force && strcmp(force, *m))
+		if (only && strcmp(only, *m))
 			continue;
 		e = load_mode(pp, *m, o, one, sizeof(one));
 		if (!e) {
@@ -340,11 +350,22 @@ int aod_proc_probe_open(const struct aod_proc_probe_opts *o, aod_proc_fn fn, voi
 	}
 	if (e)
 		goto fail;
-	pp->rb = ring_buffer__new(bpf_map__fd(pp->skel->maps.proc_events), on_sample, pp, NULL);
-	if (!pp->rb) {
-		e = -errno;
-		snprintf(err, errlen, "ring consumer: %s", strerror(-e));
-		goto fail;
+	if (shared) {
+		e = ring_buffer__add(shared, bpf_map__fd(pp->skel->maps.proc_events), on_sample, pp);
+		if (e) {
+			snprintf(err, errlen, "adding the ring to the consumer: %s", strerror(-e));
+			goto fail;
+		}
+		pp->rb = shared;
+		pp->rb_shared = true;
+	} else {
+		pp->rb = ring_buffer__new(bpf_map__fd(pp->skel->maps.proc_events), on_sample, pp,
+					  NULL);
+		if (!pp->rb) {
+			e = -errno;
+			snprintf(err, errlen, "ring consumer: %s", strerror(-e));
+			goto fail;
+		}
 	}
 	pp->boot_to_wall_ns = boot_to_wall();
 	*out = pp;
@@ -352,6 +373,113 @@ int aod_proc_probe_open(const struct aod_proc_probe_opts *o, aod_proc_fn fn, voi
 fail:
 	aod_proc_probe_close(pp);
 	return e;
+}
+
+int aod_proc_probe_open(const struct aod_proc_probe_opts *o, aod_proc_fn fn, void *ctx,
+			struct aod_proc_probe **out, char *err, size_t errlen)
+{
+	const char *force = getenv("AOD_PROC_ATTACH");
+
+	if (force && *force && !probe_mode_valid(force, proc_modes)) {
+		snprintf(err, errlen, "AOD_PROC_ATTACH=%s: expected tp_btf or raw_tp", force);
+		return -EINVAL;
+	}
+	return open_modes(force && *force ? force : NULL, o, fn, ctx, NULL, out, err, errlen);
+}
+
+int aod_proc_probe_open_mode(const char *mode, const struct aod_proc_probe_opts *o,
+			     aod_proc_fn fn, void *ctx, struct ring_buffer *rb,
+			     struct aod_proc_probe **out, char *err, size_t errlen)
+{
+	return open_modes(mode, o, fn, ctx, rb, out, err, errlen);
+}
+
+int aod_proc_probe_counters_fd(const struct aod_proc_probe *pp)
+{
+	return bpf_map__fd(pp->skel->maps.proc_counters);
+}
+
+struct bpf_object *aod_proc_probe_object(const struct aod_proc_probe *pp)
+{
+	return pp->skel->obj;
+}
+
+const char *const *aod_proc_probe_modes(void)
+{
+	return proc_modes;
+}
+
+/* ---- seed ---- */
+
+/* /proc/PID/cmdline, at most cap bytes; returns the bytes read (0: none). */
+static size_t read_cmdline(uint32_t pid, char *buf, size_t cap, bool *truncated)
+{
+	char path[64], extra;
+	size_t n = 0;
+	ssize_t r;
+	FILE *f;
+
+	*truncated = false;
+	snprintf(path, sizeof(path), "/proc/%u/cmdline", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	n = fread(buf, 1, cap, f);
+	r = n == cap ? (ssize_t)fread(&extra, 1, 1, f) : 0;
+	*truncated = r > 0;
+	fclose(f);
+	return n;
+}
+
+static void seed_one(struct aod_proc_probe *pp, const struct aod_proc_hdr *h, char *argv)
+{
+	struct aod_proc_event ev = { .h = h };
+	char path[64], exe[AOD_PROC_FILENAME_LEN];
+	ssize_t n;
+
+	ev.wall_ns = to_wall(pp, h->ts_ns);
+	ev.start_wall_ns = to_wall(pp, h->start_ns);
+	snprintf(path, sizeof(path), "/proc/%u/exe", h->tgid);
+	n = readlink(path, exe, sizeof(exe) - 1);
+	if (n > 0) {
+		exe[n] = '\0';
+		ev.filename = exe;
+	}
+	ev.argv_len = read_cmdline(h->tgid, argv, pp->argv_cap, &ev.argv_truncated);
+	ev.argv = ev.argv_len ? argv : NULL;
+	pp->fn(pp->ctx, &ev);
+}
+
+int aod_proc_probe_seed(struct aod_proc_probe *pp)
+{
+	struct bpf_link *link = bpf_program__attach_iter(pp->skel->progs.aod_proc_seed, NULL);
+	struct aod_proc_hdr h;
+	char *argv = malloc(pp->argv_cap);
+	int fd = -1, n = 0, e = 0;
+	ssize_t got;
+
+	if (!link || !argv) {
+		e = link ? -ENOMEM : -errno;
+		goto out;
+	}
+	fd = bpf_iter_create(bpf_link__fd(link));
+	if (fd < 0) {
+		e = -errno;
+		goto out;
+	}
+	/* each record is written whole by one bpf_seq_write */
+	while ((got = read(fd, &h, sizeof(h))) == (ssize_t)sizeof(h)) {
+		seed_one(pp, &h, argv);
+		n++;
+	}
+	if (got < 0)
+		e = -errno;
+out:
+	if (fd >= 0)
+		close(fd);
+	bpf_link__destroy(link);
+	free(argv);
+	return e ? e : n;
 }
 
 int aod_proc_probe_poll(struct aod_proc_probe *pp, int timeout_ms)
@@ -380,7 +508,8 @@ void aod_proc_probe_close(struct aod_proc_probe *pp)
 {
 	if (!pp)
 		return;
-	ring_buffer__free(pp->rb);
+	if (!pp->rb_shared)
+		ring_buffer__free(pp->rb);
 	if (pp->skel)
 		destroy_skel(pp);
 	free(pp);

@@ -34,7 +34,7 @@ struct aod_proc_event {
 	const struct aod_proc_hdr *h; /* identity, parent, uid, cgroup, comm */
 	uint64_t wall_ns;             /* h->ts_ns as CLOCK_REALTIME */
 	uint64_t start_wall_ns;       /* h->start_ns as CLOCK_REALTIME */
-	/* AOD_PROC_EXEC */
+	/* AOD_PROC_EXEC; a seeded AOD_PROC_FORK has them too (from /proc) */
 	const char *filename;
 	const char *argv;             /* argv_len bytes, NUL-separated */
 	size_t argv_len;
@@ -71,6 +71,23 @@ int aod_proc_probe_poll(struct aod_proc_probe *pp, int timeout_ms);
 /* The kernel's counters (enum aod_proc_counter), summed over CPUs. */
 int aod_proc_probe_counters(struct aod_proc_probe *pp, uint64_t out[AOD_PROC_CNT_MAX]);
 const char *aod_proc_probe_mode(const struct aod_proc_probe *pp);
+/* Report every process already running to fn, once, as an AOD_PROC_FORK
+ * record flagged AOD_PROCF_SEEDED (argv from /proc/PID/cmdline, filename
+ * from /proc/PID/exe), with its exact identity (a BPF task iterator), and
+ * give each a state entry so that its exit is not counted as a loss.
+ * Call after open. Returns the number reported or -errno. */
+int aod_proc_probe_seed(struct aod_proc_probe *pp);
+
+/* For the probe table (proc_table.c): exactly one mode, and the probe's
+ * ring added to rb, the table's consumer (not owned: close leaves it). */
+struct ring_buffer;
+struct bpf_object;
+int aod_proc_probe_open_mode(const char *mode, const struct aod_proc_probe_opts *o,
+			     aod_proc_fn fn, void *ctx, struct ring_buffer *rb,
+			     struct aod_proc_probe **out, char *err, size_t errlen);
+int aod_proc_probe_counters_fd(const struct aod_proc_probe *pp);
+struct bpf_object *aod_proc_probe_object(const struct aod_proc_probe *pp);
+const char *const *aod_proc_probe_modes(void); /* "tp_btf", "raw_tp", NULL */
 void aod_proc_probe_close(struct aod_proc_probe *pp);
 
 const char *aod_proc_counter_name(enum aod_proc_counter c);
