@@ -16,6 +16,11 @@
 #include "probe/probe_int.h"
 #include "probe/proc_probe.h"
 
+/* The agent's process ring: its pages become resident as records wrap
+ * through it, and the kernel maps it twice (8 MiB would cost 16 MiB of
+ * RSS); 2 MiB holds ~5000 execs with short argv between two 50 ms polls. */
+#define AGENT_RING_MB 2
+
 struct proc_knob_set {
 	bool needed;
 	uint32_t argv_cap;
@@ -52,6 +57,7 @@ static void opts_of(const struct proc_knob_set *k, struct aod_proc_probe_opts *o
 	exe[k->nexe] = NULL;
 	*o = (struct aod_proc_probe_opts){
 		.argv_cap = k->argv_cap, .ignore_comm = comm, .ignore_exe = exe,
+		.ring_mb = AGENT_RING_MB,
 	};
 }
 
