@@ -293,6 +293,12 @@ int aod_cmd_trace(int argc, char **argv)
 		fprintf(stderr, "aod trace: loading the process probe: %s\n", err);
 		return e == -EINVAL ? 2 : 1;
 	}
+	if (a.all && trace_table_init(&tc.t, 0) == 0) {
+		/* the processes already running, outside the tree */
+		e = aod_proc_probe_seed(pp);
+		if (e < 0)
+			fprintf(stderr, "aod trace: listing the running processes: %s\n", strerror(-e));
+	}
 	if (pipe2(sync, O_CLOEXEC)) {
 		perror("aod trace: pipe");
 		goto out;
@@ -313,7 +319,8 @@ int aod_cmd_trace(int argc, char **argv)
 		child_run(sync[0], a.cmd);
 	}
 	close(sync[0]);
-	if (trace_table_init(&tc.t, (uint32_t)child) ||
+	tc.t.root_tgid = (uint32_t)child;
+	if ((!tc.t.bucket && trace_table_init(&tc.t, 0)) ||
 	    (e = aod_proc_probe_track(pp, (uint32_t)child))) {
 		fprintf(stderr, "aod trace: tracking the command: %s\n", strerror(e ? -e : ENOMEM));
 		close(sync[1]); /* the child exits 127 without running CMD */

@@ -453,12 +453,12 @@ static void seed_one(struct aod_proc_probe *pp, const struct aod_proc_hdr *h, ch
 int aod_proc_probe_seed(struct aod_proc_probe *pp)
 {
 	struct bpf_link *link = bpf_program__attach_iter(pp->skel->progs.aod_proc_seed, NULL);
-	struct aod_proc_hdr h;
-	char *argv = malloc(pp->argv_cap);
+	size_t cap = 64 * sizeof(struct aod_proc_hdr), have = 0;
+	char *argv = malloc(pp->argv_cap), *buf = malloc(cap);
 	int fd = -1, n = 0, e = 0;
 	ssize_t got;
 
-	if (!link || !argv) {
+	if (!link || !argv || !buf) {
 		e = link ? -ENOMEM : -errno;
 		goto out;
 	}
@@ -467,10 +467,20 @@ int aod_proc_probe_seed(struct aod_proc_probe *pp)
 		e = -errno;
 		goto out;
 	}
-	/* each record is written whole by one bpf_seq_write */
-	while ((got = read(fd, &h, sizeof(h))) == (ssize_t)sizeof(h)) {
-		seed_one(pp, &h, argv);
-		n++;
+	/* a read may end inside a record: keep the rest for the next one */
+	while ((got = read(fd, buf + have, cap - have)) > 0) {
+		size_t off = 0;
+
+		have += (size_t)got;
+		for (; have - off >= sizeof(struct aod_proc_hdr); off += sizeof(struct aod_proc_hdr)) {
+			struct aod_proc_hdr h;
+
+			memcpy(&h, buf + off, sizeof(h));
+			seed_one(pp, &h, argv);
+			n++;
+		}
+		memmove(buf, buf + off, have - off);
+		have -= off;
 	}
 	if (got < 0)
 		e = -errno;
@@ -479,6 +489,7 @@ out:
 		close(fd);
 	bpf_link__destroy(link);
 	free(argv);
+	free(buf);
 	return e ? e : n;
 }
 

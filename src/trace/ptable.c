@@ -75,11 +75,13 @@ static struct trace_proc *get(struct trace_table *t, const struct aod_proc_hdr *
 	return p;
 }
 
-static int proc_execed(struct trace_proc *p, const struct aod_proc_event *ev)
+/* filename and argv of ev (an exec, or a seed's from /proc). */
+static int set_image(struct trace_proc *p, const struct aod_proc_event *ev)
 {
-	char *fn = strdup(ev->filename), *argv = malloc(ev->argv_len ? ev->argv_len : 1);
+	char *fn = ev->filename ? strdup(ev->filename) : NULL;
+	char *argv = malloc(ev->argv_len ? ev->argv_len : 1);
 
-	if (!fn || !argv) {
+	if ((ev->filename && !fn) || !argv) {
 		free(fn);
 		free(argv);
 		return -ENOMEM;
@@ -88,9 +90,19 @@ static int proc_execed(struct trace_proc *p, const struct aod_proc_event *ev)
 	free(p->argv);
 	p->filename = fn;
 	p->argv = argv;
-	memcpy(argv, ev->argv, ev->argv_len);
-	p->argv_len = ev->argv_len;
+	if (ev->argv)
+		memcpy(argv, ev->argv, ev->argv_len);
+	p->argv_len = ev->argv ? ev->argv_len : 0;
 	p->argv_truncated = ev->argv_truncated;
+	return 0;
+}
+
+static int proc_execed(struct trace_proc *p, const struct aod_proc_event *ev)
+{
+	int err = set_image(p, ev);
+
+	if (err)
+		return err;
 	p->exec_wall_ns = ev->wall_ns;
 	p->execs++;
 	memcpy(p->comm, ev->h->comm, AOD_PROC_COMM_LEN);
@@ -138,9 +150,19 @@ int trace_table_add(struct trace_table *t, const struct aod_proc_event *ev)
 		if (h->kind == AOD_PROC_EXIT && !p->root)
 			t->exit_unseen++;
 	}
+	if (!created && (h->flags & AOD_PROCF_IN_TREE) && !p->in_tree) {
+		/* tracked after its fork record was written (the root under --all) */
+		p->in_tree = true;
+		p->root = h->tgid == t->root_tgid;
+		if (!p->exited && h->kind != AOD_PROC_EXIT)
+			t->live_in_tree++;
+	}
 	switch (h->kind) {
 	case AOD_PROC_FORK:
 		p->forked_seen = true;
+		p->seeded = (h->flags & AOD_PROCF_SEEDED) != 0;
+		if (p->seeded && ev->argv && !p->argv)
+			return set_image(p, ev);
 		return 0;
 	case AOD_PROC_EXEC:
 		return proc_execed(p, ev);

@@ -302,6 +302,7 @@ static json_t *proc_json(const struct trace_table *t, const struct trace_proc *p
 	json_object_set_new(o, "execs", json_integer(p->execs));
 	json_object_set_new(o, "in_tree", json_boolean(p->in_tree));
 	json_object_set_new(o, "root", json_boolean(p->root));
+	json_object_set_new(o, "seeded", json_boolean(p->seeded));
 	json_object_set_new(o, "start_wall_ns", json_integer((json_int_t)p->start_wall_ns));
 	json_object_set_new(o, "exited", json_boolean(p->exited));
 	json_object_set_new(o, "exit_lost", json_boolean(p->exit_lost));

@@ -26,6 +26,7 @@ static void proc_row(const struct trace_proc *p, struct aod_store_proc *sp)
 	sp->argv_len = p->argv_len;
 	sp->argv_truncated = p->argv_truncated;
 	sp->in_tree = p->in_tree;
+	sp->seeded = p->seeded;
 }
 
 static int put_proc(struct aod_store *st, int64_t run, const struct trace_proc *p)

@@ -34,6 +34,7 @@ struct trace_proc {
 	bool in_tree;
 	bool root;
 	bool forked_seen;      /* its fork record came */
+	bool seeded;           /* already running when the trace began (--all) */
 	bool exited;
 	bool exit_lost;        /* gone, but no exit record came */
 	int exit_code, signal;

@@ -13,6 +13,8 @@
 #    cut at the cap and flagged; an exit by signal; an OOM kill in a
 #    memory-limited cgroup (cgroup2 if it has the memory controller, else
 #    the v1 memory hierarchy);
+#  - --all: a background process marked outside the tree, this shell seeded;
+#  - alongside an agent with probes.proc on: both record the same tree;
 #  - both attach modes (tp_btf, raw_tp) for the first case.
 # The store is read with Python's sqlite3 (not aod's code).
 set -u
@@ -22,6 +24,7 @@ command -v python3 >/dev/null || { skip trace "python3 missing (make check insta
 make_workdir
 CG=
 cleanup() {
+	stop_agent 2>/dev/null
 	[ -n "$CG" ] && rmdir "$CG" 2>/dev/null
 	rm -rf "$WORK"
 }
@@ -190,4 +193,40 @@ if oom_cgroup; then
 		fail trace-oom-kernel "the cgroup's OOM kill counter did not move"
 else
 	skip trace-oom "no memory controller (cgroup2 at /sys/fs/cgroup/unified lacks it, no v1 memory hierarchy)"
+fi
+
+# ---- 7. --all: the rest of the host, marked outside the tree ----
+db=$WORK/all.db
+( sleep 0.5; exec /bin/true outside-aod-trace ) &
+bg=$!
+timeout 60 "$AOD_BIN" trace --all -o "$db" --report /dev/null -- sleep 1.5
+wait "$bg"
+read -r bg_in bg_n <<< "$(sql "$db" "select max(in_tree), count(*) from processes where tgid = $bg and cmdline = '/bin/true outside-aod-trace'")"
+check trace-all-outside "background exec (pid $bg): $bg_n rows, in_tree=$bg_in; expected 1 row, 0" [ "$bg_n:$bg_in" = "1:0" ]
+read -r sl_in sl_n <<< "$(sql "$db" "select max(in_tree), count(*) from processes where cmdline = 'sleep 1.5'")"
+check trace-all-tree "sleep 1.5: $sl_n rows, in_tree=$sl_in; expected 1 row, 1" [ "$sl_n:$sl_in" = "1:1" ]
+seeded=$(sql "$db" "select count(*) from processes where seeded = 1 and tgid = $$ and in_tree = 0")
+check trace-all-seeded "this test's shell ($$) is not among the seeded processes outside the tree" [ "$seeded" = 1 ]
+
+# ---- 8. alongside an agent with probes.proc on: both see the same tree ----
+cat > "$WORK/agent.yaml" <<YAML
+watch_interval_sec: 1
+aod_output_dir: $WORK/agent-out
+probes: {proc: on}
+store: {batch_ms: 100}
+agent: {control_socket: $WORK/aod.sock}
+YAML
+if start_agent "$WORK/agent.yaml"; then
+	db=$WORK/along.db
+	timeout 60 "$AOD_BIN" trace -o "$db" --report /dev/null -- "$HELPERS/proc_tree" 2 2
+	rc=$?
+	sleep 1
+	stop_agent
+	t=$(sql "$db" "select tgid || ':' || exit_code from processes order by tgid" | tr '\n' ' ')
+	a=$(sql "$WORK/agent-out/aod.db" "select tgid || ':' || exit_code from processes
+		where comm = 'proc_tree' and exit_code is not null order by tgid" | tr '\n' ' ')
+	check trace-alongside-agent "trace saw [$t], the agent [$a]; expected the same 7" \
+		[ "$rc" = 0 ] && [ "$t" = "$a" ] && [ "$(echo $t | wc -w)" = 7 ]
+else
+	fail trace-alongside-agent "agent did not start: $(tail -n 3 "$AGENT_LOG")"
 fi
