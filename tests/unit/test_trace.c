@@ -13,10 +13,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "config/config.h"
+#include "common/timeutil.h"
+#include "probe/proc_chain.h"
 #include "probe/proc_probe.h"
 #include "trace/trace.h"
 
@@ -178,6 +181,39 @@ static void test_config(void **state)
 	free(cfg);
 }
 
+static char *chain(uint32_t pid, uint64_t when)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	assert_non_null(f);
+	aod_proc_chain_fput(f, pid, when);
+	fclose(f);
+	return buf;
+}
+
+static void test_proc_chain(void **state)
+{
+	char want[64], *out;
+
+	(void)state;
+	out = chain((uint32_t)getpid(), aod_wall_ns());
+	snprintf(want, sizeof(want), "  %d  ", getpid());
+	assert_non_null(strstr(out, want));
+	assert_non_null(strstr(out, "test_trace"));
+	snprintf(want, sizeof(want), "    <- %d  ", getppid());
+	assert_non_null(strstr(out, want));
+	free(out);
+	out = chain(0x7ffffff0, aod_wall_ns());
+	assert_non_null(strstr(out, "exited before the bundle"));
+	free(out);
+	/* an event from long before this process started: its PID was someone else's */
+	out = chain((uint32_t)getpid(), 1000000000ULL);
+	assert_non_null(strstr(out, "now names a later process"));
+	free(out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -186,6 +222,7 @@ int main(void)
 		cmocka_unit_test(test_table_orders),
 		cmocka_unit_test(test_lost_exit_found_later),
 		cmocka_unit_test(test_config),
+		cmocka_unit_test(test_proc_chain),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
