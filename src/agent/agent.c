@@ -31,6 +31,7 @@
 #include "common/timeutil.h"
 #include "health/latest.h"
 #include "probe/probes.h"
+#include "probe/proc_cache.h"
 #include "probe/smb_shares.h"
 #include "serve/http.h"
 
@@ -256,6 +257,9 @@ static int agent_init(struct aod_agent *agent, const struct aod_agent_opts *opts
 	aod_decoder_init(&agent->decoder);
 	agent->collector = aod_collector_new(agent);
 	agent->shares = aod_smb_shares_new(AOD_DEBUGDATA_PATH);
+	if (agent->cfg->probes.proc.enable == AOD_PROBE_ON &&
+	    !(agent->procs = aod_proc_cache_new(AOD_AGENT_PROC_CACHE)))
+		return -ENOMEM;
 	agent->store = aod_store_writer_new(agent);
 	agent->spacewatch_kick = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (!agent->collector || !agent->shares || !agent->store || agent->spacewatch_kick < 0)
@@ -373,6 +377,7 @@ static void agent_shutdown(struct aod_agent *agent)
 	aod_control_unlisten(&agent->control);
 	aod_collector_free(agent->collector);
 	aod_smb_shares_free(agent->shares);
+	aod_proc_cache_free(agent->procs);
 	aod_store_writer_free(agent->store);
 	aod_health_latest_free(agent->health);
 	if (agent->spacewatch_kick >= 0)

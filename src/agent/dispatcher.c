@@ -14,6 +14,7 @@
 #include "agent/store_writer.h"
 #include "common/log.h"
 #include "probe/probes.h"
+#include "probe/proc_cache.h"
 
 #define POLL_TIMEOUT_MS 50
 
@@ -52,6 +53,7 @@ void aod_dispatcher_on_proc(void *ctx, const struct aod_proc_event *ev)
 	struct aod_agent *agent = ctx;
 	struct aod_store_rec rec;
 
+	aod_proc_cache_add(agent->procs, ev);
 	if (aod_store_rec_from_proc(&rec, ev)) {
 		atomic_fetch_add(&agent->counters.events_bad, 1);
 		return;

@@ -353,6 +353,8 @@ static __always_inline int on_exit(struct task_struct *task)
 			BPF_CORE_READ(task, se.sum_exec_runtime);
 	x->utime_ns = BPF_CORE_READ(sig, utime) + BPF_CORE_READ(task, utime);
 	x->stime_ns = BPF_CORE_READ(sig, stime) + BPF_CORE_READ(task, stime);
+	x->prev_utime_ns = BPF_CORE_READ(sig, prev_cputime.utime);
+	x->prev_stime_ns = BPF_CORE_READ(sig, prev_cputime.stime);
 	x->maxrss_pages = BPF_CORE_READ(sig, maxrss);
 	x->minflt = BPF_CORE_READ(sig, min_flt) + BPF_CORE_READ(task, min_flt);
 	x->majflt = BPF_CORE_READ(sig, maj_flt) + BPF_CORE_READ(task, maj_flt);

@@ -70,6 +70,9 @@ struct aod_proc_exit {
 	__u64 runtime_ns;  /* scheduler runtime, every thread: user + system */
 	__u64 utime_ns;    /* tick-sampled user and system time: their ratio */
 	__u64 stime_ns;    /*   splits runtime_ns, as getrusage does */
+	__u64 prev_utime_ns, prev_stime_ns; /* signal->prev_cputime: what getrusage (or
+					     * /proc/PID/stat) last reported; the split
+					     * never goes below it */
 	__u64 maxrss_pages;
 	__u64 minflt, majflt;
 	__u64 nvcsw, nivcsw;

@@ -289,9 +289,11 @@ static void stuck_ops(FILE *f, const struct aod_bundle_input *in,
 		fprintf(f, "  ... and %u more\n", a->total - a->nworst);
 }
 
-/* The processes of the worst events (each once): command line and parents. */
-static void processes_involved(FILE *f, const struct aod_anomaly *a)
+/* The processes of the worst events (each once): command line and parents,
+ * from the process cache when the agent has one, else from /proc. */
+static void processes_involved(FILE *f, const struct aod_bundle_input *in)
 {
+	const struct aod_anomaly *a = in->anomaly;
 	uint32_t seen[AOD_ANOMALY_WORST], n = 0;
 
 	for (uint32_t i = 0; i < a->nworst && i < AOD_ANOMALY_WORST; i++) {
@@ -304,10 +306,10 @@ static void processes_involved(FILE *f, const struct aod_anomaly *a)
 		if (dup)
 			continue;
 		if (!n)
-			fprintf(f, "\nPROCESSES INVOLVED (command line, then its parents; from /proc "
-				   "when the bundle was written)\n");
+			fprintf(f, "\nPROCESSES INVOLVED (command line, then its parents)\n");
 		seen[n++] = pid;
-		aod_proc_chain_fput(f, pid, ev->wall_ns);
+		if (!in->proc_chain || !in->proc_chain(in->proc_ctx, f, pid, ev->wall_ns))
+			aod_proc_chain_fput(f, pid, ev->wall_ns);
 	}
 }
 
@@ -461,7 +463,7 @@ char *aod_summary_build(const struct aod_bundle_input *in, const struct aod_bund
 	per_key(f, a);
 	worst_events(f, a);
 	stuck_ops(f, in, plan);
-	processes_involved(f, a);
+	processes_involved(f, in);
 	other_anomalies(f, in);
 	actions(f, in, plan);
 	events(f, in, plan);

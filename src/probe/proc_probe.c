@@ -68,20 +68,29 @@ const char *aod_proc_counter_name(enum aod_proc_counter c)
 }
 
 void aod_proc_cpu_split(uint64_t runtime, uint64_t utime, uint64_t stime,
-			uint64_t *user, uint64_t *sys)
+			uint64_t prev_utime, uint64_t prev_stime, uint64_t *user, uint64_t *sys)
 {
-	if (!stime) {
-		*user = runtime;
-		*sys = 0;
+	uint64_t s;
+
+	if (prev_utime + prev_stime >= runtime) { /* nothing new since the last report */
+		*user = prev_utime;
+		*sys = prev_stime;
 		return;
 	}
-	if (!utime) {
-		*user = 0;
-		*sys = runtime;
-		return;
+	if (!stime)
+		s = 0;
+	else if (!utime)
+		s = runtime;
+	else
+		s = (uint64_t)((unsigned __int128)stime * runtime / (stime + utime));
+	if (s < prev_stime)
+		s = prev_stime;
+	*user = runtime - s;
+	if (*user < prev_utime) {
+		*user = prev_utime;
+		s = runtime - *user;
 	}
-	*sys = (uint64_t)((unsigned __int128)stime * runtime / (stime + utime));
-	*user = runtime - *sys;
+	*sys = s;
 }
 
 int aod_proc_parse_exe_pattern(const char *s, struct aod_proc_exe_pat *out,
@@ -133,8 +142,8 @@ static void decode_exit(const struct aod_proc_exit *x, struct aod_proc_event *ev
 	ev->signal = st & 0x7f;
 	ev->core_dumped = (st & 0x80) != 0;
 	ev->exit_code = ev->signal ? 0 : (st >> 8) & 0xff;
-	aod_proc_cpu_split(x->runtime_ns, x->utime_ns, x->stime_ns, &ev->cpu_user_ns,
-			   &ev->cpu_sys_ns);
+	aod_proc_cpu_split(x->runtime_ns, x->utime_ns, x->stime_ns, x->prev_utime_ns,
+			   x->prev_stime_ns, &ev->cpu_user_ns, &ev->cpu_sys_ns);
 	ev->maxrss_bytes = x->maxrss_pages * (uint64_t)sysconf(_SC_PAGESIZE);
 	ev->minflt = x->minflt;
 	ev->majflt = x->majflt;

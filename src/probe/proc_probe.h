@@ -93,9 +93,10 @@ void aod_proc_probe_close(struct aod_proc_probe *pp);
 const char *aod_proc_counter_name(enum aod_proc_counter c);
 
 /* Split a scheduler runtime between user and system time in the ratio of
- * the sampled utime:stime, as the kernel's cputime_adjust() does. */
+ * the sampled utime:stime, never below what was reported before (prev_*),
+ * as the kernel's cputime_adjust() does for getrusage. */
 void aod_proc_cpu_split(uint64_t runtime, uint64_t utime, uint64_t stime,
-			uint64_t *user, uint64_t *sys);
+			uint64_t prev_utime, uint64_t prev_stime, uint64_t *user, uint64_t *sys);
 
 /* Parse one executable pattern ("PREFIX*SUFFIX", at most one '*', each
  * part < AOD_PROC_PAT_PART bytes). 0 or -EINVAL with why set. */

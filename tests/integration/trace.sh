@@ -15,6 +15,8 @@
 #    the v1 memory hierarchy);
 #  - --all: a background process marked outside the tree, this shell seeded;
 #  - alongside an agent with probes.proc on: both record the same tree;
+#  - a bundle names an exited process with its command line, exit and
+#    parents (the agent's process cache);
 #  - both attach modes (tp_btf, raw_tp) for the first case.
 # The store is read with Python's sqlite3 (not aod's code).
 set -u
@@ -25,6 +27,7 @@ make_workdir
 CG=
 cleanup() {
 	stop_agent 2>/dev/null
+	[ -n "${LOOP:-}" ] && losetup -d "$LOOP"
 	[ -n "$CG" ] && rmdir "$CG" 2>/dev/null
 	rm -rf "$WORK"
 }
@@ -229,4 +232,41 @@ if start_agent "$WORK/agent.yaml"; then
 		[ "$rc" = 0 ] && [ "$t" = "$a" ] && [ "$(echo $t | wc -w)" = 7 ]
 else
 	fail trace-alongside-agent "agent did not start: $(tail -n 3 "$AGENT_LOG")"
+fi
+
+# ---- 9. a bundle names an exited process with its command line and parents ----
+if make_loop trace-bundle 64M "$WORK/disk.img"; then
+	cat > "$WORK/bundle.yaml" <<YAML
+watch_interval_sec: 1
+aod_output_dir: $WORK/bundle-out
+probes: {proc: on}
+guardian:
+  anomalies:
+    every_io:
+      type: Latency
+      tool: biolatency
+      acceptable_count: 2
+      holdoff_sec: 0
+      track_devices: [{device: $DEV, threshold: 0}]
+      actions: [mounts]
+agent:
+  control_socket: $WORK/aod.sock
+YAML
+	if start_agent "$WORK/bundle.yaml"; then
+		marker=aod-trace-bundle-$$
+		bash -c "dd if=$LOOP of=/dev/null bs=4k count=64 iflag=direct status=none; : $marker"
+		wait_for 15 sh -c "ls '$WORK'/bundle-out/batches/*.tar.zst >/dev/null 2>&1"
+		sleep 1
+		stop_agent
+		for b in "$WORK"/bundle-out/batches/*.tar.zst; do
+			tar --zstd -xOf "$b" --wildcards '*summary.txt' 2>/dev/null
+		done > "$WORK/summaries.txt"
+		check trace-bundle-process "no summary names dd with its exit and its parent 'bash -c ... $marker'" \
+			grep -A1 -E "^  [0-9]+  dd if=$LOOP of=/dev/null bs=4k count=64 iflag=direct status=none  \(exit 0\)" \
+			"$WORK/summaries.txt" -m1 -q
+		check trace-bundle-parent "the parent chain misses 'bash -c ... $marker'" \
+			grep -qE "^    <- [0-9]+  bash -c dd .*: $marker" "$WORK/summaries.txt"
+	else
+		fail trace-bundle-process "agent did not start: $(tail -n 3 "$AGENT_LOG")"
+	fi
 fi

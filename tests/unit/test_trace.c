@@ -51,18 +51,27 @@ static void test_cpu_split(void **state)
 	uint64_t u, s;
 
 	(void)state;
-	aod_proc_cpu_split(1000, 3, 1, &u, &s); /* 3:1 */
+	aod_proc_cpu_split(1000, 3, 1, 0, 0, &u, &s); /* 3:1 */
 	assert_int_equal(u, 750);
 	assert_int_equal(s, 250);
-	aod_proc_cpu_split(1000, 0, 0, &u, &s); /* no samples: all user, as the kernel */
+	aod_proc_cpu_split(1000, 0, 0, 0, 0, &u, &s); /* no samples: all user, as the kernel */
 	assert_int_equal(u, 1000);
 	assert_int_equal(s, 0);
-	aod_proc_cpu_split(1000, 0, 5, &u, &s);
+	aod_proc_cpu_split(1000, 0, 5, 0, 0, &u, &s);
 	assert_int_equal(u, 0);
 	assert_int_equal(s, 1000);
 	/* no overflow for large values */
-	aod_proc_cpu_split(UINT64_C(1) << 62, UINT64_C(1) << 61, UINT64_C(1) << 61, &u, &s);
+	aod_proc_cpu_split(UINT64_C(1) << 62, UINT64_C(1) << 61, UINT64_C(1) << 61, 0, 0, &u, &s);
 	assert_true(u == (UINT64_C(1) << 61) && s == (UINT64_C(1) << 61));
+	/* what getrusage reported before is a floor (the kernel's prev_cputime) */
+	aod_proc_cpu_split(1000, 1, 1, 100, 400, &u, &s); /* 1:1 would give sys 500 */
+	assert_int_equal(s, 500);
+	aod_proc_cpu_split(1000, 1, 1, 700, 100, &u, &s); /* user may not drop below 700 */
+	assert_int_equal(u, 700);
+	assert_int_equal(s, 300);
+	aod_proc_cpu_split(1000, 9, 1, 600, 400, &u, &s); /* no runtime since: prev as is */
+	assert_int_equal(u, 600);
+	assert_int_equal(s, 400);
 }
 
 static struct aod_proc_hdr hdr(uint32_t kind, uint32_t tgid, uint64_t start, uint32_t ppid,
