@@ -12,8 +12,9 @@
  *                             signal->live reached 0 (it is decremented
  *                             just before, and signal->maxrss folded in)
  *
- * No syscall tracepoint is used: hooking sys_enter/sys_exit slows every
- * syscall of every process (execsnoop's getppid() cost). Each program
+ * No syscall tracepoint is used by default: hooking sys_enter/sys_exit
+ * slows every syscall of every process (execsnoop's getppid() cost); failed
+ * execs (raw_syscalls:sys_exit, execve/execveat < 0) are opt-in. Each program
  * exists as tp_btf (preferred) and raw_tp (same arguments); BPF_CORE_READ
  * is used in both. OOM victims are recognised at exit by signal->oom_mm,
  * which mark_oom_victim() sets once and nothing clears.
@@ -375,6 +376,73 @@ SEC("raw_tp/sched_process_exit")
 int BPF_PROG(aod_proc_exit_rt, struct task_struct *p)
 {
 	return on_exit(p);
+}
+
+/* ---- failed execs (opt-in) ---- */
+
+/* sys_exit runs for every syscall of every task: loaded only on request
+ * (aod trace --failed-execs), it costs every syscall while attached. */
+#if defined(__TARGET_ARCH_x86)
+#define NR_EXECVE 59
+#define NR_EXECVEAT 322
+#define SYSCALL_NR(regs) BPF_CORE_READ(regs, orig_ax)
+#elif defined(__TARGET_ARCH_arm64)
+#define NR_EXECVE 221
+#define NR_EXECVEAT 281
+#define SYSCALL_NR(regs) BPF_CORE_READ(regs, syscallno)
+#endif
+
+static __always_inline int on_sys_exit(struct pt_regs *regs, long ret)
+{
+#ifdef NR_EXECVE
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct aod_proc_knobs *k;
+	struct aod_proc_exec_failed *f;
+	__u32 tgid, st = 0, *pst;
+	long nr;
+	const char *path;
+
+	if (ret >= 0)
+		return 0;
+	nr = SYSCALL_NR(regs);
+	if (nr != NR_EXECVE && nr != NR_EXECVEAT)
+		return 0;
+	k = knobs();
+	tgid = bpf_get_current_pid_tgid() >> 32;
+	pst = bpf_map_lookup_elem(&proc_state, &tgid);
+	if (pst)
+		st = *pst;
+	if (!k || (k->tree_only && !(st & AOD_PSTATE_TRACKED)))
+		return 0;
+	f = bpf_ringbuf_reserve(&proc_events, sizeof(*f), 0);
+	if (!f) {
+		cnt(AOD_PROC_CNT_RB_DROPS);
+		return 0;
+	}
+	fill_hdr(&f->h, AOD_PROC_EXEC_FAILED, task);
+	f->h.flags = st & AOD_PSTATE_TRACKED ? AOD_PROCF_IN_TREE : 0;
+	f->error = (__s32)ret;
+	f->pad = 0;
+	path = nr == NR_EXECVE ? (const char *)PT_REGS_PARM1_CORE(regs)
+			       : (const char *)PT_REGS_PARM2_CORE(regs);
+	if (bpf_probe_read_user_str(f->filename, sizeof(f->filename), path) < 0)
+		f->filename[0] = '\0';
+	bpf_ringbuf_submit(f, rb_flags());
+	cnt(AOD_PROC_CNT_EVENTS);
+#endif
+	return 0;
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(aod_proc_sysexit_bt, struct pt_regs *regs, long ret)
+{
+	return on_sys_exit(regs, ret);
+}
+
+SEC("raw_tp/sys_exit")
+int BPF_PROG(aod_proc_sysexit_rt, struct pt_regs *regs, long ret)
+{
+	return on_sys_exit(regs, ret);
 }
 
 /* ---- seed: the processes already running ---- */

@@ -27,6 +27,7 @@ enum aod_proc_kind {
 	AOD_PROC_FORK = 1, /* a new process (not a thread) */
 	AOD_PROC_EXEC = 2, /* a successful exec: new image, argv */
 	AOD_PROC_EXIT = 3, /* the last thread of a process exited */
+	AOD_PROC_EXEC_FAILED = 4, /* execve/execveat returned an error (opt-in) */
 };
 
 /* aod_proc_hdr.flags */
@@ -76,6 +77,13 @@ struct aod_proc_exit {
 	__u64 maxrss_pages;
 	__u64 minflt, majflt;
 	__u64 nvcsw, nivcsw;
+};
+
+struct aod_proc_exec_failed {
+	struct aod_proc_hdr h;
+	__s32 error;       /* negative errno */
+	__u32 pad;
+	char filename[AOD_PROC_FILENAME_LEN]; /* the path given, from user memory */
 };
 
 /* Per-CPU counters (array index). The first five mean what enum

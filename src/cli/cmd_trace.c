@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * aod trace [-o FILE.db] [--all] [--json] [--report FILE] [--argv-cap N]
- *           [--ignore-comm NAME]... [--ignore-exe PATTERN]... -- CMD [ARGS...]
+ *           [--ignore-comm NAME]... [--ignore-exe PATTERN]... [--failed-execs]
+ *           -- CMD [ARGS...]
  *
  * Loads the process probe itself (so it works with or without an agent),
  * starts CMD (as the invoking user when run through sudo, with this
@@ -36,7 +37,7 @@
 
 struct trace_args {
 	const char *out_db, *report;
-	bool all, json;
+	bool all, json, failed_execs;
 	uint32_t argv_cap;
 	const char *ignore_comm[MAX_FILTERS + 1];
 	const char *ignore_exe[MAX_FILTERS + 1];
@@ -52,7 +53,8 @@ struct trace_ctx {
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: aod trace [-o FILE.db] [--all] [--json] [--report FILE] [--argv-cap BYTES]\n"
-		   "                 [--ignore-comm NAME]... [--ignore-exe PATTERN]... -- CMD [ARGS...]\n"
+		   "                 [--ignore-comm NAME]... [--ignore-exe PATTERN]... [--failed-execs]\n"
+		   "                 -- CMD [ARGS...]\n"
 		   "Runs CMD, traces its whole process tree until the last descendant exits and\n"
 		   "reports it (tree, slowest, CPU and memory top, failures) on stderr.\n"
 		   "  -o FILE.db        also write the run and its processes to a SQLite store\n"
@@ -61,7 +63,8 @@ static void usage(FILE *f)
 		   "  --report FILE     write the report to FILE instead of stderr\n"
 		   "  --argv-cap BYTES  longest argv kept per exec (default %d, max %d)\n"
 		   "  --ignore-comm N   do not report execs of this command name\n"
-		   "  --ignore-exe P    nor of executables matching P (PREFIX*SUFFIX, e.g. '*.sh')\n",
+		   "  --ignore-exe P    nor of executables matching P (PREFIX*SUFFIX, e.g. '*.sh')\n"
+		   "  --failed-execs    also record execs that fail (hooks every syscall meanwhile)\n",
 		AOD_PROC_ARGV_DEFAULT, AOD_PROC_ARGV_MAX);
 }
 
@@ -75,6 +78,7 @@ static int parse_args(int argc, char **argv, struct trace_args *a)
 		{ "argv-cap", required_argument, NULL, 'c' },
 		{ "ignore-comm", required_argument, NULL, 'C' },
 		{ "ignore-exe", required_argument, NULL, 'E' },
+		{ "failed-execs", no_argument, NULL, 'F' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -89,6 +93,7 @@ static int parse_args(int argc, char **argv, struct trace_args *a)
 		case 'o': a->out_db = optarg; break;
 		case 'a': a->all = true; break;
 		case 'j': a->json = true; break;
+		case 'F': a->failed_execs = true; break;
 		case 'r': a->report = optarg; break;
 		case 'c':
 			errno = 0;
@@ -152,8 +157,36 @@ static int drop_to_sudo_user(void)
 	return 0;
 }
 
+/*
+ * CMD's path, searched in PATH here as execvp would (the first executable
+ * match), so that the traced tree does not begin with one failed exec per
+ * PATH entry. NULL when there is no match: execvp then reports it.
+ */
+static char *resolve_cmd(const char *cmd)
+{
+	const char *path = getenv("PATH");
+	char *dup, *save = NULL, *dir, *found = NULL;
+
+	if (strchr(cmd, '/') || !path || !(dup = strdup(path)))
+		return NULL;
+	for (dir = strtok_r(dup, ":", &save); dir && !found; dir = strtok_r(NULL, ":", &save)) {
+		char *full;
+
+		if (asprintf(&full, "%s/%s", *dir ? dir : ".", cmd) < 0)
+			break;
+		if (!access(full, X_OK))
+			found = full;
+		else
+			free(full);
+	}
+	free(dup);
+	return found;
+}
+
 static void child_run(int sync_fd, char **cmd)
 {
+	char *path;
+
 	char c;
 	int e;
 
@@ -167,7 +200,11 @@ static void child_run(int sync_fd, char **cmd)
 		fprintf(stderr, "aod trace: dropping to the sudo user: %s\n", strerror(-e));
 		_exit(126);
 	}
-	execvp(cmd[0], cmd);
+	path = resolve_cmd(cmd[0]); /* as the user who runs it */
+	if (path)
+		execv(path, cmd);
+	else
+		execvp(cmd[0], cmd);
 	e = errno;
 	fprintf(stderr, "aod trace: %s: %s\n", cmd[0], strerror(e));
 	_exit(e == ENOENT ? 127 : 126);
@@ -287,6 +324,7 @@ int aod_cmd_trace(int argc, char **argv)
 		.argv_cap = a.argv_cap,
 		.ignore_comm = a.ignore_comm,
 		.ignore_exe = a.ignore_exe,
+		.failed_execs = a.failed_execs,
 	};
 	e = aod_proc_probe_open(&po, on_event, &tc, &pp, err, sizeof(err));
 	if (e) {

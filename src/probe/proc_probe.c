@@ -20,20 +20,28 @@
 #include "proc.skel.h"
 
 static const char *const proc_modes[] = { "tp_btf", "raw_tp", NULL };
-/* Loaded and attached; the seed iterator (aod_proc_seed) is loaded with
- * either set and run once by aod_proc_probe_seed(). */
+/* Attached: fork, exec, exit (and sys_exit for failed execs on request);
+ * the seed iterator (aod_proc_seed) is loaded with either set and run once
+ * by aod_proc_probe_seed(). */
 static const char *const tp_btf_progs[] = {
-	"aod_proc_fork_bt", "aod_proc_exec_bt", "aod_proc_exit_bt", NULL,
+	"aod_proc_fork_bt", "aod_proc_exec_bt", "aod_proc_exit_bt", "aod_proc_sysexit_bt",
 };
 static const char *const raw_tp_progs[] = {
-	"aod_proc_fork_rt", "aod_proc_exec_rt", "aod_proc_exit_rt", NULL,
+	"aod_proc_fork_rt", "aod_proc_exec_rt", "aod_proc_exit_rt", "aod_proc_sysexit_rt",
 };
-static const char *const tp_btf_load[] = {
-	"aod_proc_fork_bt", "aod_proc_exec_bt", "aod_proc_exit_bt", "aod_proc_seed", NULL,
-};
-static const char *const raw_tp_load[] = {
-	"aod_proc_fork_rt", "aod_proc_exec_rt", "aod_proc_exit_rt", "aod_proc_seed", NULL,
-};
+
+/* The programs of a mode, NULL-terminated: att to attach, load to load. */
+static void mode_programs(bool btf, bool failed_execs, const char *att[5], const char *load[6])
+{
+	const char *const *base = btf ? tp_btf_progs : raw_tp_progs;
+	int n = failed_execs ? 4 : 3;
+
+	for (int i = 0; i < n; i++)
+		att[i] = load[i] = base[i];
+	att[n] = NULL;
+	load[n] = "aod_proc_seed";
+	load[n + 1] = NULL;
+}
 
 #define DEFAULT_RING_MB 8
 #define MAX_RING_MB 256
@@ -172,6 +180,13 @@ static int on_sample(void *ctx, void *data, size_t size)
 		ev.argv_len = e->argv_len;
 		ev.argv_truncated = (h->flags & AOD_PROCF_ARGV_TRUNC) != 0;
 		ev.argv_full = e->argv_full;
+	} else if (h->kind == AOD_PROC_EXEC_FAILED) {
+		const struct aod_proc_exec_failed *f = data;
+
+		if (size < sizeof(*f))
+			return 0;
+		ev.filename = f->filename;
+		ev.exec_error = f->error;
 	} else if (h->kind == AOD_PROC_EXIT) {
 		if (size < sizeof(struct aod_proc_exit))
 			return 0;
@@ -281,7 +296,7 @@ static int load_mode(struct aod_proc_probe *pp, const char *mode,
 		     const struct aod_proc_probe_opts *o, char *err, size_t len)
 {
 	bool btf = !strcmp(mode, "tp_btf");
-	const char *const *progs = btf ? tp_btf_progs : raw_tp_progs;
+	const char *progs[5], *load[6];
 	uint32_t rb = ring_bytes(o->ring_mb);
 	int ncpu = libbpf_num_possible_cpus(), e;
 
@@ -293,7 +308,8 @@ static int load_mode(struct aod_proc_probe *pp, const char *mode,
 	}
 	pp->po.skel = pp->skel;
 	pp->po.obj = pp->skel->obj;
-	e = probe_select_programs(pp->skel->obj, btf ? tp_btf_load : raw_tp_load, err, len);
+	mode_programs(btf, o->failed_execs, progs, load);
+	e = probe_select_programs(pp->skel->obj, load, err, len);
 	if (e < 0)
 		goto out;
 	pp->skel->rodata->wakeup_bytes = rb / 16 < 65536 ? rb / 16 : 65536;

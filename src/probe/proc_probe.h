@@ -27,6 +27,9 @@ struct aod_proc_probe_opts {
 	uint32_t ring_mb;           /* 0: 8; rounded up to 2^n */
 	const char *const *ignore_comm; /* NULL-terminated, or NULL */
 	const char *const *ignore_exe;  /* "PREFIX*SUFFIX" or exact paths, NULL-terminated */
+	bool failed_execs;          /* also hook raw_syscalls:sys_exit for execs that fail
+				     * (costs every syscall of the host while attached);
+				     * at open only */
 };
 
 /* One record, decoded. Pointers are valid during the callback only. */
@@ -40,6 +43,8 @@ struct aod_proc_event {
 	size_t argv_len;
 	bool argv_truncated;
 	uint32_t argv_full;           /* the whole argv's length */
+	/* AOD_PROC_EXEC_FAILED: filename too */
+	int exec_error;               /* negative errno */
 	/* AOD_PROC_EXIT */
 	uint64_t duration_ns;
 	int exit_code;                /* 0..255, when signal == 0 */

@@ -30,6 +30,7 @@ void trace_table_free(struct trace_table *t)
 	}
 	free(t->v);
 	free(t->bucket);
+	free(t->failed);
 	memset(t, 0, sizeof(*t));
 }
 
@@ -135,11 +136,41 @@ static void proc_exited(struct trace_table *t, struct trace_proc *p, const struc
 		memcpy(p->comm, ev->h->comm, AOD_PROC_COMM_LEN);
 }
 
+static int add_failed(struct trace_table *t, const struct aod_proc_event *ev)
+{
+	struct trace_exec_failed *f;
+
+	if (t->nfailed == t->capfailed) {
+		uint32_t cap = t->capfailed ? t->capfailed * 2 : 16;
+		struct trace_exec_failed *v = realloc(t->failed, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		t->failed = v;
+		t->capfailed = cap;
+	}
+	f = &t->failed[t->nfailed++];
+	memset(f, 0, sizeof(*f));
+	f->tgid = ev->h->tgid;
+	f->pid = ev->h->pid;
+	f->start_ns = ev->h->start_ns;
+	f->wall_ns = ev->wall_ns;
+	f->error = ev->exec_error;
+	f->in_tree = (ev->h->flags & AOD_PROCF_IN_TREE) != 0;
+	memcpy(f->comm, ev->h->comm, AOD_PROC_COMM_LEN);
+	snprintf(f->filename, sizeof(f->filename), "%s", ev->filename ? ev->filename : "");
+	return 0;
+}
+
 int trace_table_add(struct trace_table *t, const struct aod_proc_event *ev)
 {
 	const struct aod_proc_hdr *h = ev->h;
 	bool created;
-	struct trace_proc *p = get(t, h, &created);
+	struct trace_proc *p;
+
+	if (h->kind == AOD_PROC_EXEC_FAILED)
+		return add_failed(t, ev);
+	p = get(t, h, &created);
 
 	if (!p)
 		return -ENOMEM;

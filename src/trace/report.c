@@ -219,6 +219,19 @@ static void print_failures(FILE *f, const struct trace_table *t)
 			fputc('\n', f);
 		}
 	}
+	for (uint32_t i = 0; i < t->nfailed; i++) {
+		const struct trace_exec_failed *x = &t->failed[i];
+
+		if (!x->in_tree)
+			continue;
+		if (n++ < 50) {
+			fprintf(f, "  %u ", x->tgid);
+			put_escaped(f, x->comm, AOD_PROC_COMM_LEN);
+			fputs(": exec ", f);
+			put_escaped(f, x->filename, CMD_SHOWN);
+			fprintf(f, " failed: %s\n", strerror(-x->error));
+		}
+	}
 	if (!n)
 		fprintf(f, "  none\n");
 	else if (n > 50)
@@ -344,6 +357,22 @@ int trace_report_json(FILE *f, const struct trace_table *t, const struct trace_r
 	json_object_set_new(root, "all", json_boolean(r->all));
 	json_object_set_new(root, "counters", cnt);
 	json_object_set_new(root, "processes", procs);
+	json_t *fails = json_array();
+
+	for (uint32_t i = 0; i < t->nfailed; i++) {
+		const struct trace_exec_failed *x = &t->failed[i];
+		json_t *o = json_object();
+
+		json_object_set_new(o, "tgid", json_integer(x->tgid));
+		json_object_set_new(o, "pid", json_integer(x->pid));
+		json_object_set_new(o, "start_ns", json_integer((json_int_t)x->start_ns));
+		json_object_set_new(o, "comm", jstr(x->comm, strnlen(x->comm, AOD_PROC_COMM_LEN)));
+		json_object_set_new(o, "filename", jstr(x->filename, strlen(x->filename)));
+		json_object_set_new(o, "error", json_integer(x->error));
+		json_object_set_new(o, "in_tree", json_boolean(x->in_tree));
+		json_array_append_new(fails, o);
+	}
+	json_object_set_new(root, "failed_execs", fails);
 	err = json_dumpf(root, f, JSON_COMPACT | JSON_ENSURE_ASCII) ? -EIO : 0;
 	fputc('\n', f);
 	json_decref(root);

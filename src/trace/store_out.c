@@ -84,6 +84,19 @@ int trace_store_write(const char *path, const struct trace_table *t, const struc
 		e = aod_store_run_begin(st, &run, &run_id);
 	for (uint32_t i = 0; !e && i < t->n; i++)
 		e = put_proc(st, run_id, &t->v[i]);
+	for (uint32_t i = 0; !e && i < t->nfailed; i++) {
+		const struct trace_exec_failed *x = &t->failed[i];
+		struct aod_store_exec_failed f = {
+			.wall_ns = x->wall_ns,
+			.id = { .start_ns = x->start_ns, .tgid = x->tgid },
+			.pid = x->pid,
+			.filename = x->filename,
+			.error = x->error,
+		};
+
+		memcpy(f.comm, x->comm, sizeof(f.comm));
+		e = aod_store_put_exec_failed(st, run_id, &f);
+	}
 	if (!e)
 		e = aod_store_run_end(st, run_id, r->ended_wall_ns, r->exit_status);
 	if (!e)

@@ -45,6 +45,15 @@ struct trace_proc {
 	int parent;            /* index of the parent in the table, -1 if not in it */
 };
 
+struct trace_exec_failed {
+	uint32_t tgid, pid;
+	uint64_t start_ns, wall_ns;
+	char comm[AOD_PROC_COMM_LEN + 1];
+	char filename[AOD_PROC_FILENAME_LEN];
+	int error;                 /* negative errno */
+	bool in_tree;
+};
+
 struct trace_table {
 	struct trace_proc *v;
 	uint32_t n, cap;
@@ -54,6 +63,8 @@ struct trace_table {
 	uint64_t exit_unseen;  /* exits of processes whose fork and exec never came */
 	uint64_t exits_lost;   /* processes gone without an exit record */
 	uint32_t root_tgid;
+	struct trace_exec_failed *failed; /* execs that failed (--failed-execs) */
+	uint32_t nfailed, capfailed;
 };
 
 int trace_table_init(struct trace_table *t, uint32_t root_tgid);

@@ -17,6 +17,7 @@
 #  - alongside an agent with probes.proc on: both record the same tree;
 #  - a bundle names an exited process with its command line, exit and
 #    parents (the agent's process cache);
+#  - --failed-execs: exactly the execs that failed, with their errno;
 #  - both attach modes (tp_btf, raw_tp) for the first case.
 # The store is read with Python's sqlite3 (not aod's code).
 set -u
@@ -270,3 +271,11 @@ YAML
 		fail trace-bundle-process "agent did not start: $(tail -n 3 "$AGENT_LOG")"
 	fi
 fi
+
+# ---- 10. failed execs (opt-in): exactly the two the shell tried ----
+db=$WORK/fe.db
+timeout 60 "$AOD_BIN" trace --failed-execs -o "$db" --report /dev/null -- \
+	sh -c '/nonexistent-aod/x; /etc/passwd; exit 0'
+got=$(sql "$db" "select path || ':' || error from events where kind = 'exec_failed' order by id" | tr '\n' ' ')
+check trace-failed-execs "failed execs [$got], expected [/nonexistent-aod/x:-2 /etc/passwd:-13 ]" \
+	[ "$got" = "/nonexistent-aod/x:-2 /etc/passwd:-13 " ]
