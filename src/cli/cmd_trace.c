@@ -314,7 +314,7 @@ int aod_cmd_trace(int argc, char **argv)
 	struct trace_run run = { 0 };
 	struct sigaction ign = { .sa_handler = SIG_IGN }, old_int, old_quit;
 	char err[1024];
-	int sync[2], status = 0, e, rc = 1;
+	int sync[2], status = 0, e, cg, rc = 1;
 	pid_t child;
 
 	if (parse_args(argc, argv, &a))
@@ -375,6 +375,9 @@ int aod_cmd_trace(int argc, char **argv)
 	aod_proc_probe_counters(pp, run.counters);
 	run.exit_status = exit_status(status);
 	trace_table_link(&tc.t);
+	cg = trace_cgroups_load(&tc.t.cgroups);
+	if (cg && cg != -ENOENT)
+		log_debug("trace: reading the cgroup2 hierarchy: %s", strerror(-cg));
 	if (tc.oom_fail)
 		fprintf(stderr, "aod trace: %llu records not kept (out of memory)\n",
 			(unsigned long long)tc.oom_fail);

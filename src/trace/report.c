@@ -307,6 +307,11 @@ static json_t *proc_json(const struct trace_table *t, const struct trace_proc *p
 	json_object_set_new(o, "parent_in_run", json_boolean(p->parent >= 0));
 	json_object_set_new(o, "uid", json_integer(p->uid));
 	json_object_set_new(o, "cgroup_id", json_integer((json_int_t)p->cgroup_id));
+	{
+		const char *unit = trace_cgroups_unit(&t->cgroups, p->cgroup_id);
+
+		json_object_set_new(o, "unit", unit ? jstr(unit, strlen(unit)) : json_null());
+	}
 	json_object_set_new(o, "comm", jstr(p->comm, strnlen(p->comm, AOD_PROC_COMM_LEN)));
 	json_object_set_new(o, "filename", p->filename ? jstr(p->filename, strlen(p->filename))
 						       : json_null());
@@ -333,7 +338,6 @@ static json_t *proc_json(const struct trace_table *t, const struct trace_proc *p
 		json_object_set_new(o, "nvcsw", json_integer((json_int_t)p->nvcsw));
 		json_object_set_new(o, "nivcsw", json_integer((json_int_t)p->nivcsw));
 	}
-	(void)t;
 	return o;
 }
 

@@ -10,7 +10,8 @@
 #include "store/store.h"
 #include "trace/trace.h"
 
-static void proc_row(const struct trace_proc *p, struct aod_store_proc *sp)
+static void proc_row(const struct trace_table *t, const struct trace_proc *p,
+		     struct aod_store_proc *sp)
 {
 	memset(sp, 0, sizeof(*sp));
 	sp->id = (struct aod_proc_id){ .start_ns = p->start_ns, .tgid = p->tgid };
@@ -19,6 +20,7 @@ static void proc_row(const struct trace_proc *p, struct aod_store_proc *sp)
 	sp->exec_wall_ns = p->exec_wall_ns;
 	sp->uid = p->uid;
 	sp->cgroup_id = p->cgroup_id;
+	sp->unit = trace_cgroups_unit(&t->cgroups, p->cgroup_id);
 	memcpy(sp->comm, p->comm, sizeof(sp->comm) < AOD_PROC_COMM_LEN ? sizeof(sp->comm)
 									: AOD_PROC_COMM_LEN);
 	sp->filename = p->filename;
@@ -29,13 +31,14 @@ static void proc_row(const struct trace_proc *p, struct aod_store_proc *sp)
 	sp->seeded = p->seeded;
 }
 
-static int put_proc(struct aod_store *st, int64_t run, const struct trace_proc *p)
+static int put_proc(struct aod_store *st, int64_t run, const struct trace_table *t,
+		    const struct trace_proc *p)
 {
 	struct aod_store_proc sp;
 	struct aod_store_proc_exit x;
 	int err;
 
-	proc_row(p, &sp);
+	proc_row(t, p, &sp);
 	err = aod_store_proc_start(st, run, &sp);
 	if (!err && p->execs)
 		err = aod_store_proc_exec(st, run, &sp);
@@ -83,7 +86,7 @@ int trace_store_write(const char *path, const struct trace_table *t, const struc
 	if (!e)
 		e = aod_store_run_begin(st, &run, &run_id);
 	for (uint32_t i = 0; !e && i < t->n; i++)
-		e = put_proc(st, run_id, &t->v[i]);
+		e = put_proc(st, run_id, t, &t->v[i]);
 	for (uint32_t i = 0; !e && i < t->nfailed; i++) {
 		const struct trace_exec_failed *x = &t->failed[i];
 		struct aod_store_exec_failed f = {

@@ -18,6 +18,7 @@
 #  - a bundle names an exited process with its command line, exit and
 #    parents (the agent's process cache);
 #  - --failed-execs: exactly the execs that failed, with their errno;
+#  - a cgroup2 id mapped to its unit (a .scope made for the test);
 #  - both attach modes (tp_btf, raw_tp) for the first case.
 # The store is read with Python's sqlite3 (not aod's code).
 set -u
@@ -279,3 +280,19 @@ timeout 60 "$AOD_BIN" trace --failed-execs -o "$db" --report /dev/null -- \
 got=$(sql "$db" "select path || ':' || error from events where kind = 'exec_failed' order by id" | tr '\n' ' ')
 check trace-failed-execs "failed execs [$got], expected [/nonexistent-aod/x:-2 /etc/passwd:-13 ]" \
 	[ "$got" = "/nonexistent-aod/x:-2 /etc/passwd:-13 " ]
+
+# ---- 11. the cgroup id mapped to its unit ----
+V2=$(awk '$9 == "cgroup2" {print $5; exit}' /proc/self/mountinfo)
+if [ -n "$V2" ] && mkdir "$V2/aod-trace-$$.scope" 2>/dev/null; then
+	UCG=$V2/aod-trace-$$.scope
+	db=$WORK/unit.db
+	timeout 60 "$AOD_BIN" trace -o "$db" --report /dev/null -- \
+		sh -c 'echo $$ > "$1/cgroup.procs" && exec /bin/true unit-test' sh "$UCG"
+	read -r id unit <<< "$(sql "$db" "select cgroup_id, unit from processes where cmdline = '/bin/true unit-test'")"
+	ino=$(stat -c %i "$UCG")
+	rmdir "$UCG"
+	check trace-cgroup-unit "cgroup_id $id unit '$unit'; expected $ino (the directory's inode) and aod-trace-$$.scope" \
+		[ "$id:$unit" = "$ino:aod-trace-$$.scope" ]
+else
+	skip trace-cgroup-unit "no writable cgroup2 hierarchy"
+fi
