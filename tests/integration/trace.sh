@@ -19,6 +19,7 @@
 #    parents (the agent's process cache);
 #  - --failed-execs: exactly the execs that failed, with their errno;
 #  - a cgroup2 id mapped to its unit (a .scope made for the test);
+#  - through sudo (SUDO_UID/SUDO_GID/SUDO_USER): CMD runs as that user;
 #  - both attach modes (tp_btf, raw_tp) for the first case.
 # The store is read with Python's sqlite3 (not aod's code).
 set -u
@@ -295,4 +296,17 @@ if [ -n "$V2" ] && mkdir "$V2/aod-trace-$$.scope" 2>/dev/null; then
 		[ "$id:$unit" = "$ino:aod-trace-$$.scope" ]
 else
 	skip trace-cgroup-unit "no writable cgroup2 hierarchy"
+fi
+
+# ---- 12. through sudo: CMD runs as the invoking user ----
+if id nobody >/dev/null 2>&1; then
+	db=$WORK/sudo.db
+	nuid=$(id -u nobody) ngid=$(id -g nobody)
+	SUDO_UID=$nuid SUDO_GID=$ngid SUDO_USER=nobody timeout 60 "$AOD_BIN" trace -o "$db" --report /dev/null -- \
+		sh -c 'id -u > "$1"' sh "$WORK/sudo-uid.txt" 2>/dev/null
+	# nobody cannot write WORK (mode 700): the write fails, the uid in the store tells
+	uids=$(sql "$db" "select distinct uid from processes" | tr '\n' ' ')
+	check trace-sudo-user "processes ran as uid [$uids], expected only $nuid (SUDO_UID)" [ "$uids" = "$nuid " ]
+else
+	skip trace-sudo-user "no user nobody"
 fi
