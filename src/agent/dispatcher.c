@@ -53,12 +53,14 @@ void aod_dispatcher_on_proc(void *ctx, const struct aod_proc_event *ev)
 	struct aod_agent *agent = ctx;
 	struct aod_store_rec rec;
 
+	int err;
+
 	aod_proc_cache_add(agent->procs, ev);
-	if (aod_store_rec_from_proc(&rec, ev)) {
+	err = aod_store_rec_from_proc(&rec, ev);
+	if (err < 0)
 		atomic_fetch_add(&agent->counters.events_bad, 1);
-		return;
-	}
-	aod_store_writer_push(agent->store, &rec);
+	else if (err == 0)
+		aod_store_writer_push(agent->store, &rec);
 }
 
 int aod_dispatcher_main(struct aod_agent *agent)

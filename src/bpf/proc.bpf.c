@@ -125,6 +125,9 @@ static __always_inline void fill_hdr(struct aod_proc_hdr *h, __u32 kind,
 	h->pstart_ns = BPF_CORE_READ(parent, group_leader, start_boottime);
 	h->uid = BPF_CORE_READ(task, real_cred, uid.val);
 	h->cgroup_id = BPF_CORE_READ(task, cgroups, dfl_cgrp, kn, id);
+	/* zero-padded: the comm is a hash key for the filter (the scratch and
+	 * ring memory hold whatever came before) */
+	__builtin_memset(h->comm, 0, sizeof(h->comm));
 	BPF_CORE_READ_STR_INTO(&h->comm, task, comm);
 }
 
@@ -331,15 +334,21 @@ static __always_inline int on_exit(struct task_struct *task)
 	}
 	if (pst)
 		bpf_map_delete_elem(&proc_state, &tgid);
-	if (st & AOD_PSTATE_FILTERED)
-		return 0;
-	cnt(AOD_PROC_CNT_EXITS);
+	if (!(st & AOD_PSTATE_FILTERED))
+		cnt(AOD_PROC_CNT_EXITS);
 	x = bpf_ringbuf_reserve(&proc_events, sizeof(*x), 0);
 	if (!x) {
 		cnt(AOD_PROC_CNT_RB_DROPS);
 		return 0;
 	}
 	fill_hdr(&x->h, AOD_PROC_EXIT, task);
+	if (st & AOD_PSTATE_FILTERED) {
+		/* withdraws the process: the filter hides it, fork included */
+		x->h.flags = AOD_PROCF_FILTERED | (st & AOD_PSTATE_TRACKED ? AOD_PROCF_IN_TREE : 0);
+		bpf_ringbuf_submit(x, rb_flags());
+		cnt(AOD_PROC_CNT_EVENTS);
+		return 0;
+	}
 	if (st & AOD_PSTATE_TRACKED)
 		flags |= AOD_PROCF_IN_TREE;
 	if (BPF_CORE_READ(sig, oom_mm))

@@ -37,6 +37,9 @@ enum aod_proc_kind {
 #define AOD_PROCF_ARGV_TRUNC 0x4 /* exec: argv longer than the cap, cut */
 #define AOD_PROCF_ARGV_FAULT 0x8 /* exec: argv could not be read */
 #define AOD_PROCF_OOM 0x10     /* exit: the process was an OOM victim */
+#define AOD_PROCF_FILTERED 0x40 /* exit: its image was filtered; nothing else is in
+				 * it, it only withdraws the process (its fork may
+				 * have been reported before the exec was filtered) */
 #define AOD_PROCF_SEEDED 0x20  /* fork: not a fork, a process already running at
 				* load (the task iterator's record) */
 

@@ -149,6 +149,8 @@ int aod_store_rec_from_proc(struct aod_store_rec *rec, const struct aod_proc_eve
 		p.exec_wall_ns = ev->wall_ns;
 		return aod_store_rec_proc(rec, AOD_STORE_REC_PROC_EXEC, &p);
 	case AOD_PROC_EXIT:
+		if (h->flags & AOD_PROCF_FILTERED)
+			return 1; /* nothing to store: the filter hides the process */
 		memset(rec, 0, sizeof(*rec));
 		rec->kind = AOD_STORE_REC_PROC_EXIT;
 		rec->proc_exit = (struct aod_store_proc_exit){

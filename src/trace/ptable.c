@@ -172,6 +172,18 @@ int trace_table_add(struct trace_table *t, const struct aod_proc_event *ev)
 	if (h->kind == AOD_PROC_EXEC_FAILED)
 		return add_failed(t, ev);
 	p = get(t, h, &created);
+	if (p && h->kind == AOD_PROC_EXIT && (h->flags & AOD_PROCF_FILTERED)) {
+		/* withdrawn: the filter hides it; it no longer keeps the trace open */
+		if (!created && p->in_tree && !p->exited && !p->exit_lost && t->live_in_tree)
+			t->live_in_tree--;
+		if (p->exit_lost) {
+			p->exit_lost = false;
+			t->exits_lost--;
+		}
+		p->filtered = true;
+		p->exited = true;
+		return 0;
+	}
 
 	if (!p)
 		return -ENOMEM;

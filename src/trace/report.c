@@ -107,7 +107,8 @@ static void print_tree(FILE *f, const struct trace_table *t, bool in_tree)
 	for (uint32_t i = t->n; i-- > 0;) {
 		int par = t->v[i].parent;
 
-		if (t->v[i].in_tree != in_tree || par < 0 || t->v[par].in_tree != in_tree)
+		if (t->v[i].filtered || t->v[i].in_tree != in_tree || par < 0 ||
+		    t->v[par].in_tree != in_tree)
 			continue;
 		tr.next[i] = tr.first[par];
 		tr.first[par] = i + 1;
@@ -115,7 +116,8 @@ static void print_tree(FILE *f, const struct trace_table *t, bool in_tree)
 	for (uint32_t i = 0; i < t->n; i++) {
 		int par = t->v[i].parent;
 
-		if (t->v[i].in_tree == in_tree && (par < 0 || t->v[par].in_tree != in_tree))
+		if (!t->v[i].filtered && t->v[i].in_tree == in_tree &&
+		    (par < 0 || t->v[par].in_tree != in_tree || t->v[par].filtered))
 			tree_line(f, &tr, i, 0);
 	}
 out:
@@ -170,7 +172,7 @@ static uint32_t *sorted(const struct trace_table *t,
 	if (!ix)
 		return NULL;
 	for (uint32_t i = 0; i < t->n; i++)
-		if (t->v[i].in_tree && t->v[i].exited)
+		if (t->v[i].in_tree && t->v[i].exited && !t->v[i].filtered)
 			ix[(*n)++] = i;
 	qsort_r(ix, *n, sizeof(*ix), cmp, (void *)t);
 	return ix;
@@ -209,7 +211,7 @@ static void print_failures(FILE *f, const struct trace_table *t)
 	for (uint32_t i = 0; i < t->n; i++) {
 		const struct trace_proc *p = &t->v[i];
 
-		if (!p->in_tree || !(failed(p) || p->exit_lost))
+		if (p->filtered || !p->in_tree || !(failed(p) || p->exit_lost))
 			continue;
 		if (n++ < 50) {
 			fprintf(f, "  %u ", p->tgid);
@@ -243,7 +245,8 @@ void trace_report_text(FILE *f, const struct trace_table *t, const struct trace_
 	uint32_t in = 0, out = 0;
 
 	for (uint32_t i = 0; i < t->n; i++)
-		t->v[i].in_tree ? in++ : out++;
+		if (!t->v[i].filtered)
+			t->v[i].in_tree ? in++ : out++;
 	fprintf(f, "\naod trace: ");
 	put_escaped(f, r->command, CMD_SHOWN);
 	fprintf(f, "\n  exit status %d after ", r->exit_status);
@@ -347,7 +350,8 @@ int trace_report_json(FILE *f, const struct trace_table *t, const struct trace_r
 	int err;
 
 	for (uint32_t i = 0; i < t->n; i++)
-		json_array_append_new(procs, proc_json(t, &t->v[i]));
+		if (!t->v[i].filtered)
+			json_array_append_new(procs, proc_json(t, &t->v[i]));
 	for (int c = 0; c < AOD_PROC_CNT_MAX; c++)
 		json_object_set_new(cnt, aod_proc_counter_name((enum aod_proc_counter)c),
 				    json_integer((json_int_t)r->counters[c]));

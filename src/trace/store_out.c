@@ -86,7 +86,8 @@ int trace_store_write(const char *path, const struct trace_table *t, const struc
 	if (!e)
 		e = aod_store_run_begin(st, &run, &run_id);
 	for (uint32_t i = 0; !e && i < t->n; i++)
-		e = put_proc(st, run_id, t, &t->v[i]);
+		if (!t->v[i].filtered)
+			e = put_proc(st, run_id, t, &t->v[i]);
 	for (uint32_t i = 0; !e && i < t->nfailed; i++) {
 		const struct trace_exec_failed *x = &t->failed[i];
 		struct aod_store_exec_failed f = {

@@ -36,6 +36,7 @@ struct trace_proc {
 	bool root;
 	bool forked_seen;      /* its fork record came */
 	bool seeded;           /* already running when the trace began (--all) */
+	bool filtered;         /* its image was filtered: left out of reports */
 	bool exited;
 	bool exit_lost;        /* gone, but no exit record came */
 	int exit_code, signal;

@@ -20,6 +20,7 @@
 #  - --failed-execs: exactly the execs that failed, with their errno;
 #  - a cgroup2 id mapped to its unit (a .scope made for the test);
 #  - through sudo (SUDO_UID/SUDO_GID/SUDO_USER): CMD runs as that user;
+#  - filters in the kernel: --ignore-comm ls, --ignore-exe '*.sh';
 #  - both attach modes (tp_btf, raw_tp) for the first case.
 # The store is read with Python's sqlite3 (not aod's code).
 set -u
@@ -310,3 +311,13 @@ if id nobody >/dev/null 2>&1; then
 else
 	skip trace-sudo-user "no user nobody"
 fi
+
+# ---- 13. in-kernel filters: by comm and by executable pattern ----
+printf '#!/bin/sh\nls / > /dev/null\nuname > /dev/null\n' > "$WORK/filt.sh"
+chmod 755 "$WORK/filt.sh"
+db=$WORK/filt.db
+timeout 60 "$AOD_BIN" trace -o "$db" --json --report "$WORK/filt.json" --ignore-comm ls --ignore-exe '*.sh' -- "$WORK/filt.sh"
+got=$(sql "$db" "select comm from processes order by start_ns" | tr '\n' ' ')
+filtered=$(jq .counters.filtered "$WORK/filt.json")
+check trace-filters "reported [$got] with $filtered filtered; expected only uname, 2 filtered (the script, ls)" \
+	[ "$got:$filtered" = "uname :2" ]
