@@ -8,7 +8,7 @@
 
 struct trace_cgroup {
 	uint64_t id;
-	char unit[128];
+	char unit[256]; /* a directory name (d_name) */
 };
 
 struct trace_cgroups {
