@@ -188,3 +188,4 @@ printf 'storm (10 s): %s anomalies, %s bundles, %s coalesced, %s events; agent C
 	"$(echo "$c1 - $c0" | bc -l)" "$(echo "$h / 1024" | bc -l)"
 bash "$TOP/bench/http.sh"   # 8. HTTP: CPU per /metrics scrape, RSS after 10 000 scrapes
 AOD_BUILD=$BUILD "$TOP/bench/tcp.sh" # 8: the TCP probe: connect storm slowdown, ns per event per program
+AOD_BUILD=$BUILD "$TOP/bench/proc.sh" # 9: the process probe: exec storm and getppid next to execsnoop, lossless rate

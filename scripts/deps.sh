@@ -26,6 +26,7 @@ TEST_PKGS="$TEST_PKGS libxml2-utils"                      # tests/integration/im
 TEST_PKGS="$TEST_PKGS groff-base"                         # tests/integration/docs.sh: man pages render
 # make deb, make rpm (deps.sh pkg) and tests/integration/package.sh (make check: deps.sh test)
 PKG_PKGS="debhelper dpkg-dev fakeroot lintian rpm rpmlint debootstrap zstd"
+TEST_PKGS="$TEST_PKGS sysstat lsof libbpf-tools"              # tests/pipelines (iostat, lsof), bench/proc.sh (execsnoop)
 
 want=$BUILD_PKGS
 case ${1:-build} in

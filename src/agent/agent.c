@@ -32,6 +32,7 @@
 #include "common/timeutil.h"
 #include "health/latest.h"
 #include "probe/probes.h"
+#include "probe/proc_cache.h"
 #include "probe/smb_shares.h"
 #include "serve/http.h"
 
@@ -42,6 +43,7 @@
 #define MMAP_THRESHOLD_BYTES (128 * 1024) /* glibc's initial value, kept fixed */
 
 void aod_dispatcher_on_raw(void *ctx, const struct aod_raw_event *raw);
+void aod_dispatcher_on_proc(void *ctx, const struct aod_proc_event *ev);
 
 void aod_agent_request_stop(struct aod_agent *agent, int exit_code)
 {
@@ -256,6 +258,9 @@ static int agent_init(struct aod_agent *agent, const struct aod_agent_opts *opts
 	aod_decoder_init(&agent->decoder);
 	agent->collector = aod_collector_new(agent);
 	agent->shares = aod_smb_shares_new(AOD_DEBUGDATA_PATH);
+	if (agent->cfg->probes.proc.enable == AOD_PROBE_ON &&
+	    !(agent->procs = aod_proc_cache_new(AOD_AGENT_PROC_CACHE)))
+		return -ENOMEM;
 	agent->store = aod_store_writer_new(agent);
 	agent->spacewatch_kick = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (!agent->collector || !agent->shares || !agent->store || agent->spacewatch_kick < 0)
@@ -269,6 +274,8 @@ static int agent_init(struct aod_agent *agent, const struct aod_agent_opts *opts
 	popts.ringbuf_mb = agent->cfg->agent.ringbuf_mb;
 	popts.inflight_timeout_ns =
 		(uint64_t)agent->cfg->agent.smb_inflight_timeout_sec * AOD_NSEC_PER_SEC;
+	popts.proc_fn = aod_dispatcher_on_proc;
+	popts.proc_ctx = agent;
 	agent->probes = aod_probes_new(agent->cfg, &popts, aod_dispatcher_on_raw, agent);
 	if (!agent->probes)
 		return -ENOMEM;
@@ -377,6 +384,7 @@ static void agent_shutdown(struct aod_agent *agent)
 	aod_control_unlisten(&agent->control);
 	aod_collector_free(agent->collector);
 	aod_smb_shares_free(agent->shares);
+	aod_proc_cache_free(agent->procs);
 	aod_store_writer_free(agent->store);
 	aod_uploader_free(agent->uploader);
 	aod_health_latest_free(agent->health);

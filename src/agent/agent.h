@@ -35,6 +35,7 @@ struct aod_flight_recorder;
 struct aod_action_pool;
 struct aod_collector;
 struct aod_smb_shares;
+struct aod_proc_cache;
 struct aod_http;
 struct aod_store_writer;
 struct aod_health_latest;
@@ -95,6 +96,8 @@ struct aod_agent {
 	struct aod_action_pool *pool;
 	struct aod_collector *collector;
 	struct aod_smb_shares *shares;      /* SMB tree id -> share name (thread-safe) */
+	struct aod_proc_cache *procs;       /* recent processes for bundles, when probes.proc
+					     * is on at start; NULL otherwise (thread-safe) */
 	struct aod_store_writer *store;     /* event store writer (store_writer.h) */
 	struct aod_health_latest *health;   /* the latest health report (health/latest.h) */
 	struct aod_uploader *uploader;      /* NULL without upload: (upload/upload.h) */

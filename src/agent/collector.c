@@ -7,6 +7,7 @@
  * claims the output dir: kills what an earlier agent's actions left and
  * removes its staging leftovers, before any collection can start.
  */
+#include "probe/proc_cache.h"
 #include "agent/collector.h"
 
 #include <errno.h>
@@ -232,6 +233,11 @@ static void share_of(void *ctx, uint64_t sesid, uint32_t tid, char *buf, size_t 
 	aod_smb_share_name(ctx, sesid, tid, buf, len);
 }
 
+static bool proc_chain_of(void *ctx, FILE *f, uint32_t tgid, uint64_t wall_ns)
+{
+	return aod_proc_cache_chain_fput(ctx, f, tgid, wall_ns);
+}
+
 static void kick_spacewatch(struct aod_agent *agent)
 {
 	uint64_t one = 1;
@@ -268,6 +274,8 @@ static int write_bundle(struct collection *col, struct aod_action_spec *specs,
 	in.status_json = status;
 	in.share_name = share_of;
 	in.share_ctx = c->agent->shares;
+	in.proc_chain = proc_chain_of;
+	in.proc_ctx = c->agent->procs;
 	/* Coalesced anomalies keep arriving until the bundle is written: freeze them now. */
 	pthread_mutex_lock(&c->lock);
 	in.coalesced = col->coalesced;

@@ -14,6 +14,7 @@
 #include "agent/store_writer.h"
 #include "common/log.h"
 #include "probe/probes.h"
+#include "probe/proc_cache.h"
 
 #define POLL_TIMEOUT_MS 50
 
@@ -42,6 +43,24 @@ void aod_dispatcher_on_raw(void *ctx, const struct aod_raw_event *raw)
 	agent->batch_len++;
 	atomic_fetch_add(&agent->counters.events_decoded, 1);
 	aod_flight_recorder_add(agent->recorder, ev);
+}
+
+/* Process probe records (same thread): straight to the store writer, which
+ * counts what it cannot queue; a record that cannot even be copied counts
+ * as undecodable. */
+void aod_dispatcher_on_proc(void *ctx, const struct aod_proc_event *ev)
+{
+	struct aod_agent *agent = ctx;
+	struct aod_store_rec rec;
+
+	int err;
+
+	aod_proc_cache_add(agent->procs, ev);
+	err = aod_store_rec_from_proc(&rec, ev);
+	if (err < 0)
+		atomic_fetch_add(&agent->counters.events_bad, 1);
+	else if (err == 0)
+		aod_store_writer_push(agent->store, &rec);
 }
 
 int aod_dispatcher_main(struct aod_agent *agent)

@@ -14,5 +14,6 @@ int aod_cmd_bundles(int argc, char **argv);
 int aod_cmd_query(int argc, char **argv);
 int aod_cmd_health(int argc, char **argv);
 int aod_cmd_impact(int argc, char **argv);
+int aod_cmd_trace(int argc, char **argv);
 
 #endif /* AOD_CLI_COMMANDS_H */

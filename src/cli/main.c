@@ -22,6 +22,7 @@ static const struct subcommand subcommands[] = {
 	{ "snapshot", aod_cmd_snapshot, "ask the running agent for a manual bundle now" },
 	{ "bundles", aod_cmd_bundles, "list bundles, or show one's summary" },
 	{ "query", aod_cmd_query, "run read-only SQL or a named query on the event store" },
+	{ "trace", aod_cmd_trace, "run a command and report its whole process tree (exec, exit, CPU, memory)" },
 	{ "health", aod_cmd_health, "system health report: units, boot, resources, logs, dependencies" },
 	{ "impact", aod_cmd_impact, "measure what the agent costs a workload (runs without and with)" },
 };

@@ -17,6 +17,7 @@
 
 #include <limits.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -94,6 +95,10 @@ struct aod_bundle_input {
 	/* optional: the share of an SMB tree id ("\\\\server\\share"), "" if unknown */
 	void (*share_name)(void *ctx, uint64_t sesid, uint32_t tid, char *buf, size_t len);
 	void *share_ctx;
+	/* optional: tgid's command line and parents as it was at wall_ns, from a
+	 * process cache (probe/proc_cache.h); false if unknown (then /proc) */
+	bool (*proc_chain)(void *ctx, FILE *f, uint32_t tgid, uint64_t wall_ns);
+	void *proc_ctx;
 };
 
 /* Where a file of the bundle stands against the size cap. */

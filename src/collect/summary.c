@@ -8,6 +8,7 @@
 #include "common/text.h"
 #include "common/timeutil.h"
 #include "detect/tcp_event.h"
+#include "probe/proc_chain.h"
 
 #define MIB (1024.0 * 1024.0)
 
@@ -288,6 +289,30 @@ static void stuck_ops(FILE *f, const struct aod_bundle_input *in,
 		fprintf(f, "  ... and %u more\n", a->total - a->nworst);
 }
 
+/* The processes of the worst events (each once): command line and parents,
+ * from the process cache when the agent has one, else from /proc. */
+static void processes_involved(FILE *f, const struct aod_bundle_input *in)
+{
+	const struct aod_anomaly *a = in->anomaly;
+	uint32_t seen[AOD_ANOMALY_WORST], n = 0;
+
+	for (uint32_t i = 0; i < a->nworst && i < AOD_ANOMALY_WORST; i++) {
+		const struct aod_event *ev = &a->worst[i];
+		uint32_t pid = ev->tgid ? ev->tgid : ev->pid;
+		bool dup = !pid;
+
+		for (uint32_t k = 0; k < n && !dup; k++)
+			dup = seen[k] == pid;
+		if (dup)
+			continue;
+		if (!n)
+			fprintf(f, "\nPROCESSES INVOLVED (command line, then its parents)\n");
+		seen[n++] = pid;
+		if (!in->proc_chain || !in->proc_chain(in->proc_ctx, f, pid, ev->wall_ns))
+			aod_proc_chain_fput(f, pid, ev->wall_ns);
+	}
+}
+
 /* One line for a coalesced or suppressed anomaly: when, rule, count, top keys. */
 static void anomaly_line(FILE *f, const struct aod_anomaly *a)
 {
@@ -438,6 +463,7 @@ char *aod_summary_build(const struct aod_bundle_input *in, const struct aod_bund
 	per_key(f, a);
 	worst_events(f, a);
 	stuck_ops(f, in, plan);
+	processes_involved(f, in);
 	other_anomalies(f, in);
 	actions(f, in, plan);
 	events(f, in, plan);

@@ -97,6 +97,8 @@ int cfg_parse_store(struct cfg_ctx *c, yaml_node_t *n);
 int cfg_parse_upload(struct cfg_ctx *c, yaml_node_t *n, yaml_node_t *key);
 void cfg_upload_defaults(struct aod_config *cfg);
 void cfg_print_upload(FILE *out, const struct aod_config *cfg);
+/* probes.proc: a scalar (auto/on/off) or a mapping (cfg_proc.c). */
+int cfg_parse_proc(struct cfg_ctx *c, yaml_node_t *n);
 int cfg_parse_health(struct cfg_ctx *c, yaml_node_t *n);
 bool cfg_is_health_rule(struct cfg_ctx *c, yaml_node_t *map);
 int cfg_parse_health_rule(struct cfg_ctx *c, yaml_node_t *map, const char *path, struct aod_rule *r);

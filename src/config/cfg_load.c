@@ -153,9 +153,9 @@ static int parse_audit(struct cfg_ctx *c, yaml_node_t *n)
 	return err;
 }
 
-/* ---- probes: {smb: auto, block: on, tcp: off} ---- */
+/* ---- probes: {smb: auto, block: on, tcp: off, proc: off} ---- */
 
-static const char *const probes_keys[] = { "smb", "block", "tcp", NULL };
+static const char *const probes_keys[] = { "smb", "block", "tcp", "proc", NULL };
 static const char *const enable_names[] = { "auto", "on", "off", NULL };
 
 static int parse_enable(struct cfg_ctx *c, yaml_node_t *map, const char *key,
@@ -196,6 +196,8 @@ static int parse_probes(struct cfg_ctx *c, yaml_node_t *n)
 		err = parse_enable(c, n, "block", &c->cfg->probes.block);
 	if (!err)
 		err = parse_enable(c, n, "tcp", &c->cfg->probes.tcp);
+	if (!err && cfg_get(c, n, "proc", NULL))
+		err = cfg_parse_proc(c, cfg_get(c, n, "proc", NULL));
 	return err;
 }
 

@@ -330,6 +330,15 @@ int aod_config_print(const struct aod_config *cfg, FILE *out)
 	fprintf(out, "probes:\n  smb: %s\n  block: %s\n  tcp: %s\n",
 		aod_probe_enable_name(cfg->probes.smb), aod_probe_enable_name(cfg->probes.block),
 		aod_probe_enable_name(cfg->probes.tcp));
+	fprintf(out, "  proc:\n    enabled: %s\n    argv_cap: %u\n    ignore_comm: [",
+		aod_probe_enable_name(cfg->probes.proc.enable),
+		cfg->probes.proc.argv_cap ? cfg->probes.proc.argv_cap : 4096);
+	for (uint32_t i = 0; i < cfg->probes.proc.ncomm; i++)
+		fprintf(out, "%s\"%s\"", i ? ", " : "", cfg->probes.proc.ignore_comm[i]);
+	fprintf(out, "]\n    ignore_exe: [");
+	for (uint32_t i = 0; i < cfg->probes.proc.nexe; i++)
+		fprintf(out, "%s\"%s\"", i ? ", " : "", cfg->probes.proc.ignore_exe[i]);
+	fprintf(out, "]\n");
 	fputs("agent:\n  control_socket: ", out);
 	put_str(out, cfg->agent.control_socket);
 	fprintf(out, "\n  ringbuf_mb: %u\n  smb_inflight_timeout_sec: %u\n  stuck_sweep_ms: %u\n",

@@ -54,6 +54,19 @@ enum aod_probe_enable {
 	AOD_PROBE_OFF = 2,  /* never; a rule that needs it is an error */
 };
 
+/* probes.proc: the process probe (docs/trace.md). No rule needs it, so
+ * auto is off: it runs when turned on. */
+#define AOD_PROC_CFG_COMM_MAX 64
+#define AOD_PROC_CFG_EXE_MAX 8
+#define AOD_PROC_CFG_EXE_LEN 128
+struct aod_proc_config {
+	enum aod_probe_enable enable;
+	uint32_t argv_cap;                 /* bytes of argv per exec; 0: 4096 */
+	uint32_t ncomm, nexe;
+	char ignore_comm[AOD_PROC_CFG_COMM_MAX][16];
+	char ignore_exe[AOD_PROC_CFG_EXE_MAX][AOD_PROC_CFG_EXE_LEN]; /* PREFIX*SUFFIX */
+};
+
 enum aod_mode {
 	AOD_MODE_ALL = 0,
 	AOD_MODE_TRACKONLY = 1,
@@ -210,6 +223,7 @@ struct aod_config {
 
 	struct {
 		enum aod_probe_enable smb, block, tcp; /* default auto */
+		struct aod_proc_config proc;           /* cfg_proc.c */
 	} probes;
 	struct aod_health_config health; /* `health:` (config/cfg_health.h) */
 

@@ -39,6 +39,10 @@ struct probe_obj {
 struct probe_load_env {
 	int ring_fd;                /* the shared ring buffer */
 	uint64_t wakeup_bytes;
+	struct ring_buffer *rb;     /* its consumer: a probe with a ring of its own
+				     * adds it here (the process probe) */
+	aod_proc_fn proc_fn;        /* process records (aod_probes_opts) */
+	void *proc_ctx;
 };
 
 struct probe_ops {
@@ -82,6 +86,7 @@ struct probe_ops {
 extern const struct probe_ops aod_smb_probe_ops;
 extern const struct probe_ops aod_blk_probe_ops;
 extern const struct probe_ops aod_tcp_probe_ops;
+extern const struct probe_ops aod_proc_probe_ops;
 
 /* ---- probe_util.c */
 void probe_libbpf_log_init(void);

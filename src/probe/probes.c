@@ -41,6 +41,7 @@ static const struct probe_ops *const probe_table[AOD_PROBE_COUNT] = {
 	[AOD_PROBE_SMB] = &aod_smb_probe_ops,
 	[AOD_PROBE_BLOCK] = &aod_blk_probe_ops,
 	[AOD_PROBE_TCP] = &aod_tcp_probe_ops,
+	[AOD_PROBE_PROC] = &aod_proc_probe_ops,
 };
 
 /* Latencies measured in user space (late completions), merged into the
@@ -486,6 +487,9 @@ static int load_mode(struct aod_probes *p, struct probe_slot *s, const char *mod
 		.ring_fd = p->ring_fd,
 		.wakeup_bytes = p->ring_bytes / 8 < MAX_WAKEUP_BYTES
 					? p->ring_bytes / 8 : MAX_WAKEUP_BYTES,
+		.rb = p->rb,
+		.proc_fn = p->opts.proc_fn,
+		.proc_ctx = p->opts.proc_ctx,
 	};
 
 	return s->ops->load(&s->po, mode, &env, s->knobs, err, len);

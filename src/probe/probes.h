@@ -24,6 +24,7 @@
 #include "bpf/events.h"
 #include "bpf/tcp.h"
 #include "config/config.h"
+#include "probe/proc_probe.h"
 
 struct aod_probes;
 
@@ -31,7 +32,8 @@ enum aod_probe_id {
 	AOD_PROBE_SMB = 0,
 	AOD_PROBE_BLOCK = 1,
 	AOD_PROBE_TCP = 2,
-	AOD_PROBE_COUNT = 3,
+	AOD_PROBE_PROC = 3,  /* processes: records to aod_probes_opts.proc_fn */
+	AOD_PROBE_COUNT = 4,
 };
 
 enum aod_probe_state {
@@ -75,6 +77,9 @@ struct aod_probes_opts {
 	bool record_all;              /* thresholds 0, every error tracked (aod record) */
 	uint64_t inflight_timeout_ns; /* 0: config agent.smb_inflight_timeout_sec */
 	uint64_t sweep_ns;            /* 0: config agent.stuck_sweep_ms */
+	aod_proc_fn proc_fn;          /* process probe records (poll thread); NULL:
+				       * the process probe is never loaded */
+	void *proc_ctx;
 };
 
 /*

@@ -12,7 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "probe/proc_probe.h"
 #include "store/store_int.h"
+#include "store/store_queue.h"
 
 /* argv (NUL-separated) as one line, arguments joined by single spaces. */
 static char *join_argv(const char *argv, size_t len)
@@ -118,4 +120,56 @@ int aod_store_proc_oom(struct aod_store *st, int64_t run_id, struct aod_proc_id 
 	store_bind_u64(s, ":start", id.start_ns);
 	store_bind_i64(s, ":tgid", id.tgid);
 	return store_exec_stmt(st, s);
+}
+
+/* ---- the process probe's records, for the store queue ---- */
+
+int aod_store_rec_from_proc(struct aod_store_rec *rec, const struct aod_proc_event *ev)
+{
+	const struct aod_proc_hdr *h = ev->h;
+	struct aod_store_proc p = {
+		.id = { .start_ns = h->start_ns, .tgid = h->tgid },
+		.parent = { .start_ns = h->pstart_ns, .tgid = h->ppid },
+		.start_wall_ns = ev->start_wall_ns,
+		.uid = h->uid,
+		.cgroup_id = h->cgroup_id,
+		.filename = ev->filename,
+		.argv = ev->argv,
+		.argv_len = ev->argv_len,
+		.argv_truncated = ev->argv_truncated,
+		.seeded = (h->flags & AOD_PROCF_SEEDED) != 0,
+		.in_tree = -1,
+	};
+
+	memcpy(p.comm, h->comm, sizeof(p.comm) < sizeof(h->comm) ? sizeof(p.comm) : sizeof(h->comm));
+	switch (h->kind) {
+	case AOD_PROC_FORK:
+		return aod_store_rec_proc(rec, AOD_STORE_REC_PROC_START, &p);
+	case AOD_PROC_EXEC:
+		p.exec_wall_ns = ev->wall_ns;
+		return aod_store_rec_proc(rec, AOD_STORE_REC_PROC_EXEC, &p);
+	case AOD_PROC_EXIT:
+		if (h->flags & AOD_PROCF_FILTERED)
+			return 1; /* nothing to store: the filter hides the process */
+		memset(rec, 0, sizeof(*rec));
+		rec->kind = AOD_STORE_REC_PROC_EXIT;
+		rec->proc_exit = (struct aod_store_proc_exit){
+			.id = p.id,
+			.exit_wall_ns = ev->wall_ns,
+			.duration_ns = ev->duration_ns,
+			.exit_code = ev->exit_code,
+			.signal = ev->signal,
+			.core_dumped = ev->core_dumped,
+			.cpu_user_ns = ev->cpu_user_ns,
+			.cpu_sys_ns = ev->cpu_sys_ns,
+			.peak_rss_bytes = ev->maxrss_bytes,
+			.minflt = ev->minflt,
+			.majflt = ev->majflt,
+			.nvcsw = ev->nvcsw,
+			.nivcsw = ev->nivcsw,
+			.oom_killed = ev->oom_killed,
+		};
+		return 0;
+	}
+	return -EINVAL;
 }

@@ -52,6 +52,12 @@ int aod_store_rec_anomaly(struct aod_store_rec *rec, const struct aod_anomaly *a
 int aod_store_rec_bundle(struct aod_store_rec *rec, const struct aod_store_bundle *b);
 int aod_store_rec_proc(struct aod_store_rec *rec, enum aod_store_rec_kind kind,
 		       const struct aod_store_proc *p);
+/* A process probe record (struct aod_proc_event, probe/proc_probe.h) as a
+ * store record (store_proc.c): fork or seed -> PROC_START, exec, exit.
+ * 0; 1 for nothing to store (the exit of a filtered process: its fork row,
+ * if written, stays without an exit); -ENOMEM or -EINVAL (an unknown kind). */
+struct aod_proc_event;
+int aod_store_rec_from_proc(struct aod_store_rec *rec, const struct aod_proc_event *ev);
 
 /* Write one record (inside the caller's transaction, if any). share: the
  * SMB share name of an SMB event, NULL if unknown. 0 or -errno. */

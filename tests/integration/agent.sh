@@ -52,7 +52,7 @@ if lsmod 2>/dev/null | grep -q '^cifs '; then
 	skip status-smb-waiting "the cifs module is loaded on this host"
 elif grep -Eq '^smb +waiting .*cifs' "$WORK/status.txt"; then pass status-smb-waiting
 else fail status-smb-waiting "$(grep '^smb' "$WORK/status.txt")"; fi
-"$AOD_BIN" status --socket "$WORK/aod.sock" --json | jq -e '.probes | length == 3' >/dev/null
+"$AOD_BIN" status --socket "$WORK/aod.sock" --json | jq -e '.probes | length == 4 and (map(.name) | index("proc")) != null' >/dev/null
 check status-json "status --json is not the expected JSON" test $? = 0
 # The agent's own links (from its fds): block issue + complete at least, each one
 # attached to one of the agent's own programs.

@@ -1,0 +1,69 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Workloads for bench/proc.sh (figures, no assertions):
+ *   bench_proc storm N [PAR]  N fork+exec of /bin/true, PAR at a time (default
+ *                             2); prints "execs_per_s RATE"
+ *   bench_proc getppid N      N getppid() calls; prints "ns_per_call X"
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int storm(long n, int par)
+{
+	char *const argv[] = { "true", NULL };
+	double t0 = now_s();
+	long started = 0, running = 0;
+
+	while (started < n || running) {
+		if (started < n && running < par) {
+			pid_t c = fork();
+
+			if (c == 0) {
+				execv("/bin/true", argv);
+				_exit(127);
+			}
+			if (c < 0)
+				return 1;
+			started++;
+			running++;
+			continue;
+		}
+		if (wait(NULL) > 0)
+			running--;
+	}
+	printf("execs_per_s %.0f\n", n / (now_s() - t0));
+	return 0;
+}
+
+static int ppid_loop(long n)
+{
+	double t0 = now_s();
+
+	for (long i = 0; i < n; i++)
+		syscall(SYS_getppid); /* not the libc wrapper: never cached */
+	printf("ns_per_call %.1f\n", (now_s() - t0) * 1e9 / n);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc >= 3 && !strcmp(argv[1], "storm"))
+		return storm(atol(argv[2]), argc > 3 ? atoi(argv[3]) : 2);
+	if (argc >= 3 && !strcmp(argv[1], "getppid"))
+		return ppid_loop(atol(argv[2]));
+	fprintf(stderr, "usage: bench_proc storm N [PAR] | getppid N\n");
+	return 2;
+}
