@@ -209,7 +209,7 @@ done
 
 # The checker catches a removal: drop one option from aod(8), one key from aod.yaml(5)
 # and from docs/config.md (copies), and it must name exactly those.
-sed 's/\*--duration\*/--duration/g' "$MAN8" > "$WORK/m8.scd"
+sed '/^## record$/,/^## /s/\*--duration\*/--duration/g' "$MAN8" > "$WORK/m8.scd"
 sed 's/^\*zstd_level\*$/zstd_level/' "$MAN5" > "$WORK/m5.scd"
 sed 's/`lookback_sec`/lookback/g' "$CONFIG_MD" > "$WORK/config.md"
 check_docs "$WORK/facts" "$WORK/m8.scd" "$WORK/m5.scd" "$WORK/config.md" > "$WORK/mutated"
