@@ -267,13 +267,17 @@ restart_agent queue
 Q1=$(snapshot) && Q2=$(snapshot) && Q3=$(snapshot) || { fail upload-queue-full "no bundle written"; exit 0; }
 wait_for 10 state_is "$Q3" dropped
 got="$(state_of "$Q1") $(state_of "$Q2") $(state_of "$Q3")"
-metric=$(curl -s "http://127.0.0.1:$HTTP_PORT/metrics" 2>/dev/null | grep '^aod_uploads_total{result="dropped"}')
+# /metrics serves a snapshot taken once a second
+dropped_metric() { metric=$(curl -s "http://127.0.0.1:$HTTP_PORT/metrics" 2>/dev/null | grep '^aod_uploads_total{result="dropped"}'); [ "${metric##* }" = 2 ]; }
+wait_for 5 dropped_metric
 check upload-queue-full "states '$got', dropped $(up dropped), metric '$metric'" \
 	test "$got $(up dropped) ${metric##* }" = "queued dropped dropped 2 2"
 start_proxy "$PROXY_PORT" || { fail upload-queue-full "proxy did not restart"; exit 0; }
 wait_for 30 uploaded "$Q1"
 check upload-queue-full-rest "Q1 '$(state_of "$Q1")', Q2 '$(state_of "$Q2")' after the server came back" \
 	test "$(state_of "$Q1") $(state_of "$Q2") $(puts_of "$Q2")" = "uploaded dropped 0"
-metric=$(curl -s "http://127.0.0.1:$HTTP_PORT/metrics" | grep '^aod_uploads_total{result="uploaded"}')
+# /metrics serves a snapshot taken once a second: the counter follows the store's state
+uploaded_metric() { metric=$(curl -s "http://127.0.0.1:$HTTP_PORT/metrics" | grep '^aod_uploads_total{result="uploaded"}'); [ "${metric##* }" = 1 ]; }
+wait_for 5 uploaded_metric
 check upload-metrics "metric '$metric'" test "${metric##* }" = 1
 stop_agent
