@@ -279,7 +279,9 @@ static void print_http(FILE *out, const struct aod_config *cfg)
 		fputc('\n', out);
 	}
 	fprintf(out, "  insecure_remote: %s\n", cfg->http.insecure_remote ? "true" : "false");
-	fprintf(out, "metrics:\n  bpf_stats: %s\n", cfg->metrics.bpf_stats ? "true" : "false");
+	fprintf(out, "metrics:\n  bpf_stats: %s\n  compat: [%s]\n",
+		cfg->metrics.bpf_stats ? "true" : "false",
+		cfg->metrics.compat_ebpf_exporter ? "ebpf_exporter" : "");
 }
 
 void cfg_put_str(FILE *out, const char *s)

@@ -242,6 +242,7 @@ static void late_hist_add(struct late_hist *lh, uint32_t a, uint32_t b, uint64_t
 		e->b = b;
 	}
 	e->h.slots[slot]++;
+	e->h.sum_ns += latency_ns;
 }
 
 /*
@@ -731,6 +732,28 @@ int aod_probes_smb_hist(struct aod_probes *p, unsigned cmd, struct aod_hist *out
 		merge_late(s, cmd, 0, out);
 	pthread_mutex_unlock(&p->lock);
 	return err;
+}
+
+int aod_probes_smb_share_hists(struct aod_probes *p, struct aod_smb_share_hist *out, int max)
+{
+	struct probe_slot *s = &p->slot[AOD_PROBE_SMB];
+	int n;
+
+	pthread_mutex_lock(&p->lock);
+	n = s->loaded ? smb_probe_share_hists(&s->po, out, max) : -ENOENT;
+	pthread_mutex_unlock(&p->lock);
+	return n;
+}
+
+int aod_probes_smb_err_counts(struct aod_probes *p, struct aod_smb_err_count *out, int max)
+{
+	struct probe_slot *s = &p->slot[AOD_PROBE_SMB];
+	int n;
+
+	pthread_mutex_lock(&p->lock);
+	n = s->loaded ? smb_probe_err_counts(&s->po, out, max) : -ENOENT;
+	pthread_mutex_unlock(&p->lock);
+	return n;
 }
 
 struct blk_hist_entry {

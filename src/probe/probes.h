@@ -137,6 +137,22 @@ int aod_probes_prog_stats(struct aod_probes *p, enum aod_probe_id id,
  * probe is not loaded, -EINVAL for cmd >= AOD_SMB_NCMDS. */
 int aod_probes_smb_hist(struct aod_probes *p, unsigned cmd, struct aod_hist *out);
 
+/* The per-share SMB histograms (session, tree id, command; the kernel's
+ * copy, without late completions: those are only in aod_probes_smb_hist)
+ * and the error counts (session, tree id, command, NTSTATUS). Up to max
+ * into out; returns how many, -ENOENT if the SMB probe is not loaded, or
+ * -errno. */
+struct aod_smb_share_hist {
+	struct aod_smb_share_key key;
+	struct aod_hist hist;
+};
+struct aod_smb_err_count {
+	struct aod_smb_errcnt_key key;
+	uint64_t count;
+};
+int aod_probes_smb_share_hists(struct aod_probes *p, struct aod_smb_share_hist *out, int max);
+int aod_probes_smb_err_counts(struct aod_probes *p, struct aod_smb_err_count *out, int max);
+
 /*
  * Calls fn for each (device, op) block histogram, from a copy taken under
  * the lock (fn may call other aod_probes functions). fn returning non-zero
