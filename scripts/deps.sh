@@ -15,7 +15,7 @@ TEST_PKGS="libcmocka-dev jq bc zstd fio util-linux procps iproute2 kmod systemd
 qemu-system-x86 busybox-static samba cifs-utils cpio xz-utils binutils
 libfuse3-dev fuse3 libclang-rt-dev nftables"
 BUILD_PKGS="$BUILD_PKGS libmicrohttpd-dev libcrypt-dev"   # src/serve: HTTP server, bcrypt
-TEST_PKGS="$TEST_PKGS prometheus curl openssl"            # tests/integration/http.sh
+TEST_PKGS="$TEST_PKGS prometheus curl openssl"            # tests/integration/http.sh, prometheus.sh
 TEST_PKGS="$TEST_PKGS sqlite3 python3 python3-pandas"     # tests/integration/store.sh, test_store_query
 TEST_PKGS="$TEST_PKGS nodejs npm"                         # scripts/npm-deps.sh: tests/npm (DuckDB)
 

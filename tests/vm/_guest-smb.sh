@@ -214,6 +214,7 @@ say "late module: waiting=$(has_fact late.waiting && echo 1) attached=$(has_fact
 echo keep > /mnt/smb/keep   # a file that exists, for the read-only share tests
 start_agent main
 wait_status main 'attached' 40 && fact main.attached "$(cs)"
+cp /proc/fs/cifs/Stats "$OUT/main/cifs-Stats-attached.txt" 2> /dev/null   # per-share counts at attach
 $B sleep 1.5                # a quiet window before netem
 fact main.anoms_before_netem "$(nlines "$OUT/main/aod/anomalies.jsonl")"
 
@@ -249,6 +250,12 @@ done
 fact error.denied_writes "$denied"
 wait_anomaly main "$from" smb error 15
 say "error: $denied writes denied, anomaly=$(grep -c '^main.anomaly_smb_error=' "$FACTS")"
+
+# --- /metrics per share (case i): after the netem and read-only cases; the snapshot is <= 1 s old
+$B sleep 1.5
+cp /proc/fs/cifs/Stats "$OUT/main/cifs-Stats-metrics.txt" 2> /dev/null
+curl -s --max-time 20 -o "$OUT/main/metrics.txt" http://127.0.0.1:9435/metrics; fact metrics.curl_rc $?
+cp /proc/fs/cifs/DebugData "$OUT/main/cifs-DebugData.txt" 2> /dev/null
 
 # --- bundles (case g): wait until both exist, or no batches/ 10 s after the anomalies ----
 t=$(cs)

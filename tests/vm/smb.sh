@@ -20,7 +20,8 @@ MODES="raw_tp tp_btf fentry kprobe"
 CASES="smb-vm-boot smb-late-module-attach smb-late-module-events smb-latency-anomaly smb-record
 smb-error-anomaly smb-bundle-latency smb-bundle-error smb-reconnect-agent-up smb-reconnect-events
 smb-agent-sigterm smb-probe-attach smb-attach-raw_tp smb-attach-tp_btf smb-attach-fentry smb-attach-kprobe
-smb-stuck-anomaly smb-stuck-bundle smb-stuck-recovers smb-stuck-not-twice"
+smb-stuck-anomaly smb-stuck-bundle smb-stuck-recovers smb-stuck-not-twice
+smb-metrics-share-latency smb-metrics-share-errors"
 VM_TIMEOUT=380   # boot (15-30 s) + the guest budget (300 s) + margin
 LAT_THRESHOLD_NS=20000000   # default_threshold_ms in _guest-smb.sh's config
 NETEM_MIN_NS=90000000       # netem 50 ms on lo delays request and reply: >= ~100 ms per command
@@ -388,6 +389,47 @@ check_stuck() {
 	fi
 }
 
+# "Writes: 12 sent 0 failed" of one share's section of /proc/fs/cifs/Stats -> "12 0"
+cifs_stat() { # file share-name field
+	SHARE=$2 FIELD=$3: awk '
+		/^[0-9]+\) / { cur = $2 }
+		cur == ENVIRON["SHARE"] { for (i = 1; i <= NF; i++) if ($i == ENVIRON["FIELD"]) { print $(i + 1), $(i + 3); exit } }' "$1" 2> /dev/null
+}
+metric() { # file series-prefix (exact text up to the closing brace): sum of the values
+	PRE=$2 awk 'index($0, ENVIRON["PRE"]) == 1 { s += $NF; n++ } END { if (n) print s; else print "none" }' "$1"
+}
+
+check_metrics() {
+	local m=$OUT/main/metrics.txt s0=$OUT/main/cifs-Stats-attached.txt s1=$OUT/main/cifs-Stats-metrics.txt
+	local w0 w1 got err denied=$(F error.denied_writes)
+	# the exposition escapes each backslash of \\127.0.0.1\share
+	local SH='share="\\\\127.0.0.1\\share"' RO='share="\\\\127.0.0.1\\ro"'
+	if [ ! -s "$m" ]; then
+		fail smb-metrics-share-latency "no /metrics from the main agent (curl rc $(F metrics.curl_rc))"
+		fail smb-metrics-share-errors "no /metrics from the main agent"; return
+	fi
+	info "metrics: $(grep -c '^aod_smb_command_latency_seconds_count' "$m") SMB histograms: $(grep '^aod_smb_command_latency_seconds_count' "$m" | cut -d'{' -f2 | cut -d'}' -f1 | tr '\n' ' ')"
+	read -r w0 _ < <(cifs_stat "$s0" '\\127.0.0.1\share' Writes)
+	read -r w1 _ < <(cifs_stat "$s1" '\\127.0.0.1\share' Writes)
+	got=$(metric "$m" "aod_smb_command_latency_seconds_count{$SH,command=\"SMB2_WRITE\"}")
+	if [ -z "${w1:-}" ] || [ -z "${w0:-}" ]; then
+		fail smb-metrics-share-latency "no 'Writes:' for \\\\127.0.0.1\\share in cifs Stats ($(head -c 300 "$s1" 2> /dev/null | tr '\n' ' '))"
+	elif [ "$got" = none ]; then
+		fail smb-metrics-share-latency "no SMB2_WRITE histogram for \\\\127.0.0.1\\share"
+	elif [ $((got - (w1 - w0))) -le 2 ] && [ $((got - (w1 - w0))) -ge -2 ] && [ "$got" -gt 0 ]; then
+		pass "smb-metrics-share-latency (SMB2_WRITE on \\\\127.0.0.1\\share: $got in the histogram, cifs Stats +$((w1 - w0)) sent)"
+	else
+		fail smb-metrics-share-latency "SMB2_WRITE on the share: histogram $got, cifs Stats Writes $w0 -> $w1"
+	fi
+	err=$(metric "$m" "aod_smb_command_errors_total{$RO,command=\"SMB2_CREATE\",status=\"STATUS_ACCESS_DENIED\"}")
+	read -r _ c1 < <(cifs_stat "$s1" '\\127.0.0.1\ro' Creates)
+	if [ "$err" != none ] && [ "${denied:-0}" -gt 0 ] && [ "$err" -ge "$denied" ]; then
+		pass "smb-metrics-share-errors (SMB2_CREATE STATUS_ACCESS_DENIED on \\\\127.0.0.1\\ro: $err for $denied denied writes; cifs Stats Creates failed ${c1:-?})"
+	else
+		fail smb-metrics-share-errors "errors_total{ro,SMB2_CREATE,STATUS_ACCESS_DENIED} $err for ${denied:-?} denied writes: $(grep '^aod_smb_command_errors_total' "$m" | head -n 5 | tr '\n' ' ')"
+	fi
+}
+
 judge() {
 	OUT=$RUN/out
 	command -v jq > /dev/null || fail_first "jq missing (tests/vm/smbvm/setup.sh installs it)"
@@ -410,6 +452,7 @@ judge() {
 	check_attach smb-probe-attach main
 	local m; for m in $MODES; do check_attach "smb-attach-$m" "attach-$m" "$m"; done
 	check_stuck
+	check_metrics
 }
 
 if [ "${1:-}" = --eval ]; then
