@@ -7,6 +7,7 @@
 #include "serve/metrics.h"
 
 #include <bpf/bpf.h>
+#include <jansson.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -28,6 +29,7 @@
 #include "probe/probes.h"
 #include "probe/smb_shares.h"
 #include "probe/tcp_listen.h"
+#include "probe/tcp_status.h"
 #include "serve/log2hist.h"
 
 #define BLK_SERIES_MAX 64 /* (device, operation) histograms exported */
@@ -801,4 +803,70 @@ int aod_metrics_render(struct aod_metrics *m, struct aod_prom *w)
 	render_output(s, w);
 	pthread_mutex_unlock(&m->lock);
 	return aod_prom_error(w);
+}
+
+/* ---- aod hist (control socket thread) ----------------------------------- */
+
+static json_t *slots_json(const struct aod_hist *h)
+{
+	json_t *a = json_array();
+
+	for (unsigned i = 0; i < AOD_HIST_SLOTS; i++)
+		json_array_append_new(a, json_integer((json_int_t)h->slots[i]));
+	return a;
+}
+
+static json_t *hist_obj(const char *k1, const char *v1, const char *k2, const char *v2,
+			const struct aod_hist *h)
+{
+	return json_pack("{s:s, s:s, s:o, s:I}", k1, v1, k2, v2, "slots", slots_json(h), "sum_ns",
+			 (json_int_t)h->sum_ns);
+}
+
+char *aod_metrics_hist_json(struct aod_agent *agent)
+{
+	struct aod_metrics *m = aod_metrics_new();
+	json_t *root, *smb, *blk, *tcp;
+	struct snapshot *s;
+	char pb[16], *text;
+
+	if (!m)
+		return NULL;
+	/* a snapshot of our own, read now (not the http worker's, which may be off) */
+	s = &m->snap[0];
+	sample_probes(m, agent, s);
+	smb = json_array();
+	blk = json_array();
+	tcp = json_array();
+	for (unsigned i = 0; i < s->nsmb; i++)
+		json_array_append_new(smb, hist_obj("share", s->smb_share[i].share, "command",
+						    aod_smb_cmd_name(s->smb_share[i].cmd),
+						    &s->smb_share[i].h));
+	for (unsigned i = 0; i < s->nblk; i++)
+		json_array_append_new(blk, hist_obj("device", s->blk[i].device, "operation",
+						    aod_blk_op_name(s->blk[i].op), &s->blk[i].h));
+	for (unsigned i = 0; i < s->ntcp; i++)
+		json_array_append_new(tcp, hist_obj("histogram", aod_tcp_hist_name(s->tcp[i].kind),
+						    "port", port_label(s->tcp[i].port, pb, sizeof(pb)),
+						    &s->tcp[i].h));
+	root = json_pack("{s:o, s:o, s:o, s:{s:b, s:b, s:b}}", "smb", smb, "block", blk, "tcp", tcp,
+			 "loaded", "smb", s->smb_loaded,
+			 "block", s->probes[AOD_PROBE_BLOCK].st.state == AOD_PROBE_ATTACHED,
+			 "tcp", s->tcp_loaded);
+	aod_metrics_free(m);
+	text = root ? json_dumps(root, JSON_COMPACT) : NULL;
+	json_decref(root);
+	if (text) {
+		size_t n = strlen(text);
+		char *t = realloc(text, n + 2);
+
+		if (!t) {
+			free(text);
+			return NULL;
+		}
+		t[n] = '\n';
+		t[n + 1] = '\0';
+		text = t;
+	}
+	return text;
 }
