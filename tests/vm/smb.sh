@@ -401,7 +401,7 @@ metric() { # file series-prefix (exact text up to the closing brace): sum of the
 
 check_metrics() {
 	local m=$OUT/main/metrics.txt s0=$OUT/main/cifs-Stats-attached.txt s1=$OUT/main/cifs-Stats-metrics.txt
-	local w0 w1 got err denied=$(F error.denied_writes)
+	local w0 w1 got err all c0 c1 denied=$(F error.denied_writes)
 	# the exposition escapes each backslash of \\127.0.0.1\share
 	local SH='share="\\\\127.0.0.1\\share"' RO='share="\\\\127.0.0.1\\ro"'
 	if [ ! -s "$m" ]; then
@@ -422,11 +422,14 @@ check_metrics() {
 		fail smb-metrics-share-latency "SMB2_WRITE on the share: histogram $got, cifs Stats Writes $w0 -> $w1"
 	fi
 	err=$(metric "$m" "aod_smb_command_errors_total{$RO,command=\"SMB2_CREATE\",status=\"STATUS_ACCESS_DENIED\"}")
+	all=$(metric "$m" "aod_smb_command_errors_total{$RO,command=\"SMB2_CREATE\",")
+	read -r _ c0 < <(cifs_stat "$s0" '\\127.0.0.1\ro' Creates)   # not mounted yet at attach: none
 	read -r _ c1 < <(cifs_stat "$s1" '\\127.0.0.1\ro' Creates)
-	if [ "$err" != none ] && [ "${denied:-0}" -gt 0 ] && [ "$err" -ge "$denied" ]; then
-		pass "smb-metrics-share-errors (SMB2_CREATE STATUS_ACCESS_DENIED on \\\\127.0.0.1\\ro: $err for $denied denied writes; cifs Stats Creates failed ${c1:-?})"
+	if [ "$err" != none ] && [ "${denied:-0}" -gt 0 ] && [ "$err" -ge "$denied" ] &&
+	   [ -n "${c1:-}" ] && [ "$all" = $((c1 - ${c0:-0})) ]; then
+		pass "smb-metrics-share-errors (SMB2_CREATE on \\\\127.0.0.1\\ro: $err STATUS_ACCESS_DENIED for $denied denied writes; all statuses $all = cifs Stats Creates failed +$((c1 - ${c0:-0})))"
 	else
-		fail smb-metrics-share-errors "errors_total{ro,SMB2_CREATE,STATUS_ACCESS_DENIED} $err for ${denied:-?} denied writes: $(grep '^aod_smb_command_errors_total' "$m" | head -n 5 | tr '\n' ' ')"
+		fail smb-metrics-share-errors "errors_total{ro,SMB2_CREATE}: ACCESS_DENIED $err (want >= ${denied:-?}), all $all (cifs Stats Creates failed ${c0:-0} -> ${c1:-?}): $(grep '^aod_smb_command_errors_total' "$m" | head -n 5 | tr '\n' ' ')"
 	fi
 }
 
