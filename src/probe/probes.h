@@ -150,6 +150,21 @@ struct aod_smb_err_count {
 	struct aod_smb_errcnt_key key;
 	uint64_t count;
 };
+/* SMB commands in flight per (session, tree id) at the last sweep (every
+ * agent.stuck_sweep_ms): those in the kernel's in-flight map, i.e. sent,
+ * not answered, and younger than the in-flight timeout (a command whose
+ * answer the client dropped, e.g. of a killed process, stays there until
+ * then). Up to max into out; *untallied:
+ * ops of trees beyond AOD_SMB_INFLIGHT_TREES. Returns how many, -ENOENT if
+ * the SMB probe is not loaded. */
+#define AOD_SMB_INFLIGHT_TREES 64
+struct aod_smb_inflight {
+	uint64_t sesid;
+	uint32_t tid;
+	uint32_t count;
+};
+int aod_probes_smb_inflight(struct aod_probes *p, struct aod_smb_inflight *out, int max,
+			    uint64_t *untallied);
 int aod_probes_smb_share_hists(struct aod_probes *p, struct aod_smb_share_hist *out, int max);
 int aod_probes_smb_err_counts(struct aod_probes *p, struct aod_smb_err_count *out, int max);
 

@@ -82,6 +82,12 @@ struct snapshot {
 	unsigned nsmb_err;
 	struct smb_err_snap smb_err[SMB_ERR_SERIES_MAX];
 	uint64_t smb_dropped, smb_err_dropped;
+	unsigned ninflight;
+	struct smb_err_snap inflight[AOD_SMB_INFLIGHT_TREES]; /* share, count (cmd unused) */
+	uint64_t inflight_untallied;
+	size_t nreconnects, nstuck;
+	struct aod_series reconnects[AOD_SERIES_MAX], stuck[AOD_SERIES_MAX];
+	uint64_t reconnects_dropped, stuck_dropped;
 	bool tcp_loaded;
 	uint64_t tcp_cnt[AOD_TCP_CNT_MAX];
 	unsigned ntcp;
@@ -252,6 +258,30 @@ static struct smb_snap *smb_series(struct snapshot *s, const char *share, unsign
 	return &s->smb_share[s->nsmb++];
 }
 
+/* Commands in flight per share: the probe's last sweep, merged by name. */
+static void sample_smb_inflight(struct aod_agent *agent, struct snapshot *s)
+{
+	struct aod_smb_inflight v[AOD_SMB_INFLIGHT_TREES];
+	char share[AOD_SERIES_VALUE_LEN];
+	int n = aod_probes_smb_inflight(agent->probes, v, AOD_SMB_INFLIGHT_TREES,
+					&s->inflight_untallied);
+
+	s->ninflight = 0;
+	for (int i = 0; i < n; i++) {
+		unsigned j;
+
+		share_label(agent, v[i].sesid, v[i].tid, share, sizeof(share));
+		for (j = 0; j < s->ninflight && strcmp(s->inflight[j].share, share); j++)
+			;
+		if (j == s->ninflight) {
+			memset(&s->inflight[j], 0, sizeof(s->inflight[j]));
+			memcpy(s->inflight[j].share, share, sizeof(share));
+			s->ninflight++;
+		}
+		s->inflight[j].count += v[i].count;
+	}
+}
+
 /*
  * Per-share SMB histograms: the kernel's (session, tree id, command) maps,
  * merged by share name; what is left of each command's total (tree ids not
@@ -268,6 +298,7 @@ static void sample_smb(struct aod_metrics *m, struct aod_agent *agent, struct sn
 
 	s->nsmb = 0;
 	s->nsmb_err = 0;
+	s->ninflight = 0;
 	s->smb_loaded = n >= 0;
 	for (unsigned cmd = 0; cmd < AOD_SMB_NCMDS && s->smb_loaded; cmd++)
 		s->smb_loaded = !aod_probes_smb_hist(agent->probes, cmd, &s->smb[cmd]);
@@ -332,6 +363,7 @@ static void sample_smb(struct aod_metrics *m, struct aod_agent *agent, struct sn
 			es->count += e->count;
 	}
 	s->smb_err_dropped = aod_series_dropped(&m->smb_err_admitted);
+	sample_smb_inflight(agent, s);
 }
 
 static int tcp_one(void *ctx, enum aod_tcp_hist_kind kind, uint32_t port,
@@ -398,6 +430,10 @@ static void sample_agent(struct aod_agent *agent, const struct aod_config *cfg,
 					&s->anomalies_dropped);
 	s->nactions = aod_series_copy(&agent->series.actions_timed_out, s->actions,
 				      AOD_SERIES_MAX, &s->actions_dropped);
+	s->nreconnects = aod_series_copy(&agent->series.smb_reconnects, s->reconnects,
+					 AOD_SERIES_MAX, &s->reconnects_dropped);
+	s->nstuck = aod_series_copy(&agent->series.smb_stuck, s->stuck, AOD_SERIES_MAX,
+				    &s->stuck_dropped);
 }
 
 int aod_metrics_sample(struct aod_metrics *m, struct aod_agent *agent,
@@ -548,9 +584,22 @@ static void render_smb(const struct snapshot *s, struct aod_prom *w)
 	}
 	aod_prom_family(w, "aod_smb_stuck_commands_total", "counter",
 			"SMB commands found in flight past their emergency threshold (each "
-			"reported once), all shares and commands.");
-	aod_prom_u64(w, "aod_smb_stuck_commands_total", NULL,
-		     s->probes[AOD_PROBE_SMB].st.stuck_reported);
+			"reported once), by share and command.");
+	for (size_t i = 0; i < s->nstuck; i++)
+		aod_prom_u64(w, "aod_smb_stuck_commands_total",
+			     LABELS("share", s->stuck[i].v[0], "command", s->stuck[i].v[1]),
+			     s->stuck[i].value);
+	aod_prom_family(w, "aod_smb_reconnects_total", "counter",
+			"SMB reconnects of the cifs client (smb3_reconnect), by server.");
+	for (size_t i = 0; i < s->nreconnects; i++)
+		aod_prom_u64(w, "aod_smb_reconnects_total", LABELS("server", s->reconnects[i].v[0]),
+			     s->reconnects[i].value);
+	aod_prom_family(w, "aod_smb_commands_in_flight", "gauge",
+			"SMB commands sent and not answered yet, per share, at the last sweep "
+			"(agent.stuck_sweep_ms).");
+	for (unsigned i = 0; i < s->ninflight; i++)
+		aod_prom_u64(w, "aod_smb_commands_in_flight", LABELS("share", s->inflight[i].share),
+			     s->inflight[i].count);
 }
 
 static const char *port_label(uint32_t port, char *buf, size_t len)
@@ -771,6 +820,12 @@ static void render_output(const struct snapshot *s, struct aod_prom *w)
 		     LABELS("metric", "aod_smb_command_latency_seconds"), s->smb_dropped);
 	aod_prom_u64(w, "aod_metrics_series_dropped_total",
 		     LABELS("metric", "aod_smb_command_errors_total"), s->smb_err_dropped);
+	aod_prom_u64(w, "aod_metrics_series_dropped_total",
+		     LABELS("metric", "aod_smb_stuck_commands_total"), s->stuck_dropped);
+	aod_prom_u64(w, "aod_metrics_series_dropped_total",
+		     LABELS("metric", "aod_smb_reconnects_total"), s->reconnects_dropped);
+	aod_prom_u64(w, "aod_metrics_series_dropped_total",
+		     LABELS("metric", "aod_smb_commands_in_flight"), s->inflight_untallied);
 	aod_prom_u64(w, "aod_metrics_series_dropped_total",
 		     LABELS("metric", "aod_tcp_listen_backlog"),
 		     s->nlisteners >= 0 && s->listeners_total > (size_t)s->nlisteners

@@ -294,6 +294,7 @@ else
 	skip_rest reconnect
 fi
 "$AOD" status --config "$OUT/main/aod.yaml" > "$OUT/main/status-final.txt" 2>&1
+curl -s --max-time 20 -o "$OUT/main/metrics-final.txt" http://127.0.0.1:9435/metrics
 stop_agent main
 
 # --- forced attach modes (case f) ------------------------------------------------------
@@ -350,6 +351,8 @@ EOF
 			$B sleep 0.25
 		done
 		fact stuck.anoms_before_cont "$(nlines "$OUT/stuck/aod/anomalies.jsonl")"
+		alive "$ddp" && fact stuck.dd_hung_at_metrics 1   # the writer still waits: its command is in flight
+		curl -s --max-time 20 -o "$OUT/stuck/metrics-hung.txt" http://127.0.0.1:9435/metrics
 		for p in $conns; do kill -CONT "$p"; done
 		fact stuck.cont "$(cs)"
 		t=$(cs)
@@ -362,6 +365,7 @@ EOF
 		fact stuck.dd_rc $?
 		fact stuck.dd_done "$(cs)"
 		$B sleep 3 # completions reach the detector; nothing may fire for them
+		curl -s --max-time 20 -o "$OUT/stuck/metrics-after.txt" http://127.0.0.1:9435/metrics
 		alive "$AGENT_PID" && fact stuck.agent_alive 1
 		"$AOD" status --config "$OUT/stuck/aod.yaml" > "$OUT/stuck/status-final.txt" 2>&1 &&
 			fact stuck.status_ok 1

@@ -21,7 +21,8 @@ CASES="smb-vm-boot smb-late-module-attach smb-late-module-events smb-latency-ano
 smb-error-anomaly smb-bundle-latency smb-bundle-error smb-reconnect-agent-up smb-reconnect-events
 smb-agent-sigterm smb-probe-attach smb-attach-raw_tp smb-attach-tp_btf smb-attach-fentry smb-attach-kprobe
 smb-stuck-anomaly smb-stuck-bundle smb-stuck-recovers smb-stuck-not-twice
-smb-metrics-share-latency smb-metrics-share-errors"
+smb-metrics-share-latency smb-metrics-share-errors smb-metrics-reconnects smb-metrics-stuck
+smb-metrics-in-flight"
 VM_TIMEOUT=380   # boot (15-30 s) + the guest budget (300 s) + margin
 LAT_THRESHOLD_NS=20000000   # default_threshold_ms in _guest-smb.sh's config
 NETEM_MIN_NS=90000000       # netem 50 ms on lo delays request and reply: >= ~100 ms per command
@@ -433,6 +434,44 @@ check_metrics() {
 	fi
 }
 
+check_metrics_more() {
+	local f=$OUT/main/metrics-final.txt h=$OUT/stuck/metrics-hung.txt a=$OUT/stuck/metrics-after.txt n st inf inf1
+	local SH='share="\\\\127.0.0.1\\share"'
+	if case_skipped smb-metrics-reconnects reconnect; then :
+	elif [ ! -s "$f" ]; then fail smb-metrics-reconnects "no /metrics after the reconnect"
+	else
+		n=$(metric "$f" 'aod_smb_reconnects_total{server="127.0.0.1"}')
+		# smbd's connections were killed and I/O came back: the client reconnected at least once
+		if has reconnect.io_ok && [ "$(F reconnect.killed)" -gt 0 ] && [ "$n" != none ] && [ "$n" -ge 1 ]; then
+			pass "smb-metrics-reconnects ($n after $(F reconnect.killed) connections killed and I/O back)"
+		else
+			fail smb-metrics-reconnects "aod_smb_reconnects_total{server=127.0.0.1} $n (killed $(F reconnect.killed), io_ok $(F reconnect.io_ok)): $(grep '^aod_smb_reconnects' "$f" | tr '\n' ' ')"
+		fi
+	fi
+	if case_skipped smb-metrics-stuck stuck; then case_skipped smb-metrics-in-flight stuck; return; fi
+	if [ ! -s "$h" ]; then
+		fail smb-metrics-stuck "no /metrics from the stuck agent while the server hung"
+		fail smb-metrics-in-flight "no /metrics from the stuck agent while the server hung"; return
+	fi
+	st=$(metric "$h" "aod_smb_stuck_commands_total{$SH,")
+	if [ "$st" != none ] && [ "$st" -ge 1 ] && has stuck.dd_hung_at_metrics; then
+		pass "smb-metrics-stuck ($st on \\\\127.0.0.1\\share while the writer hung: $(grep -F "aod_smb_stuck_commands_total{$SH" "$h" | cut -d, -f2 | cut -d} -f1 | tr '\n' ' '))"
+	else
+		fail smb-metrics-stuck "aod_smb_stuck_commands_total for the share: $st (writer hung: $(F stuck.dd_hung_at_metrics)): $(grep '^aod_smb_stuck' "$h" | tr '\n' ' ')"
+	fi
+	inf=$(metric "$h" "aod_smb_commands_in_flight{$SH}")
+	inf1=$(metric "$a" "aod_smb_commands_in_flight{$SH}")
+	# hung: the writer's command at least; after the thaw and 3 s the writer is done, so at
+	# least its command left (commands of actions killed while the server hung stay in
+	# the kernel's map until the in-flight timeout: the client dropped their answers)
+	inf1=${inf1/none/0}
+	if [ "$inf" != none ] && [ "$inf" -ge 1 ] && [ -s "$a" ] && [ "$inf1" -lt "$inf" ]; then
+		pass "smb-metrics-in-flight ($inf in flight on the share while hung, $inf1 after the writer finished)"
+	else
+		fail smb-metrics-in-flight "in flight on the share: $inf while hung, $inf1 after (want >= 1, then fewer)"
+	fi
+}
+
 judge() {
 	OUT=$RUN/out
 	command -v jq > /dev/null || fail_first "jq missing (tests/vm/smbvm/setup.sh installs it)"
@@ -456,6 +495,7 @@ judge() {
 	local m; for m in $MODES; do check_attach "smb-attach-$m" "attach-$m" "$m"; done
 	check_stuck
 	check_metrics
+	check_metrics_more
 }
 
 if [ "${1:-}" = --eval ]; then
