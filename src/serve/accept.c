@@ -30,18 +30,18 @@ static bool span_is(const char *p, const char *end, const char *word)
 /* A qvalue in [p, end): 1 if above 0, 0 if 0, -1 if not a qvalue. */
 static int qvalue(const char *p, const char *end)
 {
-	bool positive = false;
+	bool one, positive;
 	int digits = 0;
 
 	if (p == end || (*p != '0' && *p != '1'))
 		return -1;
-	positive = *p == '1';
+	one = positive = *p == '1';
 	if (++p == end)
 		return positive;
 	if (*p++ != '.')
 		return -1;
 	for (; p < end; p++, digits++) {
-		if (digits == 3 || *p < '0' || *p > '9' || (positive && *p != '0'))
+		if (digits == 3 || *p < '0' || *p > '9' || (one && *p != '0'))
 			return -1;
 		if (*p != '0')
 			positive = true;
@@ -84,11 +84,12 @@ static int element(const char *p, const char *end, const char **name, const char
 
 bool aod_accepts_gzip(const char *value, size_t len)
 {
-	const char *p = value, *end = value + len;
+	const char *p = value, *end;
 	int gzip = -1, star = -1;
 
 	if (!value)
 		return false;
+	end = value + len;
 	while (p < end) {
 		const char *comma = p, *name, *name_end;
 		int want;

@@ -25,6 +25,8 @@ static void test_accept_gzip(void **st)
 	assert_true(gz(" \tgzip ; q = 0.5 "));
 	assert_true(gz("gzip;q=1.000"));
 	assert_true(gz("gzip;q=0.001"));
+	assert_true(gz("gzip;q=0.55"));                /* two nonzero digits (the fuzzer's find) */
+	assert_true(gz("*;Q=0.999"));
 	assert_true(gz("gzip;level=0"));               /* not a weight */
 	assert_false(gz("gzip;q=0"));
 	assert_false(gz("gzip;Q=0.000"));
