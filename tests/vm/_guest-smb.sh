@@ -295,6 +295,7 @@ else
 fi
 "$AOD" status --config "$OUT/main/aod.yaml" > "$OUT/main/status-final.txt" 2>&1
 curl -s --max-time 20 -o "$OUT/main/metrics-final.txt" http://127.0.0.1:9435/metrics
+cp /proc/fs/cifs/Stats "$OUT/main/cifs-Stats-final.txt" 2> /dev/null
 stop_agent main
 
 # --- forced attach modes (case f) ------------------------------------------------------
@@ -353,6 +354,7 @@ EOF
 		fact stuck.anoms_before_cont "$(nlines "$OUT/stuck/aod/anomalies.jsonl")"
 		alive "$ddp" && fact stuck.dd_hung_at_metrics 1   # the writer still waits: its command is in flight
 		curl -s --max-time 20 -o "$OUT/stuck/metrics-hung.txt" http://127.0.0.1:9435/metrics
+		cp /proc/fs/cifs/Stats "$OUT/stuck/cifs-Stats-hung.txt" 2> /dev/null
 		for p in $conns; do kill -CONT "$p"; done
 		fact stuck.cont "$(cs)"
 		t=$(cs)

@@ -435,17 +435,21 @@ check_metrics() {
 }
 
 check_metrics_more() {
-	local f=$OUT/main/metrics-final.txt h=$OUT/stuck/metrics-hung.txt a=$OUT/stuck/metrics-after.txt n st inf inf1
+	local f=$OUT/main/metrics-final.txt h=$OUT/stuck/metrics-hung.txt a=$OUT/stuck/metrics-after.txt n st inf inf1 r0 r1
 	local SH='share="\\\\127.0.0.1\\share"'
 	if case_skipped smb-metrics-reconnects reconnect; then :
 	elif [ ! -s "$f" ]; then fail smb-metrics-reconnects "no /metrics after the reconnect"
 	else
 		n=$(metric "$f" 'aod_smb_reconnects_total{server="127.0.0.1"}')
-		# smbd's connections were killed and I/O came back: the client reconnected at least once
-		if has reconnect.io_ok && [ "$(F reconnect.killed)" -gt 0 ] && [ "$n" != none ] && [ "$n" -ge 1 ]; then
-			pass "smb-metrics-reconnects ($n after $(F reconnect.killed) connections killed and I/O back)"
+		# cifs counts each session reconnect in Stats ("1 session 3 share reconnects"), taken
+		# when the agent attached and with this scrape
+		r0=$(sed -n 's/^\([0-9]*\) session [0-9]* share reconnects.*/\1/p' "$OUT/main/cifs-Stats-attached.txt" 2> /dev/null)
+		r1=$(sed -n 's/^\([0-9]*\) session [0-9]* share reconnects.*/\1/p' "$OUT/main/cifs-Stats-final.txt" 2> /dev/null)
+		if has reconnect.io_ok && [ -n "$r0" ] && [ -n "$r1" ] && [ "$n" != none ] &&
+		   [ "$n" = $((r1 - r0)) ] && [ "$n" -ge 1 ]; then
+			pass "smb-metrics-reconnects ($n = cifs Stats session reconnects +$((r1 - r0)))"
 		else
-			fail smb-metrics-reconnects "aod_smb_reconnects_total{server=127.0.0.1} $n (killed $(F reconnect.killed), io_ok $(F reconnect.io_ok)): $(grep '^aod_smb_reconnects' "$f" | tr '\n' ' ')"
+			fail smb-metrics-reconnects "aod_smb_reconnects_total{server=127.0.0.1} $n, cifs Stats session reconnects ${r0:-?} -> ${r1:-?} (io_ok $(F reconnect.io_ok)): $(grep '^aod_smb_reconnects' "$f" | tr '\n' ' ')"
 		fi
 	fi
 	if case_skipped smb-metrics-stuck stuck; then case_skipped smb-metrics-in-flight stuck; return; fi
@@ -460,6 +464,7 @@ check_metrics_more() {
 		fail smb-metrics-stuck "aod_smb_stuck_commands_total for the share: $st (writer hung: $(F stuck.dd_hung_at_metrics)): $(grep '^aod_smb_stuck' "$h" | tr '\n' ' ')"
 	fi
 	inf=$(metric "$h" "aod_smb_commands_in_flight{$SH}")
+	info "while hung: cifs Stats $(grep -m1 'Operations (MIDs)' "$OUT/stuck/cifs-Stats-hung.txt" 2> /dev/null), aod in flight on the share: $inf"
 	inf1=$(metric "$a" "aod_smb_commands_in_flight{$SH}")
 	# hung: the writer's command at least; after the thaw and 3 s the writer is done, so at
 	# least its command left (commands of actions killed while the server hung stay in
