@@ -17,7 +17,7 @@ libfuse3-dev fuse3 libclang-rt-dev nftables"
 BUILD_PKGS="$BUILD_PKGS libmicrohttpd-dev libcrypt-dev"   # src/serve: HTTP server, bcrypt
 BUILD_PKGS="$BUILD_PKGS scdoc"                             # man/*.scd: make man, make install
 BUILD_PKGS="$BUILD_PKGS libcurl4-openssl-dev libssl-dev"  # src/upload: S3 (SigV4), MD5/SHA-256
-TEST_PKGS="$TEST_PKGS prometheus curl openssl"            # tests/integration/http.sh
+TEST_PKGS="$TEST_PKGS prometheus curl openssl"            # tests/integration/http.sh, prometheus.sh
 TEST_PKGS="$TEST_PKGS sqlite3 python3 python3-pandas"     # tests/integration/store.sh, test_store_query
 TEST_PKGS="$TEST_PKGS nodejs npm"                         # scripts/npm-deps.sh: tests/npm (DuckDB)
 BUILD_PKGS="$BUILD_PKGS nodejs npm"   # scripts/ui-build.sh: the web UI (without them: a "not built" page)

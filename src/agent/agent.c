@@ -216,6 +216,8 @@ static int agent_init(struct aod_agent *agent, const struct aod_agent_opts *opts
 		snprintf(agent->http_listen, sizeof(agent->http_listen), "%s", opts->http_listen);
 	aod_series_init(&agent->series.anomalies, 0);
 	aod_series_init(&agent->series.actions_timed_out, 0);
+	aod_series_init(&agent->series.smb_reconnects, 0);
+	aod_series_init(&agent->series.smb_stuck, 0);
 	/* A fixed mmap threshold: glibc raises it to the size of each large
 	 * block freed (libbpf's 5 MiB BTF copy at load), after which every
 	 * bundle's transient buffers come from the thread arenas, stay
@@ -398,6 +400,8 @@ static void agent_shutdown(struct aod_agent *agent)
 	aod_decoder_destroy(&agent->decoder);
 	aod_series_destroy(&agent->series.anomalies);
 	aod_series_destroy(&agent->series.actions_timed_out);
+	aod_series_destroy(&agent->series.smb_reconnects);
+	aod_series_destroy(&agent->series.smb_stuck);
 	aod_config_unref(agent->cfg);
 	if (agent->stop_eventfd >= 0)
 		close(agent->stop_eventfd);

@@ -71,6 +71,8 @@ struct aod_agent_counters {
 struct aod_agent_series {
 	struct aod_series_table anomalies;         /* rule, source, type */
 	struct aod_series_table actions_timed_out; /* action */
+	struct aod_series_table smb_reconnects;    /* server */
+	struct aod_series_table smb_stuck;         /* share, command */
 };
 
 struct aod_agent {

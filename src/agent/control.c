@@ -17,6 +17,7 @@
 #include "agent/agent.h"
 #include "agent/control_request.h"
 #include "common/log.h"
+#include "serve/metrics.h"
 
 #define CLIENT_TIMEOUT_MS 2000
 
@@ -226,6 +227,9 @@ static void serve_client(struct aod_agent *agent, int fd)
 	}
 	if (what == AOD_CONTROL_STATUS) {
 		reply = aod_agent_status_json(agent);
+		write_all(fd, reply ? reply : "error: out of memory\n");
+	} else if (what == AOD_CONTROL_HIST) {
+		reply = aod_metrics_hist_json(agent);
 		write_all(fd, reply ? reply : "error: out of memory\n");
 	} else {
 		int rc = aod_agent_request_snapshot(agent, "aod snapshot");

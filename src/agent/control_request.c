@@ -15,6 +15,7 @@ static const struct {
 } requests[] = {
 	{ "status", AOD_CONTROL_STATUS },
 	{ "snapshot", AOD_CONTROL_SNAPSHOT },
+	{ "hist", AOD_CONTROL_HIST },
 };
 
 static int reject(char *err, size_t errlen, const char *why)
@@ -30,18 +31,18 @@ int aod_control_parse_request(const char *buf, size_t len, enum aod_control_req 
 	size_t n = nl ? (size_t)(nl - buf) : len;
 
 	if (nl ? n + 1 > AOD_CONTROL_REQUEST_MAX : len >= AOD_CONTROL_REQUEST_MAX)
-		return reject(err, errlen, "request line too long; expected status | snapshot");
+		return reject(err, errlen, "request line too long; expected status | snapshot | hist");
 	if (n > 0 && buf[n - 1] == '\r')
 		n--;
 	if (n == 0)
-		return reject(err, errlen, "expected a request line: status | snapshot");
+		return reject(err, errlen, "expected a request line: status | snapshot | hist");
 	if (memchr(buf, '\0', n))
-		return reject(err, errlen, "request contains a NUL byte; expected status | snapshot");
+		return reject(err, errlen, "request contains a NUL byte; expected status | snapshot | hist");
 	for (size_t i = 0; i < sizeof(requests) / sizeof(requests[0]); i++) {
 		if (strlen(requests[i].name) == n && !memcmp(buf, requests[i].name, n)) {
 			*req = requests[i].req;
 			return 0;
 		}
 	}
-	return reject(err, errlen, "unknown request; expected status | snapshot");
+	return reject(err, errlen, "unknown request; expected status | snapshot | hist");
 }

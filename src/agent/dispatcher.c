@@ -6,6 +6,7 @@
  * as one batch with one wakeup.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "agent/agent.h"
@@ -15,6 +16,7 @@
 #include "common/log.h"
 #include "probe/probes.h"
 #include "probe/proc_cache.h"
+#include "probe/smb_shares.h"
 
 #define POLL_TIMEOUT_MS 50
 
@@ -25,6 +27,24 @@ static void flush_batch(struct aod_agent *agent)
 	aod_store_writer_events(agent->store, agent->batch, agent->batch_len); /* never waits */
 	aod_event_queue_push(agent->events, agent->batch, agent->batch_len);
 	agent->batch_len = 0;
+}
+
+/* aod_smb_reconnects_total{server}, aod_smb_stuck_commands_total{share,command}:
+ * every reconnect and stuck record, whether or not a rule wants it. */
+static void count_smb_series(struct aod_agent *agent, const struct aod_event *ev)
+{
+	char share[AOD_SHARE_NAME_LEN];
+
+	if (ev->kind == AOD_EVENT_SMB_RECONNECT) {
+		aod_series_add(&agent->series.smb_reconnects,
+			       ev->conn.server[0] ? ev->conn.server : "unknown", NULL, NULL, 1);
+	} else if (ev->kind == AOD_EVENT_SMB_STUCK) {
+		if (aod_smb_share_name(agent->shares, ev->smb.sesid, ev->smb.tid, share,
+				       sizeof(share)) || !share[0])
+			snprintf(share, sizeof(share), "unknown");
+		aod_series_add(&agent->series.smb_stuck, share, aod_smb_cmd_name(ev->smb.cmd), NULL,
+			       1);
+	}
 }
 
 /* Ring-buffer callback (runs inside aod_probes_poll on the dispatcher thread). */
@@ -43,6 +63,7 @@ void aod_dispatcher_on_raw(void *ctx, const struct aod_raw_event *raw)
 	agent->batch_len++;
 	atomic_fetch_add(&agent->counters.events_decoded, 1);
 	aod_flight_recorder_add(agent->recorder, ev);
+	count_smb_series(agent, ev);
 }
 
 /* Process probe records (same thread): straight to the store writer, which

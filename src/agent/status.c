@@ -23,6 +23,7 @@ static const char *const counter_names[AOD_CNT_MAX] = {
 	[AOD_CNT_RB_DROPS] = "ringbuf_drops",
 	[AOD_CNT_INFLIGHT_FULL] = "inflight_full",
 	[AOD_CNT_UNMATCHED] = "unmatched",
+	[AOD_CNT_HIST_FULL] = "hist_full",
 };
 
 static json_t *probe_json(struct aod_agent *agent, enum aod_probe_id id)

@@ -182,8 +182,10 @@ static __always_inline void hist_add(__u32 dev, __u32 op, __u64 latency_ns)
 	if (!h) {
 		bpf_map_update_elem(&blk_hist, &hk, &zero_hist, BPF_NOEXIST);
 		h = bpf_map_lookup_elem(&blk_hist, &hk);
-		if (!h)
+		if (!h) {
+			cnt_inc(AOD_CNT_HIST_FULL);
 			return;
+		}
 	}
 	hist_inc(h, latency_ns);
 }

@@ -86,6 +86,7 @@ static __always_inline __u32 hist_index(__u64 latency_ns)
 static __always_inline void hist_inc(struct aod_hist *h, __u64 latency_ns)
 {
 	__sync_fetch_and_add(&h->slots[hist_index(latency_ns)], 1);
+	__sync_fetch_and_add(&h->sum_ns, latency_ns);
 }
 
 #endif /* AOD_BPF_COMMON_BPF_H */

@@ -47,7 +47,8 @@ enum aod_counter {
 	AOD_CNT_RB_DROPS = 2,      /* ring buffer reserve failures */
 	AOD_CNT_INFLIGHT_FULL = 3, /* in-flight map full at issue/enter */
 	AOD_CNT_UNMATCHED = 4,     /* completion without a matching start */
-	AOD_CNT_MAX = 5,
+	AOD_CNT_HIST_FULL = 5,     /* a keyed histogram/count map was full: sample not kept there */
+	AOD_CNT_MAX = 6,
 };
 
 /* Verdicts for SMB error filtering, values of the status/rc maps. */
@@ -132,8 +133,28 @@ struct aod_raw_event {
 	};
 };
 
+/* A log2(usec) histogram and the exact sum (ns) of what went into it. */
 struct aod_hist {
 	__u64 slots[AOD_HIST_SLOTS];
+	__u64 sum_ns;
+};
+
+/* SMB histograms per share: (session, tree id, command). */
+#define AOD_SMB_SHARE_HISTS_MAX 1024
+struct aod_smb_share_key {
+	__u64 sesid;
+	__u32 tid;
+	__u32 cmd;
+};
+
+/* SMB error counts per (session, tree id, command, NTSTATUS). */
+#define AOD_SMB_ERR_COUNTS_MAX 1024
+struct aod_smb_errcnt_key {
+	__u64 sesid;
+	__u32 tid;
+	__u32 cmd;
+	__u32 status;
+	__u32 pad;
 };
 
 struct aod_blk_hist_key {

@@ -45,6 +45,25 @@ struct {
 	__type(value, struct aod_hist);
 } smb_hist SEC(".maps");
 
+/* The same per share (session, tree id): the exporter's share label. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, AOD_SMB_SHARE_HISTS_MAX);
+	__type(key, struct aod_smb_share_key);
+	__type(value, struct aod_hist);
+} smb_share_hist SEC(".maps");
+
+/* Errors per (session, tree id, command, NTSTATUS), every error counted
+ * whether or not a rule tracks it. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, AOD_SMB_ERR_COUNTS_MAX);
+	__type(key, struct aod_smb_errcnt_key);
+	__type(value, __u64);
+} smb_err_count SEC(".maps");
+
+static const struct aod_hist zero_hist;
+
 /* Knobs: written by user space at start and on reload. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -122,12 +141,42 @@ static __always_inline void smb_enter(__u32 tid, __u64 sesid, __u16 cmd,
 		cnt_inc(AOD_CNT_INFLIGHT_FULL);
 }
 
-static __always_inline void hist_add(__u32 cmd, __u64 latency_ns)
+static __always_inline void hist_add(__u64 sesid, __u32 tid, __u32 cmd, __u64 latency_ns)
 {
+	struct aod_smb_share_key sk = { .sesid = sesid, .tid = tid, .cmd = cmd };
 	struct aod_hist *h = bpf_map_lookup_elem(&smb_hist, &cmd);
 
 	if (h)
 		hist_inc(h, latency_ns);
+	h = bpf_map_lookup_elem(&smb_share_hist, &sk);
+	if (!h) {
+		bpf_map_update_elem(&smb_share_hist, &sk, &zero_hist, BPF_NOEXIST);
+		h = bpf_map_lookup_elem(&smb_share_hist, &sk);
+		if (!h) {
+			cnt_inc(AOD_CNT_HIST_FULL);
+			return;
+		}
+	}
+	hist_inc(h, latency_ns);
+}
+
+static __always_inline void err_count(__u64 sesid, __u32 tid, __u32 cmd, __u32 status)
+{
+	struct aod_smb_errcnt_key ek = { .sesid = sesid, .tid = tid, .cmd = cmd,
+					 .status = status };
+	__u64 one = 1, *v = bpf_map_lookup_elem(&smb_err_count, &ek);
+
+	if (v) {
+		__sync_fetch_and_add(v, 1);
+		return;
+	}
+	if (bpf_map_update_elem(&smb_err_count, &ek, &one, BPF_NOEXIST)) {
+		v = bpf_map_lookup_elem(&smb_err_count, &ek);
+		if (v)
+			__sync_fetch_and_add(v, 1); /* another CPU made it first */
+		else
+			cnt_inc(AOD_CNT_HIST_FULL);
+	}
 }
 
 /* The (status, rc) exception first, then the status verdict, then the rc
@@ -214,7 +263,7 @@ static __always_inline void smb_complete(const struct smb_hdr_fields *f,
 		bpf_map_delete_elem(&smb_inflight, &key);
 		seen = true;
 		latency = now - start.ts_ns;
-		hist_add(cmd, latency);
+		hist_add(f->sesid, start.tid ? start.tid : f->tid, cmd, latency);
 	} else {
 		cnt_inc(AOD_CNT_UNMATCHED);
 		if (!is_err) {
@@ -230,6 +279,8 @@ static __always_inline void smb_complete(const struct smb_hdr_fields *f,
 		bpf_get_current_comm(start.comm, sizeof(start.comm));
 	}
 	cnt_inc(AOD_CNT_OPS);
+	if (is_err)
+		err_count(f->sesid, start.tid ? start.tid : f->tid, cmd, f->status);
 
 	if (!k)
 		return;

@@ -7,6 +7,7 @@
 int aod_cmd_agent(int argc, char **argv);
 int aod_cmd_check_config(int argc, char **argv);
 int aod_cmd_status(int argc, char **argv);
+int aod_cmd_hist(int argc, char **argv);
 int aod_cmd_record(int argc, char **argv);
 int aod_cmd_replay(int argc, char **argv);
 int aod_cmd_snapshot(int argc, char **argv);

@@ -20,6 +20,7 @@ static const struct subcommand subcommands[] = {
 	{ "record", aod_cmd_record, "record decoded kernel events to a JSONL file" },
 	{ "replay", aod_cmd_replay, "run recorded events through the detector" },
 	{ "snapshot", aod_cmd_snapshot, "ask the running agent for a manual bundle now" },
+	{ "hist", aod_cmd_hist, "the running agent's latency histograms, biolatency style" },
 	{ "bundles", aod_cmd_bundles, "list bundles, or show one's summary" },
 	{ "query", aod_cmd_query, "run read-only SQL or a named query on the event store" },
 	{ "trace", aod_cmd_trace, "run a command and report its whole process tree (exec, exit, CPU, memory)" },

@@ -18,7 +18,7 @@ static const char *const http_keys[] = {
 	"listen", "tls_cert_file", "tls_key_file", "basic_auth_users", "insecure_remote", "token_file",
 	NULL,
 };
-static const char *const metrics_keys[] = { "bpf_stats", NULL };
+static const char *const metrics_keys[] = { "bpf_stats", "compat", NULL };
 
 /* "$2y$10$" + 53 characters of bcrypt's base64 alphabet. */
 static bool is_bcrypt(const char *h)
@@ -128,6 +128,28 @@ int cfg_parse_http(struct cfg_ctx *c, yaml_node_t *n)
 	return err;
 }
 
+/* metrics.compat: a list of exporter names whose series aod also serves. */
+static int parse_compat(struct cfg_ctx *c, yaml_node_t *v)
+{
+	int err = cfg_check_sequence(c, v, "metrics.compat", 4, "exporter names");
+
+	if (err || cfg_is_null(v))
+		return err;
+	for (yaml_node_item_t *it = v->data.sequence.items.start;
+	     it < v->data.sequence.items.top; it++) {
+		yaml_node_t *item = cfg_node(c, *it);
+		const char *name = cfg_scalar(item);
+		char desc[96];
+
+		if (!name || strcmp(name, "ebpf_exporter"))
+			return cfg_error(c, item, "metrics.compat",
+					 "expected \"ebpf_exporter\", got %s",
+					 cfg_node_desc(item, desc, sizeof(desc)));
+		c->cfg->metrics.compat_ebpf_exporter = true;
+	}
+	return 0;
+}
+
 int cfg_parse_metrics(struct cfg_ctx *c, yaml_node_t *n)
 {
 	yaml_node_t *v;
@@ -135,6 +157,8 @@ int cfg_parse_metrics(struct cfg_ctx *c, yaml_node_t *n)
 
 	if (!err && (v = cfg_get(c, n, "bpf_stats", NULL)))
 		err = cfg_bool(c, v, "metrics.bpf_stats", &c->cfg->metrics.bpf_stats);
+	if (!err && (v = cfg_get(c, n, "compat", NULL)))
+		err = parse_compat(c, v);
 	return err;
 }
 

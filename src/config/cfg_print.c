@@ -284,7 +284,9 @@ static void print_http(FILE *out, const struct aod_config *cfg)
 		put_str(out, cfg->http.token_file);
 		fputc('\n', out);
 	}
-	fprintf(out, "metrics:\n  bpf_stats: %s\n", cfg->metrics.bpf_stats ? "true" : "false");
+	fprintf(out, "metrics:\n  bpf_stats: %s\n  compat: [%s]\n",
+		cfg->metrics.bpf_stats ? "true" : "false",
+		cfg->metrics.compat_ebpf_exporter ? "ebpf_exporter" : "");
 }
 
 void cfg_put_str(FILE *out, const char *s)

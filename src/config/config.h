@@ -219,6 +219,7 @@ struct aod_config {
 
 	struct {
 		bool bpf_stats;                   /* turn kernel.bpf_stats_enabled on while running */
+		bool compat_ebpf_exporter;        /* compat: [ebpf_exporter]: also LinMonitor's series */
 	} metrics;
 
 	struct {

@@ -35,6 +35,7 @@ void aod_hist_merge(struct aod_hist *dst, const struct aod_hist *src)
 {
 	for (unsigned i = 0; i < AOD_HIST_SLOTS; i++)
 		dst->slots[i] += src->slots[i];
+	dst->sum_ns += src->sum_ns;
 }
 
 double aod_hist_percentile_us(const struct aod_hist *h, double pct)

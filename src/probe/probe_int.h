@@ -147,6 +147,8 @@ int smb_probe_prepare(struct probe_obj *po, const char *mode,
 int smb_probe_write_knobs(struct probe_obj *po, const struct aod_smb_knob_set *k,
 			  bool late_watch);
 int smb_probe_hist(struct probe_obj *po, unsigned cmd, struct aod_hist *out);
+int smb_probe_share_hists(struct probe_obj *po, struct aod_smb_share_hist *out, int max);
+int smb_probe_err_counts(struct probe_obj *po, struct aod_smb_err_count *out, int max);
 void smb_probe_destroy(struct probe_obj *po);
 
 /* ---- blk_probe.c */

@@ -70,6 +70,11 @@ struct probe_slot {
 	struct probe_scan_buf scan;  /* the sweep's copy of the in-flight map */
 	uint64_t inflight_expired, stuck_reported; /* under the lock */
 	_Atomic uint64_t late_matched, late_unmatched;
+	/* SMB: commands in the kernel's in-flight map per (session, tree) at
+	 * the last sweep (under the lock) */
+	struct aod_smb_inflight inflight[AOD_SMB_INFLIGHT_TREES];
+	uint32_t ninflight;
+	uint64_t inflight_untallied; /* at the last sweep: ops whose tree did not fit */
 };
 
 struct aod_probes {
@@ -243,6 +248,7 @@ static void late_hist_add(struct late_hist *lh, uint32_t a, uint32_t b, uint64_t
 		e->b = b;
 	}
 	e->h.slots[slot]++;
+	e->h.sum_ns += latency_ns;
 }
 
 /*
@@ -375,7 +381,29 @@ struct sweep {
 	struct probe_slot *s;
 	uint64_t now, stuck_ns;
 	unsigned expired, reported;
+	bool tally; /* SMB: count in flight per tree */
 };
+
+/* One more SMB command in flight on (sesid, tid), into s->inflight. */
+static void tally_inflight(struct probe_slot *s, uint64_t sesid, uint32_t tid)
+{
+	uint32_t i;
+
+	for (i = 0; i < s->ninflight; i++)
+		if (s->inflight[i].sesid == sesid && s->inflight[i].tid == tid)
+			break;
+	if (i == s->ninflight) {
+		if (i == AOD_SMB_INFLIGHT_TREES) {
+			s->inflight_untallied++;
+			return;
+		}
+		s->inflight[i].sesid = sesid;
+		s->inflight[i].tid = tid;
+		s->inflight[i].count = 0;
+		s->ninflight++;
+	}
+	s->inflight[i].count++;
+}
 
 static void emit_stuck(struct sweep *w, struct aod_raw_event *rec, uint64_t age)
 {
@@ -412,8 +440,10 @@ static bool sweep_entry(void *ctx, const void *key, const void *value)
 		if (op)
 			aod_tracked_expire(t, op);
 		w->expired++;
-		return true; /* delete it from the kernel's map */
+		return true; /* delete it from the kernel's map (and no longer tallied) */
 	}
+	if (w->tally)
+		tally_inflight(w->s, rec.smb.sesid, rec.smb.tid);
 	if (op) {
 		op->last_seen_ns = w->now;
 	} else if (w->stuck_ns != AOD_THRESH_OFF && age >= w->stuck_ns) {
@@ -430,10 +460,13 @@ static bool sweep_entry(void *ctx, const void *key, const void *value)
 static void sweep_slot(struct aod_probes *p, struct probe_slot *s, uint64_t now)
 {
 	struct sweep w = { .p = p, .s = s, .now = now,
-			   .stuck_ns = s->ops->stuck_threshold_ns(s->knobs) };
+			   .stuck_ns = s->ops->stuck_threshold_ns(s->knobs),
+			   .tally = s == &p->slot[AOD_PROBE_SMB] };
 	bool want;
 	int n;
 
+	s->ninflight = 0;
+	s->inflight_untallied = 0;
 	n = probe_scan_map(&s->scan, s->po.inflight_fd, s->po.inflight_key_size, s->po.inflight_value_size,
 			   sweep_entry, &w);
 	if (n < 0)
@@ -735,6 +768,44 @@ int aod_probes_smb_hist(struct aod_probes *p, unsigned cmd, struct aod_hist *out
 		merge_late(s, cmd, 0, out);
 	pthread_mutex_unlock(&p->lock);
 	return err;
+}
+
+int aod_probes_smb_share_hists(struct aod_probes *p, struct aod_smb_share_hist *out, int max)
+{
+	struct probe_slot *s = &p->slot[AOD_PROBE_SMB];
+	int n;
+
+	pthread_mutex_lock(&p->lock);
+	n = s->loaded ? smb_probe_share_hists(&s->po, out, max) : -ENOENT;
+	pthread_mutex_unlock(&p->lock);
+	return n;
+}
+
+int aod_probes_smb_err_counts(struct aod_probes *p, struct aod_smb_err_count *out, int max)
+{
+	struct probe_slot *s = &p->slot[AOD_PROBE_SMB];
+	int n;
+
+	pthread_mutex_lock(&p->lock);
+	n = s->loaded ? smb_probe_err_counts(&s->po, out, max) : -ENOENT;
+	pthread_mutex_unlock(&p->lock);
+	return n;
+}
+
+int aod_probes_smb_inflight(struct aod_probes *p, struct aod_smb_inflight *out, int max,
+			    uint64_t *untallied)
+{
+	struct probe_slot *s = &p->slot[AOD_PROBE_SMB];
+	int n = -ENOENT;
+
+	pthread_mutex_lock(&p->lock);
+	if (s->loaded) {
+		n = (int)s->ninflight < max ? (int)s->ninflight : max;
+		memcpy(out, s->inflight, (size_t)n * sizeof(*out));
+		*untallied = s->inflight_untallied;
+	}
+	pthread_mutex_unlock(&p->lock);
+	return n;
 }
 
 struct blk_hist_entry {

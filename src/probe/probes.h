@@ -142,6 +142,37 @@ int aod_probes_prog_stats(struct aod_probes *p, enum aod_probe_id id,
  * probe is not loaded, -EINVAL for cmd >= AOD_SMB_NCMDS. */
 int aod_probes_smb_hist(struct aod_probes *p, unsigned cmd, struct aod_hist *out);
 
+/* The per-share SMB histograms (session, tree id, command; the kernel's
+ * copy, without late completions: those are only in aod_probes_smb_hist)
+ * and the error counts (session, tree id, command, NTSTATUS). Up to max
+ * into out; returns how many, -ENOENT if the SMB probe is not loaded, or
+ * -errno. */
+struct aod_smb_share_hist {
+	struct aod_smb_share_key key;
+	struct aod_hist hist;
+};
+struct aod_smb_err_count {
+	struct aod_smb_errcnt_key key;
+	uint64_t count;
+};
+/* SMB commands in flight per (session, tree id) at the last sweep (every
+ * agent.stuck_sweep_ms): those in the kernel's in-flight map, i.e. sent,
+ * not answered, and younger than the in-flight timeout (a command whose
+ * answer the client dropped, e.g. of a killed process, stays there until
+ * then). Up to max into out; *untallied:
+ * ops of trees beyond AOD_SMB_INFLIGHT_TREES. Returns how many, -ENOENT if
+ * the SMB probe is not loaded. */
+#define AOD_SMB_INFLIGHT_TREES 64
+struct aod_smb_inflight {
+	uint64_t sesid;
+	uint32_t tid;
+	uint32_t count;
+};
+int aod_probes_smb_inflight(struct aod_probes *p, struct aod_smb_inflight *out, int max,
+			    uint64_t *untallied);
+int aod_probes_smb_share_hists(struct aod_probes *p, struct aod_smb_share_hist *out, int max);
+int aod_probes_smb_err_counts(struct aod_probes *p, struct aod_smb_err_count *out, int max);
+
 /*
  * Calls fn for each (device, op) block histogram, from a copy taken under
  * the lock (fn may call other aod_probes functions). fn returning non-zero

@@ -3,6 +3,7 @@
 #include <bpf/bpf.h>
 #include <errno.h>
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -164,6 +165,66 @@ int smb_probe_hist(struct probe_obj *po, unsigned cmd, struct aod_hist *out)
 	if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.smb_hist), &key, out))
 		return -errno;
 	return 0;
+}
+
+/* Copies up to max (key, value) pairs of a hash map; returns how many. */
+static int hash_copy(int fd, size_t ksz, size_t vsz, void *keys, void *vals, int max)
+{
+	char key[64], next[64];
+	int n = 0, err;
+
+	if (ksz > sizeof(key))
+		return -EINVAL;
+	err = bpf_map_get_next_key(fd, NULL, next);
+	while (!err && n < max) {
+		memcpy(key, next, ksz);
+		if (!bpf_map_lookup_elem(fd, key, (char *)vals + (size_t)n * vsz)) {
+			memcpy((char *)keys + (size_t)n * ksz, key, ksz);
+			n++;
+		}
+		err = bpf_map_get_next_key(fd, key, next);
+	}
+	return n;
+}
+
+int smb_probe_share_hists(struct probe_obj *po, struct aod_smb_share_hist *out, int max)
+{
+	struct aod_smb *skel = po->skel;
+	struct aod_smb_share_key *k = calloc((size_t)max, sizeof(*k));
+	struct aod_hist *h = calloc((size_t)max, sizeof(*h));
+	int n = -ENOMEM;
+
+	if (k && h) {
+		n = hash_copy(bpf_map__fd(skel->maps.smb_share_hist), sizeof(*k), sizeof(*h), k, h,
+			      max);
+		for (int i = 0; i < n; i++) {
+			out[i].key = k[i];
+			out[i].hist = h[i];
+		}
+	}
+	free(k);
+	free(h);
+	return n;
+}
+
+int smb_probe_err_counts(struct probe_obj *po, struct aod_smb_err_count *out, int max)
+{
+	struct aod_smb *skel = po->skel;
+	struct aod_smb_errcnt_key *k = calloc((size_t)max, sizeof(*k));
+	__u64 *v = calloc((size_t)max, sizeof(*v));
+	int n = -ENOMEM;
+
+	if (k && v) {
+		n = hash_copy(bpf_map__fd(skel->maps.smb_err_count), sizeof(*k), sizeof(*v), k, v,
+			      max);
+		for (int i = 0; i < n; i++) {
+			out[i].key = k[i];
+			out[i].count = v[i];
+		}
+	}
+	free(k);
+	free(v);
+	return n;
 }
 
 void smb_probe_destroy(struct probe_obj *po)

@@ -29,21 +29,7 @@ double aod_log2hist_le_seconds(unsigned slot)
 
 double aod_log2hist_sum_seconds(const struct aod_hist *h)
 {
-	double us = 0;
-
-	/* Midpoint estimate until the kernel keeps an exact sum (see log2hist.h). */
-	for (unsigned i = 0; i < AOD_HIST_SLOTS; i++) {
-		double mid;
-
-		if (i == 0)
-			mid = 1.0;
-		else if (i == AOD_HIST_SLOTS - 1)
-			mid = (double)aod_hist_slot_lo_us(i);
-		else
-			mid = 1.5 * (double)aod_hist_slot_lo_us(i);
-		us += mid * (double)h->slots[i];
-	}
-	return us / 1e6;
+	return (double)h->sum_ns / 1e9;
 }
 
 void aod_log2hist_to_prom(const struct aod_hist *h, struct aod_prom_hist *out)

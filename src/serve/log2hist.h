@@ -21,12 +21,8 @@ double aod_log2hist_le_seconds(unsigned slot);
 /* The same, as the shortest text that reads back to it; "+Inf" past the end. */
 const char *aod_log2hist_le_text(unsigned slot);
 
-/*
- * The histogram's sum in seconds. The kernel keeps no sum yet: this is an
- * ESTIMATE, each sample counted at its slot's midpoint (1 us for slot 0,
- * 1.5 * 2^i us for slot i, the lower bound 2^i us for the open last slot).
- * The one place to switch to an exact kernel-side sum.
- */
+/* The histogram's sum in seconds: the kernel's exact sum of the ns it
+ * counted (struct aod_hist.sum_ns, added with each sample). */
 double aod_log2hist_sum_seconds(const struct aod_hist *h);
 
 /* Fills out: AOD_HIST_SLOTS - 1 finite buckets, count, sum. */

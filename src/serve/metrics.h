@@ -39,6 +39,12 @@ int aod_metrics_sample(struct aod_metrics *m, struct aod_agent *agent,
 /* Exposition text of the latest snapshot into w. -EAGAIN before the first. */
 int aod_metrics_render(struct aod_metrics *m, struct aod_prom *w);
 
+/* The kernel histograms read now, as one JSON line for `aod hist` (the
+ * control socket's "hist"): {"smb": [{share, command, slots, sum_ns}],
+ * "block": [{device, operation, ...}], "tcp": [{histogram, port, ...}],
+ * "loaded": {...}}; labels as /metrics has them. malloc'd, NULL on ENOMEM. */
+char *aod_metrics_hist_json(struct aod_agent *agent);
+
 /* `aod status --json` of the latest snapshot, malloc'd (NULL before the first). */
 char *aod_metrics_status_json(struct aod_metrics *m);
 

@@ -28,6 +28,7 @@
 
 #include "agent/agent.h"
 #include "serve/api_int.h"
+#include "serve/accept.h"
 #include "serve/http_int.h"
 #include "serve/metrics.h"
 #include "serve/static.h"
@@ -91,26 +92,13 @@ static enum MHD_Result send_unauthorized(struct MHD_Connection *conn)
 	return ret;
 }
 
-/* Accept-Encoding lists gzip (and not with q=0). */
+/* Accept-Encoding takes gzip (serve/accept.h). */
 static bool accepts_gzip(struct MHD_Connection *conn)
 {
 	const char *ae = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 						     MHD_HTTP_HEADER_ACCEPT_ENCODING);
 
-	for (const char *p = ae; p && *p;) {
-		size_t n, name;
-
-		p += strspn(p, " \t,");
-		n = strcspn(p, ",");
-		name = strcspn(p, " \t;,");
-		if (name == 4 && !strncasecmp(p, "gzip", 4)) {
-			const char *q = memchr(p, '=', n);
-
-			return !q || strtod(q + 1, NULL) > 0;
-		}
-		p += n;
-	}
-	return false;
+	return aod_accepts_gzip(ae, ae ? strlen(ae) : 0);
 }
 
 /* gzip of in[len] into a malloc'd buffer; NULL on failure. */

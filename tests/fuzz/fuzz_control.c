@@ -2,7 +2,7 @@
 /*
  * Fuzz the control socket's request parser (aod_control_parse_request).
  * Property, checked against the spec in agent/control_request.h: a request
- * is accepted exactly when the input is "status" or "snapshot", then
+ * is accepted exactly when the input is "status", "snapshot" or "hist", then
  * optionally "\r", then "\n" (and anything) or the end, within
  * AOD_CONTROL_REQUEST_MAX bytes; a rejection says why in one line.
  */
@@ -36,12 +36,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char err[128] = "";
 	int rc = aod_control_parse_request(d, size, &req, err, sizeof(err));
 	bool status = is_request(d, size, "status"), snapshot = is_request(d, size, "snapshot");
+	bool hist = is_request(d, size, "hist");
 
-	if (rc == 0 && !(req == AOD_CONTROL_STATUS ? status : req == AOD_CONTROL_SNAPSHOT && snapshot)) {
+	if (rc == 0 && !(req == AOD_CONTROL_STATUS     ? status
+			 : req == AOD_CONTROL_SNAPSHOT ? snapshot
+			 : req == AOD_CONTROL_HIST && hist)) {
 		fprintf(stderr, "accepted as %d, but the input is not that request\n", (int)req);
 		abort();
 	}
-	if (rc != 0 && (status || snapshot || !err[0] || strchr(err, '\n'))) {
+	if (rc != 0 && (status || snapshot || hist || !err[0] || strchr(err, '\n'))) {
 		fprintf(stderr, "rejected (%d, '%s') a valid request or without a one-line reason\n",
 			rc, err);
 		abort();

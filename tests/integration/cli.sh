@@ -16,7 +16,7 @@ rc_is version 0 "$AOD_BIN" --version
 check version-format "--version prints 'aod X.Y.Z'" test $? = 0
 rc_is no-args 2 "$AOD_BIN"
 rc_is unknown-command 2 "$AOD_BIN" frobnicate
-for c in agent check-config status record replay snapshot bundles query; do
+for c in agent check-config status record replay snapshot hist bundles query; do
 	rc_is "help-$c" 0 "$AOD_BIN" help "$c"
 	"$AOD_BIN" "$c" --help | grep -q "usage: aod $c"
 	check "usage-$c" "'aod $c --help' prints no usage line" test $? = 0

@@ -189,9 +189,9 @@ YAML
 		BEGIN {
 			km = slot(int(m / 1000));
 			kq = slot(int(q * 1e6 - 1e-7));   # q <= le = 2^(k+1) us - 1 ns
-			# user space times the syscall and the wakeup too (tens of us on a loaded
+			# user space times the syscall and the wakeup too (tens of us, 50+ on a loaded
 			# machine): the bucket below is fine if m minus that allowance falls in it
-			lo = 2 ^ km * 1000; slack = m * 0.1 > 20000 ? m * 0.1 : 20000;
+			lo = 2 ^ km * 1000; slack = m * 0.25 > 50000 ? m * 0.25 : 50000;
 			ok = (kq == km) || (kq == km - 1 && m - slack < lo);
 			# else: below the median of the workload, in the bucket of the median that the
 			# kernel timed itself (ftrace timestamps, whole us)
@@ -213,6 +213,35 @@ else fail http-405-allow "$(echo "$h" | head -n 1)"; fi
 printf 'X-Big: %s\r\n' "$(head -c 65536 /dev/zero | tr '\0' a)" > "$WORK/big.hdr"
 c=$(code -H @"$WORK/big.hdr" "$URL/metrics")
 check "http-oversized-header ($c)" "64 KiB header got $c" test "$c" = 431 -o "$c" = 400
+
+# Malformed requests, written raw: the reply's status, "closed" (no reply, connection
+# closed: libmicrohttpd's answer to a request line it cannot parse) or "hung".
+raw_status() {
+	local out rc
+	out=$( { exec 3<>"/dev/tcp/127.0.0.1/$PORT" || exit 3; printf '%b' "$1" >&3
+		timeout 5 head -n 1 <&3; } 2>/dev/null ); rc=$?
+	out=${out%$'\r'}
+	if [ $rc = 124 ]; then echo hung
+	elif [ -z "$out" ]; then echo closed
+	else set -- $out; echo "${2:-closed}"; fi
+}
+malformed() { # name want(regex) request
+	local got
+	got=$(raw_status "$3")
+	if [[ $got =~ ^($2)$ ]]; then pass "$1 ($got)"; else fail "$1" "got $got, want $2"; fi
+}
+malformed http-garbage-request-line '400|closed' 'GARBAGE\r\n\r\n'
+# RFC 9112 2.2: empty lines before the request line are ignored
+malformed http-empty-lines-first 200 '\r\n\r\nGET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'
+malformed http-bad-version '505|400|closed' 'GET /metrics HTTP/9.9\r\nHost: x\r\n\r\n'
+malformed http-uri-too-long '414|431' "GET /$(head -c 40000 /dev/zero | tr '\0' a) HTTP/1.1\r\nHost: x\r\n\r\n"
+malformed http-header-without-colon 400 'GET /metrics HTTP/1.1\r\nHost: x\r\nbogus\r\n\r\n'
+malformed http-bad-content-length 400 'GET /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n'
+malformed http-dot-dot-path 404 'GET /../metrics HTTP/1.1\r\nHost: x\r\n\r\n'
+malformed http-nul-in-path 404 'GET /met\x00rics HTTP/1.1\r\nHost: x\r\n\r\n'
+malformed http-lowercase-method '405|501' 'get /metrics HTTP/1.1\r\nHost: x\r\n\r\n'
+malformed http-chunked-get '200|400|411|413|closed' 'GET /metrics HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n'
+check http-alive-after-malformed "no 200 after the malformed requests" test "$(code "$URL/metrics")" = 200
 
 # A client that sends its request one byte a second (it would need ~40 s).
 slow_client() {

@@ -43,29 +43,30 @@ static void test_requests(void **state)
 	accepts(S("status"), AOD_CONTROL_STATUS);
 	accepts(S("snapshot\n"), AOD_CONTROL_SNAPSHOT);
 	accepts(S("snapshot\nanything after the line"), AOD_CONTROL_SNAPSHOT);
+	accepts(S("hist\n"), AOD_CONTROL_HIST);
 }
 
 static void test_errors(void **state)
 {
 	char longline[AOD_CONTROL_REQUEST_MAX + 1];
 
-	rejects("", 0, "expected a request line: status | snapshot");
-	rejects(S("\r\n"), "expected a request line: status | snapshot");
-	rejects(S("stat\n"), "unknown request; expected status | snapshot");
-	rejects(S("statuss\n"), "unknown request; expected status | snapshot");
-	rejects(S("status\r\r\n"), "unknown request; expected status | snapshot");
-	rejects(S("status \n"), "unknown request; expected status | snapshot");
-	rejects(S("STATUS\n"), "unknown request; expected status | snapshot");
-	rejects(S("status\0junk\n"), "request contains a NUL byte; expected status | snapshot");
+	rejects("", 0, "expected a request line: status | snapshot | hist");
+	rejects(S("\r\n"), "expected a request line: status | snapshot | hist");
+	rejects(S("stat\n"), "unknown request; expected status | snapshot | hist");
+	rejects(S("statuss\n"), "unknown request; expected status | snapshot | hist");
+	rejects(S("status\r\r\n"), "unknown request; expected status | snapshot | hist");
+	rejects(S("status \n"), "unknown request; expected status | snapshot | hist");
+	rejects(S("STATUS\n"), "unknown request; expected status | snapshot | hist");
+	rejects(S("status\0junk\n"), "request contains a NUL byte; expected status | snapshot | hist");
 	memset(longline, 'x', sizeof(longline));
-	rejects(longline, AOD_CONTROL_REQUEST_MAX, "request line too long; expected status | snapshot");
+	rejects(longline, AOD_CONTROL_REQUEST_MAX, "request line too long; expected status | snapshot | hist");
 	memcpy(longline, "status", 6);
-	rejects(longline, AOD_CONTROL_REQUEST_MAX, "request line too long; expected status | snapshot");
+	rejects(longline, AOD_CONTROL_REQUEST_MAX, "request line too long; expected status | snapshot | hist");
 	longline[AOD_CONTROL_REQUEST_MAX] = '\n';
-	rejects(longline, sizeof(longline), "request line too long; expected status | snapshot");
+	rejects(longline, sizeof(longline), "request line too long; expected status | snapshot | hist");
 	/* a line of exactly AOD_CONTROL_REQUEST_MAX bytes, newline included, is not too long */
 	longline[AOD_CONTROL_REQUEST_MAX - 1] = '\n';
-	rejects(longline, AOD_CONTROL_REQUEST_MAX, "unknown request; expected status | snapshot");
+	rejects(longline, AOD_CONTROL_REQUEST_MAX, "unknown request; expected status | snapshot | hist");
 }
 
 int main(void)

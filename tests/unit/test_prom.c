@@ -135,6 +135,7 @@ static void test_histogram_lines(void **st)
 static void kernel_add(struct aod_hist *h, uint64_t ns)
 {
 	h->slots[aod_hist_slot(ns / 1000)]++;
+	h->sum_ns += ns;
 }
 
 static void test_log2_bounds(void **st)
@@ -195,17 +196,22 @@ static void test_log2_cumulative(void **st)
 	free(lat);
 }
 
-static void test_log2_sum_estimate(void **st)
+static void test_log2_sum_exact(void **st)
 {
+	struct aod_prom_hist p;
 	struct aod_hist h;
 
 	(void)st;
 	memset(&h, 0, sizeof(h));
-	h.slots[0] = 4;  /* 4 x 1 us */
-	h.slots[10] = 2; /* 2 x 1536 us */
-	h.slots[AOD_HIST_SLOTS - 1] = 1; /* open-ended: its lower bound, 2^31 us */
+	kernel_add(&h, 999);        /* slot 0 */
+	kernel_add(&h, 1500123);    /* slot 10 */
+	kernel_add(&h, 1500123);
+	kernel_add(&h, 5000000000000ULL); /* open-ended last slot */
+	/* the kernel's exact sum, not a bucket midpoint estimate */
 	assert_true(fabs(aod_log2hist_sum_seconds(&h) -
-			 (4e-6 + 2 * 1536e-6 + 2147483648e-6)) < 1e-9);
+			 (999e-9 + 2 * 1500123e-9 + 5000.0)) < 1e-9);
+	aod_log2hist_to_prom(&h, &p);
+	assert_true(p.sum == aod_log2hist_sum_seconds(&h));
 }
 
 static void test_series_table(void **st)
@@ -258,7 +264,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_histogram_lines, setup_writer, teardown_writer),
 		cmocka_unit_test(test_log2_bounds),
 		cmocka_unit_test(test_log2_cumulative),
-		cmocka_unit_test(test_log2_sum_estimate),
+		cmocka_unit_test(test_log2_sum_exact),
 		cmocka_unit_test(test_series_table),
 	};
 

@@ -214,6 +214,7 @@ say "late module: waiting=$(has_fact late.waiting && echo 1) attached=$(has_fact
 echo keep > /mnt/smb/keep   # a file that exists, for the read-only share tests
 start_agent main
 wait_status main 'attached' 40 && fact main.attached "$(cs)"
+cp /proc/fs/cifs/Stats "$OUT/main/cifs-Stats-attached.txt" 2> /dev/null   # per-share counts at attach
 $B sleep 1.5                # a quiet window before netem
 fact main.anoms_before_netem "$(nlines "$OUT/main/aod/anomalies.jsonl")"
 
@@ -249,6 +250,12 @@ done
 fact error.denied_writes "$denied"
 wait_anomaly main "$from" smb error 15
 say "error: $denied writes denied, anomaly=$(grep -c '^main.anomaly_smb_error=' "$FACTS")"
+
+# --- /metrics per share (case i): after the netem and read-only cases; the snapshot is <= 1 s old
+$B sleep 1.5
+cp /proc/fs/cifs/Stats "$OUT/main/cifs-Stats-metrics.txt" 2> /dev/null
+curl -s --max-time 20 -o "$OUT/main/metrics.txt" http://127.0.0.1:9435/metrics; fact metrics.curl_rc $?
+cp /proc/fs/cifs/DebugData "$OUT/main/cifs-DebugData.txt" 2> /dev/null
 
 # --- bundles (case g): wait until both exist, or no batches/ 10 s after the anomalies ----
 t=$(cs)
@@ -287,6 +294,8 @@ else
 	skip_rest reconnect
 fi
 "$AOD" status --config "$OUT/main/aod.yaml" > "$OUT/main/status-final.txt" 2>&1
+curl -s --max-time 20 -o "$OUT/main/metrics-final.txt" http://127.0.0.1:9435/metrics
+cp /proc/fs/cifs/Stats "$OUT/main/cifs-Stats-final.txt" 2> /dev/null
 stop_agent main
 
 # --- forced attach modes (case f) ------------------------------------------------------
@@ -343,6 +352,9 @@ EOF
 			$B sleep 0.25
 		done
 		fact stuck.anoms_before_cont "$(nlines "$OUT/stuck/aod/anomalies.jsonl")"
+		alive "$ddp" && fact stuck.dd_hung_at_metrics 1   # the writer still waits: its command is in flight
+		curl -s --max-time 20 -o "$OUT/stuck/metrics-hung.txt" http://127.0.0.1:9435/metrics
+		cp /proc/fs/cifs/Stats "$OUT/stuck/cifs-Stats-hung.txt" 2> /dev/null
 		for p in $conns; do kill -CONT "$p"; done
 		fact stuck.cont "$(cs)"
 		t=$(cs)
@@ -355,6 +367,7 @@ EOF
 		fact stuck.dd_rc $?
 		fact stuck.dd_done "$(cs)"
 		$B sleep 3 # completions reach the detector; nothing may fire for them
+		curl -s --max-time 20 -o "$OUT/stuck/metrics-after.txt" http://127.0.0.1:9435/metrics
 		alive "$AGENT_PID" && fact stuck.agent_alive 1
 		"$AOD" status --config "$OUT/stuck/aod.yaml" > "$OUT/stuck/status-final.txt" 2>&1 &&
 			fact stuck.status_ok 1

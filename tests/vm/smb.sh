@@ -20,7 +20,9 @@ MODES="raw_tp tp_btf fentry kprobe"
 CASES="smb-vm-boot smb-late-module-attach smb-late-module-events smb-latency-anomaly smb-record
 smb-error-anomaly smb-bundle-latency smb-bundle-error smb-reconnect-agent-up smb-reconnect-events
 smb-agent-sigterm smb-probe-attach smb-attach-raw_tp smb-attach-tp_btf smb-attach-fentry smb-attach-kprobe
-smb-stuck-anomaly smb-stuck-bundle smb-stuck-recovers smb-stuck-not-twice"
+smb-stuck-anomaly smb-stuck-bundle smb-stuck-recovers smb-stuck-not-twice
+smb-metrics-share-latency smb-metrics-share-errors smb-metrics-reconnects smb-metrics-stuck
+smb-metrics-in-flight"
 VM_TIMEOUT=700   # boot (15-30 s, more on a loaded host) + the guest budget (600 s) + margin
 LAT_THRESHOLD_NS=20000000   # default_threshold_ms in _guest-smb.sh's config
 NETEM_MIN_NS=90000000       # netem 50 ms on lo delays request and reply: >= ~100 ms per command
@@ -388,6 +390,93 @@ check_stuck() {
 	fi
 }
 
+# "Writes: 12 sent 0 failed" of one share's section of /proc/fs/cifs/Stats -> "12 0"
+cifs_stat() { # file share-name field
+	SHARE=$2 FIELD=$3: awk '
+		/^[0-9]+\) / { cur = $2 }
+		cur == ENVIRON["SHARE"] { for (i = 1; i <= NF; i++) if ($i == ENVIRON["FIELD"]) { print $(i + 1), $(i + 3); exit } }' "$1" 2> /dev/null
+}
+metric() { # file series-prefix (exact text up to the closing brace): sum of the values
+	PRE=$2 awk 'index($0, ENVIRON["PRE"]) == 1 { s += $NF; n++ } END { if (n) print s; else print "none" }' "$1"
+}
+
+check_metrics() {
+	local m=$OUT/main/metrics.txt s0=$OUT/main/cifs-Stats-attached.txt s1=$OUT/main/cifs-Stats-metrics.txt
+	local w0 w1 got err all c0 c1 denied=$(F error.denied_writes)
+	# the exposition escapes each backslash of \\127.0.0.1\share
+	local SH='share="\\\\127.0.0.1\\share"' RO='share="\\\\127.0.0.1\\ro"'
+	if [ ! -s "$m" ]; then
+		fail smb-metrics-share-latency "no /metrics from the main agent (curl rc $(F metrics.curl_rc))"
+		fail smb-metrics-share-errors "no /metrics from the main agent"; return
+	fi
+	info "metrics: $(grep -c '^aod_smb_command_latency_seconds_count' "$m") SMB histograms: $(grep '^aod_smb_command_latency_seconds_count' "$m" | cut -d'{' -f2 | cut -d'}' -f1 | tr '\n' ' ')"
+	read -r w0 _ < <(cifs_stat "$s0" '\\127.0.0.1\share' Writes)
+	read -r w1 _ < <(cifs_stat "$s1" '\\127.0.0.1\share' Writes)
+	got=$(metric "$m" "aod_smb_command_latency_seconds_count{$SH,command=\"SMB2_WRITE\"}")
+	if [ -z "${w1:-}" ] || [ -z "${w0:-}" ]; then
+		fail smb-metrics-share-latency "no 'Writes:' for \\\\127.0.0.1\\share in cifs Stats ($(head -c 300 "$s1" 2> /dev/null | tr '\n' ' '))"
+	elif [ "$got" = none ]; then
+		fail smb-metrics-share-latency "no SMB2_WRITE histogram for \\\\127.0.0.1\\share"
+	elif [ $((got - (w1 - w0))) -le 2 ] && [ $((got - (w1 - w0))) -ge -2 ] && [ "$got" -gt 0 ]; then
+		pass "smb-metrics-share-latency (SMB2_WRITE on \\\\127.0.0.1\\share: $got in the histogram, cifs Stats +$((w1 - w0)) sent)"
+	else
+		fail smb-metrics-share-latency "SMB2_WRITE on the share: histogram $got, cifs Stats Writes $w0 -> $w1"
+	fi
+	err=$(metric "$m" "aod_smb_command_errors_total{$RO,command=\"SMB2_CREATE\",status=\"STATUS_ACCESS_DENIED\"}")
+	all=$(metric "$m" "aod_smb_command_errors_total{$RO,command=\"SMB2_CREATE\",")
+	read -r _ c0 < <(cifs_stat "$s0" '\\127.0.0.1\ro' Creates)   # not mounted yet at attach: none
+	read -r _ c1 < <(cifs_stat "$s1" '\\127.0.0.1\ro' Creates)
+	if [ "$err" != none ] && [ "${denied:-0}" -gt 0 ] && [ "$err" -ge "$denied" ] &&
+	   [ -n "${c1:-}" ] && [ "$all" = $((c1 - ${c0:-0})) ]; then
+		pass "smb-metrics-share-errors (SMB2_CREATE on \\\\127.0.0.1\\ro: $err STATUS_ACCESS_DENIED for $denied denied writes; all statuses $all = cifs Stats Creates failed +$((c1 - ${c0:-0})))"
+	else
+		fail smb-metrics-share-errors "errors_total{ro,SMB2_CREATE}: ACCESS_DENIED $err (want >= ${denied:-?}), all $all (cifs Stats Creates failed ${c0:-0} -> ${c1:-?}): $(grep '^aod_smb_command_errors_total' "$m" | head -n 5 | tr '\n' ' ')"
+	fi
+}
+
+check_metrics_more() {
+	local f=$OUT/main/metrics-final.txt h=$OUT/stuck/metrics-hung.txt a=$OUT/stuck/metrics-after.txt n st inf inf1 r0 r1
+	local SH='share="\\\\127.0.0.1\\share"'
+	if case_skipped smb-metrics-reconnects reconnect; then :
+	elif [ ! -s "$f" ]; then fail smb-metrics-reconnects "no /metrics after the reconnect"
+	else
+		n=$(metric "$f" 'aod_smb_reconnects_total{server="127.0.0.1"}')
+		# cifs counts each session reconnect in Stats ("1 session 3 share reconnects"), taken
+		# when the agent attached and with this scrape
+		r0=$(sed -n 's/^\([0-9]*\) session [0-9]* share reconnects.*/\1/p' "$OUT/main/cifs-Stats-attached.txt" 2> /dev/null)
+		r1=$(sed -n 's/^\([0-9]*\) session [0-9]* share reconnects.*/\1/p' "$OUT/main/cifs-Stats-final.txt" 2> /dev/null)
+		if has reconnect.io_ok && [ -n "$r0" ] && [ -n "$r1" ] && [ "$n" != none ] &&
+		   [ "$n" = $((r1 - r0)) ] && [ "$n" -ge 1 ]; then
+			pass "smb-metrics-reconnects ($n = cifs Stats session reconnects +$((r1 - r0)))"
+		else
+			fail smb-metrics-reconnects "aod_smb_reconnects_total{server=127.0.0.1} $n, cifs Stats session reconnects ${r0:-?} -> ${r1:-?} (io_ok $(F reconnect.io_ok)): $(grep '^aod_smb_reconnects' "$f" | tr '\n' ' ')"
+		fi
+	fi
+	if case_skipped smb-metrics-stuck stuck; then case_skipped smb-metrics-in-flight stuck; return; fi
+	if [ ! -s "$h" ]; then
+		fail smb-metrics-stuck "no /metrics from the stuck agent while the server hung"
+		fail smb-metrics-in-flight "no /metrics from the stuck agent while the server hung"; return
+	fi
+	st=$(metric "$h" "aod_smb_stuck_commands_total{$SH,")
+	if [ "$st" != none ] && [ "$st" -ge 1 ] && has stuck.dd_hung_at_metrics; then
+		pass "smb-metrics-stuck ($st on \\\\127.0.0.1\\share while the writer hung: $(grep -F "aod_smb_stuck_commands_total{$SH" "$h" | cut -d, -f2 | cut -d} -f1 | tr '\n' ' '))"
+	else
+		fail smb-metrics-stuck "aod_smb_stuck_commands_total for the share: $st (writer hung: $(F stuck.dd_hung_at_metrics)): $(grep '^aod_smb_stuck' "$h" | tr '\n' ' ')"
+	fi
+	inf=$(metric "$h" "aod_smb_commands_in_flight{$SH}")
+	info "while hung: cifs Stats $(grep -m1 'Operations (MIDs)' "$OUT/stuck/cifs-Stats-hung.txt" 2> /dev/null), aod in flight on the share: $inf"
+	inf1=$(metric "$a" "aod_smb_commands_in_flight{$SH}")
+	# hung: the writer's command at least; after the thaw and 3 s the writer is done, so at
+	# least its command left (commands of actions killed while the server hung stay in
+	# the kernel's map until the in-flight timeout: the client dropped their answers)
+	inf1=${inf1/none/0}
+	if [ "$inf" != none ] && [ "$inf" -ge 1 ] && [ -s "$a" ] && [ "$inf1" -lt "$inf" ]; then
+		pass "smb-metrics-in-flight ($inf in flight on the share while hung, $inf1 after the writer finished)"
+	else
+		fail smb-metrics-in-flight "in flight on the share: $inf while hung, $inf1 after (want >= 1, then fewer)"
+	fi
+}
+
 judge() {
 	OUT=$RUN/out
 	command -v jq > /dev/null || fail_first "jq missing (tests/vm/smbvm/setup.sh installs it)"
@@ -410,6 +499,8 @@ judge() {
 	check_attach smb-probe-attach main
 	local m; for m in $MODES; do check_attach "smb-attach-$m" "attach-$m" "$m"; done
 	check_stuck
+	check_metrics
+	check_metrics_more
 }
 
 if [ "${1:-}" = --eval ]; then
