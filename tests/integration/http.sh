@@ -228,7 +228,8 @@ malformed http-bad-version '505|400|closed' 'GET /metrics HTTP/9.9\r\nHost: x\r\
 malformed http-uri-too-long '414|431' "GET /$(head -c 40000 /dev/zero | tr '\0' a) HTTP/1.1\r\nHost: x\r\n\r\n"
 malformed http-header-without-colon 400 'GET /metrics HTTP/1.1\r\nHost: x\r\nbogus\r\n\r\n'
 malformed http-bad-content-length 400 'GET /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n'
-malformed http-dot-dot-path 404 'GET /../metrics HTTP/1.1\r\nHost: x\r\n\r\n'
+# a path that climbs out is refused as a bad request (the API's traversal check), not looked up
+malformed http-dot-dot-path 400 'GET /../metrics HTTP/1.1\r\nHost: x\r\n\r\n'
 malformed http-nul-in-path 404 'GET /met\x00rics HTTP/1.1\r\nHost: x\r\n\r\n'
 malformed http-lowercase-method '405|501' 'get /metrics HTTP/1.1\r\nHost: x\r\n\r\n'
 malformed http-chunked-get '200|400|411|413|closed' 'GET /metrics HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n'
