@@ -7,7 +7,6 @@
 #include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +18,10 @@
 #include "cli/socket_path.h"
 #include "common/text.h"
 #include "probe/hist.h"
+
+/* Text for a person, on stdout, with control characters escaped: it quotes
+ * names that others chose (paths, reasons, share names). */
+#define out(...) aod_text_printf(stdout, __VA_ARGS__)
 
 #define MAX_INTERVAL_S 86400
 
@@ -34,23 +37,6 @@ static void hist_usage(FILE *out)
 		"interval added (N times, default until interrupted); empty ones are left out.\n"
 		"--share and --command select SMB histograms, --device block ones (exact names,\n"
 		"as /metrics labels them: \\\\server\\share, SMB2_READ, loop0).\n");
-}
-
-/* printf to stdout with control characters escaped (share names come from
- * the cifs client's DebugData, which prints what the server said). */
-__attribute__((format(printf, 1, 2))) static void out(const char *fmt, ...)
-{
-	char *line = NULL;
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vasprintf(&line, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return;
-	aod_text_fput(stdout, line, (size_t)n, true);
-	free(line);
 }
 
 struct hist_filter {

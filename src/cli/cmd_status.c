@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: MIT
 /* aod status: ask the running agent, print probes and counters. */
 #include <getopt.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -12,6 +11,10 @@
 #include "cli/commands.h"
 #include "cli/socket_path.h"
 #include "common/text.h"
+
+/* Text for a person, on stdout, with control characters escaped: it quotes
+ * names that others chose (paths, reasons, share names). */
+#define out(...) aod_text_printf(stdout, __VA_ARGS__)
 
 static void status_usage(FILE *out)
 {
@@ -31,23 +34,6 @@ static const char *str(json_t *obj, const char *key)
 	const char *s = json_string_value(json_object_get(obj, key));
 
 	return s ? s : "";
-}
-
-/* printf to stdout with control characters escaped: paths and reasons
- * (libbpf, the kernel) quote names that others chose. */
-__attribute__((format(printf, 1, 2))) static void out(const char *fmt, ...)
-{
-	char *line = NULL;
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vasprintf(&line, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return;
-	aod_text_fput(stdout, line, (size_t)n, true);
-	free(line);
 }
 
 static void print_probes(json_t *probes)

@@ -2,6 +2,8 @@
 /* Escaping control characters in text shown to a person (text.h). */
 #include "common/text.h"
 
+#include <stdarg.h>
+#include <stdlib.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -118,4 +120,19 @@ void aod_text_fput(FILE *f, const char *s, size_t len, bool keep_newlines)
 		fputs(buf, f);
 		i += piece;
 	}
+}
+
+void aod_text_printf(FILE *f, const char *fmt, ...)
+{
+	char *line = NULL;
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&line, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	aod_text_fput(f, line, (size_t)n, true);
+	free(line);
 }

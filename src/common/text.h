@@ -36,4 +36,8 @@ bool aod_text_needs_escape(const char *s, size_t len, bool keep_newlines);
 /* fputs of the escaped text. */
 void aod_text_fput(FILE *f, const char *s, size_t len, bool keep_newlines);
 
+/* fprintf to f with control characters escaped (newlines kept): for text a
+ * person reads that quotes names others chose (process, share, path). */
+__attribute__((format(printf, 2, 3))) void aod_text_printf(FILE *f, const char *fmt, ...);
+
 #endif /* AOD_COMMON_TEXT_H */

@@ -72,6 +72,16 @@ stop_agent() {
 }
 
 # wait_for SECONDS CMD...: poll CMD every 0.1 s until it succeeds.
+# free_port: a loopback TCP port nothing listens on (checked by connecting to it).
+free_port() {
+	local p
+	for _ in $(seq 1 50); do
+		p=$(( 20000 + RANDOM % 40000 ))
+		(exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return 0; }
+	done
+	return 1
+}
+
 wait_for() {
 	local deadline=$(( $(date +%s%N) + ${1%.*} * 1000000000 )); shift
 	while [ "$(date +%s%N)" -lt "$deadline" ]; do

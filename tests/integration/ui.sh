@@ -23,14 +23,6 @@ rm -rf "$ART" && mkdir -p "$ART"
 make_workdir
 make_loop ui 64M || exit 0
 
-free_port() {
-	local p
-	for _ in $(seq 1 50); do
-		p=$(( 20000 + RANDOM % 40000 ))
-		(exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return 0; }
-	done
-	return 1
-}
 PORT=$(free_port)
 URL=http://127.0.0.1:$PORT
 OUT=$WORK/out
