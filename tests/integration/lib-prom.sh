@@ -66,7 +66,7 @@ prom_judge() { # case summary expr [where]: one PASS/FAIL line
 	"" | none) fail "$1" "no answer${4:+ ($4)}: $3" ;;
 	"0 "*) fail "$1" "no data${4:+ ($4)}: $3" ;;
 	*" 0") fail "$1" "only NaN (${2% *} series${4:+, $4}): $3" ;;
-	*) if prom_has_data "$2"; then pass "$1 (${2% *} series${4:+, $4})"
+	*) if prom_has_data "$2"; then pass "$1 (${2% *} series$([ "${2% *}" = "${2#* }" ] || echo ", ${2#* } not NaN")${4:+, $4})"
 	   else fail "$1" "unexpected summary '$2': $3"; fi ;;
 	esac
 }

@@ -335,10 +335,14 @@ prom_evaluate() {
 		done
 	done < "$OUT/prom/all.tsv"
 	fact prom.exprs "$n"
-	((${#args[@]})) && curl "${args[@]:1}"
-	jq -Rr --arg dir "$OUT/prom/q." "input_filename as \$f
-		| (try (fromjson | $PROM_SUMMARY_JQ) catch \"error: not JSON\")
-		| \"\(\$f | ltrimstr(\$dir) | rtrimstr(\".json\"))\t\(.)\"" "$OUT"/prom/q.*.json > "$OUT/prom/summaries.tsv"
+	fact prom.curl_from "$(cs)"
+	((${#args[@]})) && curl -s --parallel --parallel-max 4 "${args[@]:1}" 2> "$OUT/prom/curl.err"
+	fact prom.curl_done "$(cs)"
+	# the answers are one JSON value each, without a final newline: jq reads them as one
+	# stream (a file that is not JSON stops it: its fact and the later ones stay absent)
+	jq -r --arg dir "$OUT/prom/q." "input_filename as \$f | ($PROM_SUMMARY_JQ)
+		| \"\(\$f | ltrimstr(\$dir) | rtrimstr(\".json\"))\t\(.)\"" "$OUT"/prom/q.*.json > "$OUT/prom/summaries.tsv" ||
+		fact prom.jq_failed 1
 	while IFS=$'\t' read -r f r; do fact "prom.$f" "$r"; done < "$OUT/prom/summaries.tsv"
 	fact prom.evaluated "$(cs)"
 }
