@@ -519,7 +519,7 @@ check_prom() {
 	elif [ "$(F prom.rules_loaded)" != "$nrules" ]; then
 		fail smb-prom-start "Prometheus loaded $(F prom.rules_loaded) rules, aod-rules.yml has $nrules"
 	else
-		info "prometheus in the guest: ready $(secs $(($(F prom.ready) - $(F prom.started)))) s after its start, first scrape $(secs $(($(F prom.scraped) - $(F prom.ready)))) s later; guest time added: main instant $(secs $(($(F prom.main_cs) - $(F prom.main_from)))) s, stuck instant $(has prom.t_stuck && echo 3.00 || echo 0) s, evaluation $(secs $(($(F prom.evaluated) - $(F prom.eval_from)))) s, stop $(secs $(($(F prom.stopped) - $(F prom.evaluated)))) s"
+		info "prometheus in the guest: ready $(secs $(($(F prom.ready) - $(F prom.started)))) s after its start, first scrape $(secs $(($(F prom.scraped) - $(F prom.ready)))) s later; guest time added: main instant $(secs $(($(F prom.main_cs) - $(F prom.main_from)))) s, stuck instant $(has prom.t_stuck && echo 3.00 || echo 0) s, evaluation $(secs $(($(F prom.evaluated) - $(F prom.eval_from)))) s$(has prom.curl_done && echo " (the $(($(F prom.exprs) * ($(has prom.t_stuck && echo 2 || echo 1)))) queries $(secs $(($(F prom.curl_done) - $(F prom.curl_from)))) s)"), stop $(secs $(($(F prom.stopped) - $(F prom.evaluated)))) s"
 		pass "smb-prom-start (rules loaded $nrules/$nrules, $(F prom.exprs) SMB expressions at the instants:$(has prom.t_main && echo ' main')$(has prom.t_stuck && echo ' stuck'))"
 	fi
 	if [ ! -s "$P/exprs.tsv" ]; then prom_skip_all "not run (see smb-prom-start)"; return; fi
