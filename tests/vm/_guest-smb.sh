@@ -308,15 +308,16 @@ prom_main_instant() {
 # Every SMB expression at each instant, with one curl; one jq turns the answers into facts
 # prom.N.main / prom.N.stuck ("series not-NaN" or "error: ..."); OUT/prom/exprs.tsv says
 # which expression N is. The rules as Prometheus loaded them.
-prom_evaluate() {
-	local kind name ref expr n=0 at tv args=() f r
+prom_evaluate() {   # works in the guest's tmpfs (9p writes are slow), copies to OUT/prom
+	local kind name ref expr n=0 at tv args=() f r w=$PTMP/w facts=''
 	fact prom.eval_from "$(cs)"
-	curl -s -o "$OUT/prom/rules.json" "$PURL/api/v1/rules"
-	{ prom_rules_tsv "$OUT/prom/rules.json"; prom_panels_tsv "$TOP/packaging/grafana/aod-dashboard.json"; } > "$OUT/prom/all.tsv"
-	: > "$OUT/prom/exprs.tsv"
+	mkdir -p "$w"
+	curl -s -o "$w/rules.json" "$PURL/api/v1/rules"
+	{ prom_rules_tsv "$w/rules.json"; prom_panels_tsv "$TOP/packaging/grafana/aod-dashboard.json"; } > "$w/all.tsv"
+	: > "$w/exprs.tsv"
 	while IFS=$'\t' read -r kind name ref expr; do
 		[ "$kind" = rule ] && n=$((n + 1))
-	done < "$OUT/prom/all.tsv"
+	done < "$w/all.tsv"
 	fact prom.rules_loaded "$n"
 	local -A tat=()
 	while IFS='=' read -r f r; do
@@ -326,24 +327,26 @@ prom_evaluate() {
 	while IFS=$'\t' read -r kind name ref expr; do
 		prom_is_smb "$expr" || continue
 		n=$((n + 1))
-		printf '%s\t%s\t%s\t%s\t%s\n' "$n" "$kind" "$name" "$ref" "$expr" >> "$OUT/prom/exprs.tsv"
+		printf '%s\t%s\t%s\t%s\t%s\n' "$n" "$kind" "$name" "$ref" "$expr"
 		for at in main stuck; do
 			tv=${tat[$at]:-}
 			[ -n "$tv" ] || continue
 			args+=(--next -s -G --data-urlencode "query=$expr" --data-urlencode "time=$tv"
-				-o "$OUT/prom/q.$n.$at.json" "$PURL/api/v1/query")
+				-o "$w/q.$n.$at.json" "$PURL/api/v1/query")
 		done
-	done < "$OUT/prom/all.tsv"
+	done < "$w/all.tsv" > "$w/exprs.tsv"
 	fact prom.exprs "$n"
 	fact prom.curl_from "$(cs)"
-	((${#args[@]})) && curl -s --parallel --parallel-max 4 "${args[@]:1}" 2> "$OUT/prom/curl.err"
+	((${#args[@]})) && curl -s --parallel --parallel-max 4 "${args[@]:1}" 2> "$w/curl.err"
 	fact prom.curl_done "$(cs)"
 	# the answers are one JSON value each, without a final newline: jq reads them as one
 	# stream (a file that is not JSON stops it: its fact and the later ones stay absent)
-	jq -r --arg dir "$OUT/prom/q." "input_filename as \$f | ($PROM_SUMMARY_JQ)
-		| \"\(\$f | ltrimstr(\$dir) | rtrimstr(\".json\"))\t\(.)\"" "$OUT"/prom/q.*.json > "$OUT/prom/summaries.tsv" ||
+	jq -r --arg dir "$w/q." "input_filename as \$f | ($PROM_SUMMARY_JQ)
+		| \"\(\$f | ltrimstr(\$dir) | rtrimstr(\".json\"))\t\(.)\"" "$w"/q.*.json > "$w/summaries.tsv" ||
 		fact prom.jq_failed 1
-	while IFS=$'\t' read -r f r; do fact "prom.$f" "$r"; done < "$OUT/prom/summaries.tsv"
+	while IFS=$'\t' read -r f r; do facts+="prom.$f=$r"$'\n'; done < "$w/summaries.tsv"
+	printf '%s' "$facts" >> "$FACTS"
+	$B cp "$w"/* "$OUT/prom/"
 	fact prom.evaluated "$(cs)"
 }
 prom_stop() {
