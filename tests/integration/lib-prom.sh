@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034
 # Shared by tests/integration/prometheus.sh (host) and tests/vm/_guest-smb.sh +
 # tests/vm/smb.sh (the SMB VM): which expressions of aod-rules.yml and the Grafana
 # dashboard are judged, and how a Prometheus answer is judged. Sourced, not run.

@@ -263,7 +263,7 @@ cp /proc/fs/cifs/DebugData "$OUT/main/cifs-DebugData.txt" 2> /dev/null
 
 # --- a real Prometheus (case j), started here: its start (10-20 s under TCG) overlaps the
 # bundle wait and the reconnect. It scrapes 127.0.0.1:9435, the main and then the stuck agent.
-PROM_PID= PURL= PTMP=
+PROM_PID='' PURL='' PTMP=''
 if ! command -v prometheus > /dev/null || ! command -v jq > /dev/null; then
 	fact skip.prom "no prometheus or jq in the guest's root (scripts/deps.sh test installs Debian's prometheus)"
 elif (($(left) < 180)); then
