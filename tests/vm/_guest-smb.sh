@@ -21,11 +21,15 @@
 #   SIGTERM; then one agent per forced attach mode (raw_tp, tp_btf, fentry, kprobe)
 #   "stuck" agent: kill -STOP smbd's connection under a writer -> stuck anomaly and a
 #   complete bundle while it hangs; kill -CONT -> I/O completes, nothing fires twice
+#   a real Prometheus (case j) scrapes the agents from the error case to the end of the stuck
+#   case; every SMB expression of aod-rules.yml and the dashboard is evaluated at two instants
+#   (main agent after its workloads, stuck agent while the server hangs): answers -> facts
 # The main agent never sees the mount: under TCG the mount's own commands take 20-80 ms
 # and would fire a latency anomaly (and take the rule's bundle) before netem.
 set -u
 OUT=$1 AOD=$2
 HERE=$(cd "$(dirname "$0")" && pwd)
+TOP=$(cd "$HERE/../.." && pwd)
 B=/bin/busybox
 BUDGET=${SMBVM_GUEST_BUDGET:-600}   # seconds for all cases; smb.sh's VM timeout is longer
 MODES="raw_tp tp_btf fentry kprobe"
@@ -257,6 +261,107 @@ cp /proc/fs/cifs/Stats "$OUT/main/cifs-Stats-metrics.txt" 2> /dev/null
 curl -s --max-time 20 -o "$OUT/main/metrics.txt" http://127.0.0.1:9435/metrics; fact metrics.curl_rc $?
 cp /proc/fs/cifs/DebugData "$OUT/main/cifs-DebugData.txt" 2> /dev/null
 
+# --- a real Prometheus (case j), started here: its start (10-20 s under TCG) overlaps the
+# bundle wait and the reconnect. It scrapes 127.0.0.1:9435, the main and then the stuck agent.
+PROM_PID='' PURL='' PTMP=''
+if ! command -v prometheus > /dev/null || ! command -v jq > /dev/null; then
+	fact skip.prom "no prometheus or jq in the guest's root (scripts/deps.sh test installs Debian's prometheus)"
+elif (($(left) < 180)); then
+	skip_rest prom
+else
+	. "$TOP/tests/integration/lib-prom.sh"
+	mkdir -p "$OUT/prom"
+	PTMP=$(mktemp -d /tmp/aod-prom.XXXXXX)
+	pport=$(prom_free_port)
+	PURL=http://127.0.0.1:$pport
+	prom_write_config "$OUT/prom/prom.yml" "$TOP/packaging/prometheus/aod-rules.yml" 127.0.0.1:9435
+	prometheus --config.file="$OUT/prom/prom.yml" --storage.tsdb.path="$PTMP/tsdb" \
+		--web.listen-address="127.0.0.1:$pport" --log.level=warn > "$OUT/prom/prom.log" 2>&1 &
+	PROM_PID=$!
+	fact prom.started "$(cs)"
+	say "prometheus: pid $PROM_PID on port $pport"
+fi
+# The main agent's instant: Prometheus ready and scraping, then commands on both shares
+# (latency, and errors from the read-only one) under its 1 s scrapes, then 4 s for two
+# more scrapes and the recording rules.
+prom_main_instant() {
+	local t i
+	fact prom.main_from "$(cs)"
+	t=$(cs)
+	until curl -sf -o /dev/null "$PURL/-/ready"; do
+		alive "$PROM_PID" && (($(cs) - t < 6000)) || return 1
+		$B sleep 0.5
+	done
+	fact prom.ready "$(cs)"
+	t=$(cs)
+	until [[ $(curl -s "$PURL/api/v1/query?query=aod_probe_attached%7Bprobe%3D%22smb%22%7D") == *'"result":[{'* ]]; do
+		(($(cs) - t < 2000)) || return 1
+		$B sleep 0.5
+	done
+	fact prom.scraped "$(cs)"
+	slow_workload /mnt/smb 2
+	for i in 1 2 3 4; do { echo x > "/mnt/ro/prom$i"; } 2> /dev/null; done
+	$B sleep 4
+	fact prom.t_main "$EPOCHREALTIME"
+	fact prom.main_cs "$(cs)"
+}
+# Every SMB expression at each instant, with one curl; one jq turns the answers into facts
+# prom.N.main / prom.N.stuck ("series not-NaN" or "error: ..."); OUT/prom/exprs.tsv says
+# which expression N is. The rules as Prometheus loaded them.
+prom_evaluate() {   # works in the guest's tmpfs (9p writes are slow), copies to OUT/prom
+	local kind name ref expr n=0 at tv args=() f r w=$PTMP/w facts=''
+	fact prom.eval_from "$(cs)"
+	mkdir -p "$w"
+	curl -s -o "$w/rules.json" "$PURL/api/v1/rules"
+	{ prom_rules_tsv "$w/rules.json"; prom_panels_tsv "$TOP/packaging/grafana/aod-dashboard.json"; } > "$w/all.tsv"
+	: > "$w/exprs.tsv"
+	while IFS=$'\t' read -r kind name ref expr; do
+		[ "$kind" = rule ] && n=$((n + 1))
+	done < "$w/all.tsv"
+	fact prom.rules_loaded "$n"
+	local -A tat=()
+	while IFS='=' read -r f r; do
+		case $f in prom.t_main | prom.t_stuck) tat[${f#prom.t_}]=$r ;; esac
+	done < "$FACTS"
+	n=0
+	while IFS=$'\t' read -r kind name ref expr; do
+		prom_is_smb "$expr" || continue
+		n=$((n + 1))
+		printf '%s\t%s\t%s\t%s\t%s\n' "$n" "$kind" "$name" "$ref" "$expr"
+		for at in main stuck; do
+			tv=${tat[$at]:-}
+			[ -n "$tv" ] || continue
+			args+=(--next -s -G --data-urlencode "query=$expr" --data-urlencode "time=$tv"
+				-o "$w/q.$n.$at.json" "$PURL/api/v1/query")
+		done
+	done < "$w/all.tsv" > "$w/exprs.tsv"
+	fact prom.exprs "$n"
+	fact prom.curl_from "$(cs)"
+	((${#args[@]})) && curl -s --parallel --parallel-max 4 "${args[@]:1}" 2> "$w/curl.err"
+	fact prom.curl_done "$(cs)"
+	# the answers are one JSON value each, without a final newline: jq reads them as one
+	# stream (a file that is not JSON stops it: its fact and the later ones stay absent)
+	jq -r --arg dir "$w/q." "input_filename as \$f | ($PROM_SUMMARY_JQ)
+		| \"\(\$f | ltrimstr(\$dir) | rtrimstr(\".json\"))\t\(.)\"" "$w"/q.*.json > "$w/summaries.tsv" ||
+		fact prom.jq_failed 1
+	while IFS=$'\t' read -r f r; do facts+="prom.$f=$r"$'\n'; done < "$w/summaries.tsv"
+	printf '%s' "$facts" >> "$FACTS"
+	$B cp "$w"/* "$OUT/prom/"
+	fact prom.evaluated "$(cs)"
+}
+prom_stop() {
+	local t
+	[ -n "$PROM_PID" ] || return 0
+	kill -TERM "$PROM_PID" 2> /dev/null
+	t=$(cs)
+	while alive "$PROM_PID" && (($(cs) - t < 1000)); do $B sleep 0.2; done
+	alive "$PROM_PID" && kill -KILL "$PROM_PID"
+	wait "$PROM_PID" 2> /dev/null
+	PROM_PID=
+	rm -rf "$PTMP"
+	fact prom.stopped "$(cs)"
+}
+
 # --- bundles (case g): wait until both exist, or no batches/ 10 s after the anomalies ----
 t=$(cs)
 while alive "$AGENT_PID" && (($(cs) - t < 4500)); do
@@ -296,6 +401,10 @@ fi
 "$AOD" status --config "$OUT/main/aod.yaml" > "$OUT/main/status-final.txt" 2>&1
 curl -s --max-time 20 -o "$OUT/main/metrics-final.txt" http://127.0.0.1:9435/metrics
 cp /proc/fs/cifs/Stats "$OUT/main/cifs-Stats-final.txt" 2> /dev/null
+if [ -n "$PROM_PID" ]; then
+	prom_main_instant || say "prometheus: not ready or not scraping (see $OUT/prom/prom.log)"
+	has_fact prom.t_main || prom_stop
+fi
 stop_agent main
 
 # --- forced attach modes (case f) ------------------------------------------------------
@@ -352,6 +461,10 @@ EOF
 			$B sleep 0.25
 		done
 		fact stuck.anoms_before_cont "$(nlines "$OUT/stuck/aod/anomalies.jsonl")"
+		if [ -n "$PROM_PID" ]; then   # two scrapes (1 s each, snapshot 1 s) of the stuck series
+			$B sleep 3
+			fact prom.t_stuck "$EPOCHREALTIME"
+		fi
 		alive "$ddp" && fact stuck.dd_hung_at_metrics 1   # the writer still waits: its command is in flight
 		curl -s --max-time 20 -o "$OUT/stuck/metrics-hung.txt" http://127.0.0.1:9435/metrics
 		cp /proc/fs/cifs/Stats "$OUT/stuck/cifs-Stats-hung.txt" 2> /dev/null
@@ -376,6 +489,12 @@ EOF
 	stop_agent stuck
 else
 	skip_rest stuck
+fi
+
+if [ -n "$PROM_PID" ]; then
+	prom_evaluate
+	prom_stop
+	say "prometheus: $(grep -c '^prom\.[0-9]*\.' "$FACTS") answers for $(grep '^prom.exprs=' "$FACTS" | cut -d= -f2) SMB expressions"
 fi
 
 cp /proc/fs/cifs/Stats "$OUT/cifs-Stats.txt" 2> /dev/null

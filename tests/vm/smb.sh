@@ -22,11 +22,12 @@ smb-error-anomaly smb-bundle-latency smb-bundle-error smb-reconnect-agent-up smb
 smb-agent-sigterm smb-probe-attach smb-attach-raw_tp smb-attach-tp_btf smb-attach-fentry smb-attach-kprobe
 smb-stuck-anomaly smb-stuck-bundle smb-stuck-recovers smb-stuck-not-twice
 smb-metrics-share-latency smb-metrics-share-errors smb-metrics-reconnects smb-metrics-stuck
-smb-metrics-in-flight"
+smb-metrics-in-flight smb-prom-start"
 VM_TIMEOUT=700   # boot (15-30 s, more on a loaded host) + the guest budget (600 s) + margin
 LAT_THRESHOLD_NS=20000000   # default_threshold_ms in _guest-smb.sh's config
 NETEM_MIN_NS=90000000       # netem 50 ms on lo delays request and reply: >= ~100 ms per command
 ACCEPTABLE=3
+. "$TOP/tests/integration/lib-prom.sh"
 
 pass() { echo "PASS: $1"; }
 fail() { echo "FAIL: $1: $2"; }
@@ -477,6 +478,72 @@ check_metrics_more() {
 	fi
 }
 
+# ---------------------------------------------------------------- Prometheus (case j) --
+prom_case() { # kind name ref -> the case name
+	local slug
+	case $1 in
+	rule) echo "smb-prom-rule-$2" ;;
+	recorded) echo "smb-prom-recorded-$2" ;;
+	*) slug=$(tr 'A-Z' 'a-z' <<< "$2" | sed -E 's/[^a-z0-9]+/-/g; s/^-//; s/-$//'); echo "smb-prom-panel-$slug-$3" ;;
+	esac
+}
+# The SMB expressions the repo holds, read here (kind name ref): to name the cases a guest
+# did not run, and to see that it judged every one. Rules: a "- record:/- alert: NAME" line
+# and its "expr:" line.
+prom_expected() {
+	local kind name ref expr
+	awk '/^[[:space:]]*- (record|alert):/ { k = ($2 == "record:") ? "record" : "alert"; n = $3; next }
+		/^[[:space:]]*expr:/ && n != "" { if ($0 ~ /aod_smb_|aod:smb_/) { print "rule\t" n "\t-"; if (k == "record") print "recorded\t" n "\t-" } n = "" }' \
+		"$TOP/packaging/prometheus/aod-rules.yml"
+	prom_panels_tsv "$TOP/packaging/grafana/aod-dashboard.json" |
+		while IFS=$'\t' read -r kind name ref expr; do prom_is_smb "$expr" && printf 'panel\t%s\t%s\n' "$name" "$ref"; done
+	return 0
+}
+prom_skip_all() { # why
+	local kind name ref
+	while IFS=$'\t' read -r kind name ref; do skip "$(prom_case "$kind" "$name" "$ref")" "$1"; done < <(prom_expected)
+}
+
+check_prom() {
+	local P=$OUT/prom n kind name ref expr m st best where c nrules seen=' ' miss=''
+	if case_skipped smb-prom-start prom; then prom_skip_all "not run: $(F skip.prom)"; return; fi
+	nrules=$(grep -cE '^[[:space:]]*- (record|alert):' "$TOP/packaging/prometheus/aod-rules.yml")
+	if ! has prom.started; then
+		fail smb-prom-start "Prometheus never started in the guest (guest did not get this far)"
+	elif ! has prom.ready; then
+		fail smb-prom-start "not ready within 60 s: $(tail -n 3 "$P/prom.log" 2> /dev/null | tr '\n' ' ')"
+	elif ! has prom.scraped; then
+		fail smb-prom-start "no scrape of the main agent's aod_probe_attached{probe=\"smb\"} within 20 s of ready"
+	elif ! has prom.evaluated || [ ! -s "$P/exprs.tsv" ]; then
+		fail smb-prom-start "no expressions evaluated (prom.exprs=$(F prom.exprs))"
+	elif [ "$(F prom.rules_loaded)" != "$nrules" ]; then
+		fail smb-prom-start "Prometheus loaded $(F prom.rules_loaded) rules, aod-rules.yml has $nrules"
+	else
+		info "prometheus in the guest: ready $(secs $(($(F prom.ready) - $(F prom.started)))) s after its start, first scrape $(secs $(($(F prom.scraped) - $(F prom.ready)))) s later; guest time added: main instant $(secs $(($(F prom.main_cs) - $(F prom.main_from)))) s, stuck instant $(has prom.t_stuck && echo 3.00 || echo 0) s, evaluation $(secs $(($(F prom.evaluated) - $(F prom.eval_from)))) s$(has prom.curl_done && echo " (the $(($(F prom.exprs) * ($(has prom.t_stuck && echo 2 || echo 1)))) queries $(secs $(($(F prom.curl_done) - $(F prom.curl_from)))) s)"), stop $(secs $(($(F prom.stopped) - $(F prom.evaluated)))) s"
+		pass "smb-prom-start (rules loaded $nrules/$nrules, $(F prom.exprs) SMB expressions at the instants:$(has prom.t_main && echo ' main')$(has prom.t_stuck && echo ' stuck'))"
+	fi
+	if [ ! -s "$P/exprs.tsv" ]; then prom_skip_all "not run (see smb-prom-start)"; return; fi
+	has prom.t_stuck || info "prometheus: no stuck instant (stuck case $(has skip.stuck && echo skipped || echo 'did not get there')): stuck expressions judged at the main instant only"
+	while IFS=$'\t' read -r n kind name ref expr; do
+		c=$(prom_case "$kind" "$name" "$ref")
+		seen="$seen$c "
+		m=$(F "prom.$n.main") st=$(F "prom.$n.stuck")
+		if [[ $m == error* ]]; then best=$m where="main agent"
+		elif [[ $st == error* ]]; then best=$st where="stuck agent"
+		elif prom_has_data "$m"; then best=$m where="main agent${st:+; stuck agent: $st}"
+		elif prom_has_data "$st"; then best=$st where="stuck agent; main agent: ${m:-none}"
+		else best=${m:-none} where="main agent: ${m:-none}, stuck agent: ${st:-none}"
+		fi
+		prom_judge "$c" "$best" "$expr" "$where"
+	done < "$P/exprs.tsv"
+	while IFS=$'\t' read -r kind name ref; do
+		c=$(prom_case "$kind" "$name" "$ref")
+		[[ $seen == *" $c "* ]] || miss="$miss $c"
+	done < <(prom_expected)
+	if [ -z "$miss" ]; then pass "smb-prom-all-judged ($(prom_expected | wc -l) SMB expressions in the repo, all evaluated)"
+	else fail smb-prom-all-judged "in the repo but not evaluated in the guest:$miss"; fi
+}
+
 judge() {
 	OUT=$RUN/out
 	command -v jq > /dev/null || fail_first "jq missing (tests/vm/smbvm/setup.sh installs it)"
@@ -501,6 +568,7 @@ judge() {
 	check_stuck
 	check_metrics
 	check_metrics_more
+	check_prom
 }
 
 if [ "${1:-}" = --eval ]; then
