@@ -136,6 +136,7 @@ EOF
 sed 's/sample_ms: 500/sample_ms: 5000/' "$CFG" > /etc/aod-procs.yaml
 systemd-run --quiet --unit=aod-procs.service /bin/sh /run/aod-procs.sh
 wait_for procs-unit 30 prop_is aod-procs.service ActiveState active
+fact procs.cgroup "$(prop aod-procs.service ControlGroup)"   # gone with the unit at its end
 AOD_LOG_LEVEL=debug "$AOD" health -c /etc/aod-procs.yaml resources --processes -o json > "$OUT/procs.json" \
 	2> "$OUT/procs.err" &
 procs_pid=$!
@@ -151,7 +152,6 @@ wait "$procs_pid"
 fact procs.rc $?
 cp /run/aod-procs.truth "$OUT/procs.truth" 2> /dev/null
 timeout 10 sh -c 'echo done > /run/aod-procs.done'
-fact procs.cgroup "$(prop aod-procs.service ControlGroup)"
 
 # the agent: a `type: Health` rule makes one bundle, holding the report, for a failed unit
 mkdir -p /tmp/agent

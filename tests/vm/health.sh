@@ -369,6 +369,7 @@ c_processes() { # execs and exits of a transient service, attributed to it by it
 	[ -z "$why" ] && [ -z "$e" ] && why="no processes.units entry with unit aod-procs.service: $(J procs.json '[.processes.units[].name] | join(" ")')"
 	[ -z "$why" ] && got=$(jq -r '"\(.execs) \(.exits) \(.failed)"' <<< "$e") &&
 		[ "$got" != "${truth% *} ${truth% *} ${truth#* }" ] && why="execs exits failed '$got', the workload ran '${truth% *} ${truth% *} ${truth#* }'"
+	[ -z "$why" ] && [ -z "$(F procs.cgroup)" ] && why="no ControlGroup of aod-procs.service recorded (ground truth)"
 	[ -z "$why" ] && [ "$(jq -r .cgroup <<< "$e")" != "$(F procs.cgroup)" ] && why="cgroup '$(jq -r .cgroup <<< "$e")', systemd says '$(F procs.cgroup)'"
 	[ -z "$why" ] && [ "$(jq -r '[.commands[] | select(.command == "false") | .failed] | join(",")' <<< "$e")" != 3 ] &&
 		why="command false: $(jq -c .commands <<< "$e")"
