@@ -23,7 +23,7 @@
 #include "health/hjson.h"
 
 struct health_args {
-	bool json, no_save;
+	bool json, no_save, processes;
 	const char *config, *history_dir, *since;
 	long limit;
 	int npos;
@@ -33,8 +33,9 @@ struct health_args {
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: aod health [run] [-o text|json] [--no-save] [--since TIME]\n"
+		"usage: aod health [run] [-o text|json] [--no-save] [--since TIME] [--processes]\n"
 		"       aod health units|boot|resources|logs|deps [-o text|json] [--since TIME]\n"
+		"                  [--processes]\n"
 		"       aod health unit NAME [-o text|json]\n"
 		"       aod health history [-n N] [-o text|json]\n"
 		"       aod health show ID [-o text|json]\n"
@@ -53,6 +54,8 @@ static void usage(FILE *out)
 		"      --no-save           do not save the report\n"
 		"      --since TIME        logs from TIME on (any boot): 2025-12-01 10:00,\n"
 		"                          @EPOCH, -2h, \"30m ago\", today, yesterday\n"
+		"      --processes         trace execs and exits during the analysis with the\n"
+		"                          process probe (root) and count them per unit\n"
 		"  -n, --limit N           history: the N newest (default 10; 0 = all)\n"
 		"  -c, --config FILE       take the health: section from this config\n"
 		"      --history-dir DIR   instead of health.history_dir\n"
@@ -65,7 +68,8 @@ static int parse_args(int argc, char **argv, struct health_args *a)
 		{ "output", required_argument, NULL, 'o' }, { "no-save", no_argument, NULL, 'S' },
 		{ "since", required_argument, NULL, 's' }, { "limit", required_argument, NULL, 'n' },
 		{ "config", required_argument, NULL, 'c' }, { "history-dir", required_argument, NULL, 'H' },
-		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
+		{ "processes", no_argument, NULL, 'P' }, { "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
 	};
 	char *end;
 	int c;
@@ -84,6 +88,7 @@ static int parse_args(int argc, char **argv, struct health_args *a)
 			a->json = !strcmp(optarg, "json");
 			break;
 		case 'S': a->no_save = true; break;
+		case 'P': a->processes = true; break;
 		case 's': a->since = optarg; break;
 		case 'c': a->config = optarg; break;
 		case 'H': a->history_dir = optarg; break;
@@ -170,7 +175,8 @@ static unsigned part_of(const char *name)
 
 static int cmd_report(const struct health_args *a, const struct aod_config *cfg, unsigned parts)
 {
-	struct aod_health_opts o = { .cfg = &cfg->health, .parts = parts, .score = parts == AOD_HP_ALL };
+	struct aod_health_opts o = { .cfg = &cfg->health, .parts = parts, .score = parts == AOD_HP_ALL,
+				     .processes = a->processes };
 	struct aod_render r = renderer();
 	json_t *report;
 	int rc;
@@ -338,6 +344,10 @@ int aod_cmd_health(int argc, char **argv)
 	    strcmp(sub, "diff")) {
 		fprintf(stderr, "aod health: unknown subcommand '%s'\n", sub);
 		usage(stderr);
+		return 2;
+	}
+	if (!part_of(sub) && a.processes) {
+		fprintf(stderr, "aod health %s: --processes applies to a report (run or a part)\n", sub);
 		return 2;
 	}
 	if (part_of(sub) && a.npos > 1) {

@@ -376,7 +376,7 @@ int aod_cmd_trace(int argc, char **argv)
 	aod_proc_probe_counters(pp, run.counters);
 	run.exit_status = exit_status(status);
 	trace_table_link(&tc.t);
-	cg = trace_cgroups_load(&tc.t.cgroups);
+	cg = aod_cgroups_load(&tc.t.cgroups);
 	if (cg && cg != -ENOENT)
 		log_debug("trace: reading the cgroup2 hierarchy: %s", strerror(-cg));
 	if (tc.oom_fail)

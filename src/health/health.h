@@ -10,6 +10,7 @@
  *   logs       this boot's journal (or kernel ring buffer and /var/log) by pattern
  *   deps       failed units' dependencies, dependency cycles
  *   scores     each unit against its history (when history is read)
+ *   processes  execs and exits during the analysis, per unit (--processes)
  *
  * Where PID 1 is not systemd, units, boot and deps say so in their `skipped`
  * key and resources and logs still run. The exit status: 1 if a unit failed
@@ -39,6 +40,7 @@ struct aod_health_opts {
 	unsigned parts;          /* enum aod_health_part bits */
 	uint64_t since_usec;     /* logs from this wall time (any boot); 0 = this boot */
 	bool score;              /* score against the history (needs resources) */
+	bool processes;          /* trace execs and exits during the analysis (process probe) */
 	/* Waits ms (the resources sample); true cancels the report: the parts not
 	 * run yet are left out (the agent is stopping). NULL: nanosleep. */
 	bool (*sleep)(void *arg, unsigned ms);

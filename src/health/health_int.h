@@ -20,6 +20,7 @@ typedef struct sd_journal sd_journal;
 struct aod_health_ctx {
 	const struct aod_health_config *cfg;
 	unsigned parts;
+	bool processes;               /* --processes: the process probe was asked for */
 	uint64_t since_usec;
 	bool systemd;                 /* PID 1 is systemd */
 	char no_systemd[256];         /* why not */

@@ -25,6 +25,7 @@
 #define RESET "\033[0m"
 #define BLAME_SHOWN 10
 #define LOG_LINES_SHOWN 5
+#define UNITS_SHOWN 10
 
 /* Byte offset after `cols` code points of s. */
 static size_t cut_at(const char *s, size_t cols)
@@ -402,6 +403,67 @@ static void deps_section(const struct aod_render *r, const json_t *deps)
 	}
 }
 
+/* The seed's [eBPF] section, by unit: shown when --processes was given. */
+static void processes_section(const struct aod_render *r, const json_t *p)
+{
+	size_t i, k;
+	json_t *u, *c, *f;
+
+	heading(r, "Processes during the analysis");
+	if (hj_gets(p, "skipped")) {
+		emit(r, DIM, "skipped: %s", hj_gets(p, "skipped"));
+		return;
+	}
+	if (hj_gets(p, "error"))
+		emit(r, RED, "error: %s", hj_gets(p, "error"));
+	if (!hj_gets(p, "mode"))
+		return;
+	emit(r, NULL, "%.0f execs, %.0f exits (%.0f failed) in %.1f s; CPU of the exited %.3f s",
+	     hj_getn(p, "execs", 0), hj_getn(p, "exits", 0), hj_getn(p, "failed", 0),
+	     hj_getn(p, "duration_ms", 0) / 1000, hj_getn(p, "cpu_seconds", 0));
+	if (hj_getn(p, "lost", 0) > 0)
+		emit(r, YELLOW, "%.0f records lost (the probe's ring was full)", hj_getn(p, "lost", 0));
+	if (!hj_len(json_object_get(p, "units")))
+		return;
+	emit(r, NULL, "%-36s %6s %6s %6s %9s", "UNIT OR CGROUP", "EXECS", "EXITS", "FAILED", "CPU s");
+	json_array_foreach(json_object_get(p, "units"), i, u) {
+		char cmds[512] = "";
+		size_t n = 0;
+
+		if (i == UNITS_SHOWN) {
+			emit(r, DIM, "... %zu more in the JSON report", hj_len(json_object_get(p, "units")) - i);
+			break;
+		}
+		emit(r, hj_getn(u, "failed", 0) > 0 ? YELLOW : NULL, "%-36.36s %6.0f %6.0f %6.0f %9.3f",
+		     s_or(u, "name", "?"), hj_getn(u, "execs", 0), hj_getn(u, "exits", 0),
+		     hj_getn(u, "failed", 0), hj_getn(u, "cpu_seconds", 0));
+		json_array_foreach(json_object_get(u, "commands"), k, c) {
+			if (n >= sizeof(cmds) - 1)
+				break;
+			/* execs, or exits for a command that ran before (no exec seen) */
+			n += (size_t)snprintf(cmds + n, sizeof(cmds) - n, "%s%s x%.0f", k ? ", " : "",
+					      s_or(c, "command", "?"), hj_getn(c, "execs", 0) ?
+					      hj_getn(c, "execs", 0) : hj_getn(c, "exits", 0));
+		}
+		if (cmds[0])
+			emit(r, DIM, "  %s", cmds);
+	}
+	if (hj_len(json_object_get(p, "failures")))
+		emit(r, NULL, "Last failed exits:");
+	json_array_foreach(json_object_get(p, "failures"), i, f) {
+		const char *t = s_or(f, "time", "");
+		char how[32];
+
+		if (hj_getn(f, "signal", 0) > 0)
+			snprintf(how, sizeof(how), "signal %.0f%s", hj_getn(f, "signal", 0),
+				 json_is_true(json_object_get(f, "core_dumped")) ? " (core)" : "");
+		else
+			snprintf(how, sizeof(how), "exit %.0f", hj_getn(f, "exit_code", 0));
+		emit(r, RED, "  %s %-15s %7.0f %-10s %s", strlen(t) > 11 ? t + 11 : t, s_or(f, "command", "?"),
+		     hj_getn(f, "pid", 0), how, s_or(f, "name", "?"));
+	}
+}
+
 static void scores_section(const struct aod_render *r, const json_t *sc)
 {
 	size_t i, learning = 0;
@@ -448,6 +510,8 @@ void aod_health_render(const struct aod_render *r, const json_t *rep)
 		logs_section(r, json_object_get(rep, "logs"));
 	if (json_object_get(rep, "deps"))
 		deps_section(r, json_object_get(rep, "deps"));
+	if (json_is_true(hj_path(rep, "processes.requested")))
+		processes_section(r, json_object_get(rep, "processes"));
 	if (json_object_get(rep, "scores"))
 		scores_section(r, json_object_get(rep, "scores"));
 	if (!hj_len(json_object_get(rep, "errors")))

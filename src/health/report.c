@@ -19,6 +19,7 @@
 #include "health/health_int.h"
 #include "health/history.h"
 #include "health/hjson.h"
+#include "health/processes.h"
 #include "health/score.h"
 #include "health/units.h"
 
@@ -115,6 +116,7 @@ static void ctx_init(struct aod_health_ctx *c, const struct aod_health_opts *o)
 	memset(c, 0, sizeof(*c));
 	c->cfg = o->cfg;
 	c->parts = o->parts;
+	c->processes = o->processes;
 	c->since_usec = o->since_usec;
 	c->sleep = o->sleep;
 	c->sleep_arg = o->sleep_arg;
@@ -257,14 +259,47 @@ static void summary(json_t *r)
 	hj_set(r, "summary", s);
 }
 
+/* The processes section: what the probe saw (traced since before the
+ * other parts), or why nothing was traced. A probe that was asked for and
+ * could not be loaded as root, or failed while reading, is an error of the
+ * report; without root it is skipped. */
+static void processes(struct aod_health_ctx *c, struct aod_health_procs *procs, int start_err,
+		      const char *why)
+{
+	json_t *s, *err;
+
+	if (!procs) {
+		s = aod_health_procs_skipped(c->processes, c->processes ? why :
+					     "not asked for (--processes)");
+		if (c->processes && start_err != -EPERM) {
+			hj_set(s, "error", hj_str(why));
+			hj_set(s, "skipped", NULL);
+		}
+	} else {
+		s = aod_health_procs_stop(procs, c->cfg->top_n);
+		hj_push(json_object_get(c->report, "parts"), json_string("processes"));
+	}
+	if ((err = json_object_get(s, "error")) && json_is_string(err))
+		hj_push(json_object_get(c->report, "errors"),
+			json_pack("{s:s,s:O}", "part", "processes", "message", err));
+	hj_set(c->report, "processes", s);
+}
+
 json_t *aod_health_report(const struct aod_health_opts *o)
 {
+	struct aod_health_procs *procs = NULL;
 	struct aod_health_ctx c;
+	char why[640] = "";
+	int perr = 0;
 	json_t *r;
 
+	if (o->processes) /* before anything else: the whole analysis is traced */
+		perr = aod_health_procs_start(&procs, why, sizeof(why));
 	ctx_init(&c, o);
 	r = c.report = header(&c);
 	if (!r) {
+		if (procs)
+			json_decref(aod_health_procs_stop(procs, 0));
 		ctx_free(&c);
 		return NULL;
 	}
@@ -272,8 +307,7 @@ json_t *aod_health_report(const struct aod_health_opts *o)
 	run_parts(&c);
 	if (o->score && (o->parts & AOD_HP_RESOURCES))
 		score(&c);
-	hj_set(r, "processes", json_pack("{s:s}", "skipped",
-					"no process probe in this build: execs and exits are not traced"));
+	processes(&c, procs, perr, why);
 	summary(r);
 	ctx_free(&c);
 	return r;

@@ -31,7 +31,7 @@ void trace_table_free(struct trace_table *t)
 	free(t->v);
 	free(t->bucket);
 	free(t->failed);
-	trace_cgroups_free(&t->cgroups);
+	aod_cgroups_free(&t->cgroups);
 	memset(t, 0, sizeof(*t));
 }
 

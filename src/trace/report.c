@@ -311,7 +311,7 @@ static json_t *proc_json(const struct trace_table *t, const struct trace_proc *p
 	json_object_set_new(o, "uid", json_integer(p->uid));
 	json_object_set_new(o, "cgroup_id", json_integer((json_int_t)p->cgroup_id));
 	{
-		const char *unit = trace_cgroups_unit(&t->cgroups, p->cgroup_id);
+		const char *unit = aod_cgroups_unit(&t->cgroups, p->cgroup_id);
 
 		json_object_set_new(o, "unit", unit ? jstr(unit, strlen(unit)) : json_null());
 	}

@@ -20,7 +20,7 @@ static void proc_row(const struct trace_table *t, const struct trace_proc *p,
 	sp->exec_wall_ns = p->exec_wall_ns;
 	sp->uid = p->uid;
 	sp->cgroup_id = p->cgroup_id;
-	sp->unit = trace_cgroups_unit(&t->cgroups, p->cgroup_id);
+	sp->unit = aod_cgroups_unit(&t->cgroups, p->cgroup_id);
 	memcpy(sp->comm, p->comm, sizeof(sp->comm) < AOD_PROC_COMM_LEN ? sizeof(sp->comm)
 									: AOD_PROC_COMM_LEN);
 	sp->filename = p->filename;

@@ -16,7 +16,7 @@
 #include <stdio.h>
 
 #include "probe/proc_probe.h"
-#include "trace/cgroup_unit.h"
+#include "common/cgroup_unit.h"
 
 struct trace_proc {
 	uint64_t start_ns;
@@ -67,7 +67,7 @@ struct trace_table {
 	uint32_t root_tgid;
 	struct trace_exec_failed *failed; /* execs that failed (--failed-execs) */
 	uint32_t nfailed, capfailed;
-	struct trace_cgroups cgroups; /* cgroup id -> unit, loaded after the run */
+	struct aod_cgroups cgroups; /* cgroup id -> unit, loaded after the run */
 };
 
 int trace_table_init(struct trace_table *t, uint32_t root_tgid);

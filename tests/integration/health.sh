@@ -190,10 +190,100 @@ rc_is health-usage-output 2 H -o xml
 rc_is health-usage-since 2 H logs --since "next tuesday"
 rc_is health-usage-limit 2 H history -n x
 rc_is health-usage-extra 2 H units extra
+rc_is health-usage-processes 2 H history --processes
 rc_is health-help 0 "$AOD_BIN" health --help
 H logs --since -1h -o json > "$WORK/since.json"
 check health-host-since "--since -1h: boot_only $(J since.json .logs.boot_only), since $(J since.json .logs.since)" \
 	test "$(J since.json .logs.boot_only)" = false -a "$(J since.json '.logs.since != null')" = true
+
+# ---- --processes: execs and exits during the analysis, by cgroup ----
+# A shell moved into a cgroup of our own runs N commands, K of them failing (K-1 exit 1,
+# one killed by SIGKILL), between two reads of a fifo, while `aod health resources
+# --processes` is attached; its own counts are the ground truth. The shell stays alive until
+# the report is made, so its own exit is not among them.
+check_procs_keys() { # report.json of one part: prints why not, or nothing (the other parts' keys are absent)
+	if ! jq -e 'type == "object"' "$1" > /dev/null 2>&1; then echo "not a JSON object: $(head -c 200 "$1")"; return; fi
+	"$KEYS" "$DOC" "$1" | grep -E ': (processes|schema|id|errors|systemd|summary)' | head -n 3 | tr '\n' ' '
+}
+PJ() { jq -c "$2" "$WORK/$1" 2> /dev/null; }
+if need_root_bpf health-processes-cgroup; then
+	PN=12 PK=4 PCG=aod-health-procs-$$
+	v2=$(awk '$9 == "cgroup2" { print $5; exit }' /proc/self/mountinfo)
+	mkfifo "$WORK/go" "$WORK/done"
+	printf 'watch_interval_sec: 1\naod_output_dir: %s/aod\nhealth:\n  history_dir: %s/hist-procs\n  sample_ms: 4000\n' \
+		"$WORK" "$WORK" > "$WORK/procs.yaml"
+	why=""
+	if [ -z "$v2" ] || ! mkdir "$v2/$PCG" 2> /dev/null; then
+		why="cannot make a cgroup2 group under '$v2'"
+	else
+		CG_DIRS=("$v2/$PCG" "${CG_DIRS[@]}")
+		(echo "$BASHPID" > "$v2/$PCG/cgroup.procs" || exit 1
+		 read -r _ < "$WORK/go"
+		 execs=0 failed=0
+		 for ((i = 0; i < PN - PK; i++)); do /bin/true; execs=$((execs + 1)); done
+		 for ((i = 0; i < PK - 1; i++)); do /bin/false || failed=$((failed + 1)); execs=$((execs + 1)); done
+		 /bin/sh -c 'kill -KILL $$' || failed=$((failed + 1)); execs=$((execs + 1))
+		 echo "$execs $failed" > "$WORK/procs.truth"
+		 read -r _ < "$WORK/done") 2> "$WORK/workload.err" &   # (bash's "Killed" line)
+		wpid=$!
+		AOD_LOG_LEVEL=debug timeout 60 "$AOD_BIN" health -c "$WORK/procs.yaml" resources --processes -o json \
+			> "$WORK/procs.json" 2> "$WORK/procs.err" &
+		apid=$!
+		if ! wait_for 20 grep -q 'health: tracing processes' "$WORK/procs.err"; then
+			why="the probe did not attach in 20 s: $(grep -v libbpf "$WORK/procs.err" | tail -n 2 | tr '\n' ' ')"
+		fi
+		timeout 10 sh -c 'echo go > "$1"' _ "$WORK/go"
+		wait_for 10 test -s "$WORK/procs.truth"
+		if ! kill -0 "$apid" 2> /dev/null && [ -z "$why" ]; then
+			why="the analysis ended before the workload did (no ground truth)"
+		fi
+		wait "$apid"; prc=$?
+		timeout 10 sh -c 'echo done > "$1"' _ "$WORK/done"
+		wait "$wpid"
+		read -r texecs tfailed < "$WORK/procs.truth" 2> /dev/null
+		e=$(jq -c --arg c "/$PCG" '.processes.units[] | select(.cgroup == $c)' "$WORK/procs.json" 2> /dev/null)
+		[ -z "$why" ] && [ "$prc" != 0 ] && why="exit $prc: $(PJ procs.json '.errors')"
+		[ -z "$why" ] && [ "${texecs:-} ${tfailed:-}" != "$PN $PK" ] && why="the workload counted '${texecs:-} ${tfailed:-}', want '$PN $PK'"
+		[ -z "$why" ] && miss=$(check_procs_keys "$WORK/procs.json") && [ -n "$miss" ] && why="documented keys missing: $miss"
+		[ -z "$why" ] && [ -z "$e" ] && why="no processes.units entry for /$PCG: $(PJ procs.json '[.processes.units[].name]')"
+		[ -z "$why" ] && got=$(jq -r '"\(.execs) \(.exits) \(.failed)"' <<< "$e") &&
+			[ "$got" != "$texecs $texecs $tfailed" ] && why="execs exits failed '$got', the workload ran '$texecs $texecs $tfailed'"
+		[ -z "$why" ] && got=$(jq -r '[.commands[] | select(.command == "false") | "\(.execs) \(.failed)"] | join(",")' <<< "$e") &&
+			[ "$got" != "$((PK - 1)) $((PK - 1))" ] && why="command false: '$got', want '$((PK - 1)) $((PK - 1))'"
+		[ -z "$why" ] && [ "$(jq --arg n "/$PCG" '[.processes.failures[] | select(.name == $n and .signal == 9)] | length' "$WORK/procs.json")" != 1 ] &&
+			why="no failure by signal 9 in /$PCG: $(PJ procs.json '.processes.failures')"
+		[ -z "$why" ] && [ "$(J procs.json '.parts | join(",")')" != resources,processes ] && why="parts $(PJ procs.json '.parts')"
+		[ -z "$why" ] && [ "$(J procs.json ".processes.execs >= $PN and .processes.lost == 0 and (.processes.mode | type) == \"string\"")" != true ] &&
+			why="totals or mode wrong: $(PJ procs.json '.processes | del(.units, .failures)')"
+	fi
+	check health-processes-cgroup "$why" test -z "$why"
+fi
+if [ "$(id -u)" = 0 ] && [ -r /sys/kernel/btf/vmlinux ]; then
+	NO_COLOR=1 H resources --processes > "$WORK/procs.txt" 2>&1
+	long=$(awk 'length($0) > 80' "$WORK/procs.txt" | head -n 1)
+	why=""
+	grep -q '^== Processes during the analysis' "$WORK/procs.txt" || why="no processes section in the text"
+	[ -z "$why" ] && ! grep -q 'execs, .* exits' "$WORK/procs.txt" && why="no counts line: $(sed -n '/Processes/,$p' "$WORK/procs.txt" | head -n 3)"
+	[ -z "$why" ] && [ -n "$long" ] && why="a line over 80 columns: $long"
+	check health-processes-text "$why" test -z "$why"
+fi
+why=""
+[ "$(J r1.json '.processes.requested == false and (.processes.skipped | test("--processes")) and .processes.units == []')" = true ] ||
+	why="without --processes: $(PJ r1.json '.processes | del(.units, .failures)')"
+[ -z "$why" ] && grep -q 'Processes during' "$WORK/text.txt" && why="the text shows a processes section without --processes"
+check health-processes-off "$why" test -z "$why"
+if [ "$(id -u)" = 0 ] && id nobody > /dev/null 2>&1; then
+	(cd / && setpriv --reuid=nobody --regid="$(id -g nobody)" --clear-groups \
+		"$AOD_BIN" health resources --processes -o json) > "$WORK/procs-nobody.json" 2> "$WORK/procs-nobody.err"; nrc=$?
+	why=""
+	[ "$nrc" = 0 ] || why="exit $nrc as nobody: $(head -c 200 "$WORK/procs-nobody.err")"
+	[ -z "$why" ] && miss=$(check_procs_keys "$WORK/procs-nobody.json") && [ -n "$miss" ] && why="documented keys missing: $miss"
+	[ -z "$why" ] && [ "$(J procs-nobody.json '.processes.requested and (.processes.skipped | test("not root")) and .processes.error == null and .processes.units == []')" != true ] &&
+		why="as nobody: $(PJ procs-nobody.json '.processes | del(.units, .failures)')"
+	check health-processes-unprivileged "$why" test -z "$why"
+else
+	skip health-processes-unprivileged "needs root to switch to nobody"
+fi
 
 # ---- the agent's HealthReport thread: health.interval_sec makes and saves reports ----
 reports_at_least() { [ "$(ls "$WORK/agent-hist" 2> /dev/null | grep -c '^report-')" -ge "$1" ]; }

@@ -120,6 +120,39 @@ fact unit.rc $?
 fact units.rc $?
 ls /var/lib/aod-health > "$OUT/history.ls"
 
+# --processes: a transient service runs PROCS_N commands, PROCS_K of them failing, between two
+# reads of a fifo, while `aod health resources --processes` traces; its own counts are the truth
+PROCS_N=10 PROCS_K=3
+fact procs.btf "$([ -r /sys/kernel/btf/vmlinux ] && echo yes || echo no)"
+mkfifo /run/aod-procs.go /run/aod-procs.done
+cat > /run/aod-procs.sh <<EOF
+read x < /run/aod-procs.go
+n=0 f=0
+while [ \$n -lt $((PROCS_N - PROCS_K)) ]; do /bin/true; n=\$((n + 1)); done
+while [ \$n -lt $PROCS_N ]; do /bin/false || f=\$((f + 1)); n=\$((n + 1)); done
+echo "\$n \$f" > /run/aod-procs.truth
+read x < /run/aod-procs.done
+EOF
+sed 's/sample_ms: 500/sample_ms: 5000/' "$CFG" > /etc/aod-procs.yaml
+systemd-run --quiet --unit=aod-procs.service /bin/sh /run/aod-procs.sh
+wait_for procs-unit 30 prop_is aod-procs.service ActiveState active
+fact procs.cgroup "$(prop aod-procs.service ControlGroup)"   # gone with the unit at its end
+AOD_LOG_LEVEL=debug "$AOD" health -c /etc/aod-procs.yaml resources --processes -o json > "$OUT/procs.json" \
+	2> "$OUT/procs.err" &
+procs_pid=$!
+for _ in $(seq 240); do   # loading the probe under TCG can take a while
+	grep -q 'health: tracing processes' "$OUT/procs.err" 2> /dev/null && break
+	kill -0 "$procs_pid" 2> /dev/null || break
+	sleep 0.5
+done
+timeout 10 sh -c 'echo go > /run/aod-procs.go'
+for _ in $(seq 60); do [ -s /run/aod-procs.truth ] && break; sleep 0.5; done
+fact procs.inwindow "$(kill -0 "$procs_pid" 2> /dev/null && echo yes || echo no)"
+wait "$procs_pid"
+fact procs.rc $?
+cp /run/aod-procs.truth "$OUT/procs.truth" 2> /dev/null
+timeout 10 sh -c 'echo done > /run/aod-procs.done'
+
 # the agent: a `type: Health` rule makes one bundle, holding the report, for a failed unit
 mkdir -p /tmp/agent
 cat > /etc/aod-agent.yaml <<EOF

@@ -26,7 +26,7 @@ CASES="health-vm-boot health-vm-json health-vm-exit health-vm-failed health-vm-o
 health-vm-flapping health-vm-socket health-vm-timer health-vm-dependency health-vm-cycle
 health-vm-journal-lines health-vm-io health-vm-memory health-vm-boot-times health-vm-blame
 health-vm-critical-chain health-vm-history health-vm-diff health-vm-score health-vm-text health-vm-unit
-health-vm-rule-bundle"
+health-vm-rule-bundle health-vm-processes"
 
 pass() { echo "PASS: $1"; }
 fail() { echo "FAIL: $1: $2"; }
@@ -358,6 +358,24 @@ c_rule_bundle() {
 	check health-vm-rule-bundle "$why"
 }
 
+c_processes() { # execs and exits of a transient service, attributed to it by its cgroup
+	local why="" e truth got
+	if [ "$(F procs.btf)" != yes ]; then skip health-vm-processes "the guest kernel has no BTF"; return; fi
+	truth=$(cat "$OUT/procs.truth" 2> /dev/null)
+	e=$(jq -c '.processes.units[] | select(.unit == "aod-procs.service")' "$OUT/procs.json" 2> /dev/null)
+	[ "$(F procs.rc)" = 0 ] || why="aod health resources --processes exited '$(F procs.rc)': $(J procs.json '.processes.error // .errors')"
+	[ -z "$why" ] && [ "$truth" != "10 3" ] && why="the workload counted '$truth', want '10 3'"
+	[ -z "$why" ] && [ "$(F procs.inwindow)" != yes ] && why="the analysis ended before the workload did"
+	[ -z "$why" ] && [ -z "$e" ] && why="no processes.units entry with unit aod-procs.service: $(J procs.json '[.processes.units[].name] | join(" ")')"
+	[ -z "$why" ] && got=$(jq -r '"\(.execs) \(.exits) \(.failed)"' <<< "$e") &&
+		[ "$got" != "${truth% *} ${truth% *} ${truth#* }" ] && why="execs exits failed '$got', the workload ran '${truth% *} ${truth% *} ${truth#* }'"
+	[ -z "$why" ] && [ -z "$(F procs.cgroup)" ] && why="no ControlGroup of aod-procs.service recorded (ground truth)"
+	[ -z "$why" ] && [ "$(jq -r .cgroup <<< "$e")" != "$(F procs.cgroup)" ] && why="cgroup '$(jq -r .cgroup <<< "$e")', systemd says '$(F procs.cgroup)'"
+	[ -z "$why" ] && [ "$(jq -r '[.commands[] | select(.command == "false") | .failed] | join(",")' <<< "$e")" != 3 ] &&
+		why="command false: $(jq -c .commands <<< "$e")"
+	check health-vm-processes "$why"
+}
+
 if [ "${1:-}" = --eval ]; then RUN=$(cd "$2" && pwd) || exit 0; else boot; fi
 OUT=$RUN/out
 c_boot
@@ -367,6 +385,6 @@ if ! grep -q '^run1.rc=' "$OUT/facts" 2> /dev/null; then
 fi
 c_json; c_exit; c_failed; c_oom; c_segfault; c_flapping; c_socket; c_timer; c_dependency; c_cycle
 c_journal_lines; c_io; c_memory; c_boot_times; c_blame; c_critical_chain; c_history; c_diff; c_score
-c_text; c_unit; c_rule_bundle
+c_text; c_unit; c_rule_bundle; c_processes
 info "guest: $(grep -E '^(run[0-9]\.secs|end)=' "$OUT/facts" | tr '\n' ' ')"
 exit 0
