@@ -27,6 +27,7 @@ TEST_PKGS="$TEST_PKGS groff-base"                         # tests/integration/do
 # make deb, make rpm (deps.sh pkg) and tests/integration/package.sh (make check: deps.sh test)
 PKG_PKGS="debhelper dpkg-dev fakeroot lintian rpm rpmlint debootstrap zstd"
 TEST_PKGS="$TEST_PKGS sysstat lsof libbpf-tools"              # tests/pipelines (iostat, lsof), bench/proc.sh (execsnoop)
+TEST_PKGS="$TEST_PKGS xxd"                                # tests/integration/trace.sh: hex of names and argv
 
 want=$BUILD_PKGS
 case ${1:-build} in
