@@ -460,19 +460,40 @@ int BPF_PROG(aod_proc_sysexit_rt, struct pt_regs *regs, long ret)
  * process (thread group leaders only), and a state entry for each, so that
  * their exits are not taken for losses. A process forked meanwhile is
  * seen by both the iterator and the fork program: user space keeps one. */
-SEC("iter/task")
-int aod_proc_seed(struct bpf_iter__task *ctx)
+static __always_inline void seed_write(struct seq_file *seq, struct task_struct *task)
 {
-	struct task_struct *task = ctx->task;
 	struct aod_proc_hdr h;
-	__u32 tgid, st = 0;
+	__u32 tgid = BPF_CORE_READ(task, tgid), st = 0;
 
-	if (!task || task->pid != task->tgid)
-		return 0;
-	tgid = task->tgid;
 	bpf_map_update_elem(&proc_state, &tgid, &st, BPF_NOEXIST);
 	fill_hdr(&h, AOD_PROC_FORK, task);
 	h.flags = AOD_PROCF_SEEDED;
-	bpf_seq_write(ctx->meta->seq, &h, sizeof(h));
+	bpf_seq_write(seq, &h, sizeof(h));
+}
+
+/* init was written (by the walk, or as a parent): see aod_proc_seed */
+bool seed_init_done;
+
+SEC("iter/task")
+int aod_proc_seed(struct bpf_iter__task *ctx)
+{
+	struct task_struct *task = ctx->task, *parent;
+
+	if (!task || task->pid != task->tgid)
+		return 0;
+	/*
+	 * On some kernels (6.18 here) the walk never yields PID 1 itself, not
+	 * even when asked for it by pid, though every orphan's real_parent is
+	 * it: so init is written once from the first process whose parent it
+	 * is, which also gives its exact identity.
+	 */
+	parent = task->real_parent;
+	if (task->tgid == 1) {
+		seed_init_done = true;
+	} else if (!seed_init_done && parent && BPF_CORE_READ(parent, tgid) == 1) {
+		seed_init_done = true;
+		seed_write(ctx->meta->seq, BPF_CORE_READ(parent, group_leader));
+	}
+	seed_write(ctx->meta->seq, task);
 	return 0;
 }

@@ -214,6 +214,19 @@ read -r sl_in sl_n <<< "$(sql "$db" "select max(in_tree), count(*) from processe
 check trace-all-tree "sleep 1.5: $sl_n rows, in_tree=$sl_in; expected 1 row, 1" [ "$sl_n:$sl_in" = "1:1" ]
 seeded=$(sql "$db" "select count(*) from processes where seeded = 1 and tgid = $$ and in_tree = 0")
 check trace-all-seeded "this test's shell ($$) is not among the seeded processes outside the tree" [ "$seeded" = 1 ]
+# PID 1 too (the kernel's task walk skips it on some kernels): its comm and
+# start time are /proc's, and its children's parent identity is exactly its own
+read -r i_comm i_start i_n <<< "$(sql "$db" "select comm, start_ns, count(*) from processes where seeded = 1 and tgid = 1")"
+i_ticks=$(awk '{ print $22 }' /proc/1/stat)
+hz=$(getconf CLK_TCK)
+i_orphans=$(sql "$db" "select count(*) from processes where ppid = 1 and parent_start_ns != (select start_ns from processes where tgid = 1 and seeded = 1)")
+i_kids=$(sql "$db" "select count(*) from processes where ppid = 1")
+init_ok() {
+	local d=$(( i_start * hz / 1000000000 - i_ticks ))
+	[ "$i_n" = 1 ] && [ "$i_comm" = "$(cat /proc/1/comm)" ] && [ "$i_kids" -gt 0 ] &&
+		[ "$i_orphans" = 0 ] && [ "$d" -ge -1 ] && [ "$d" -le 1 ]
+}
+check trace-all-seeded-init "PID 1: $i_n rows, comm '$i_comm' (/proc: '$(cat /proc/1/comm)'), start ${i_start}ns vs /proc's $i_ticks ticks at $hz Hz, $i_orphans of $i_kids children with another parent start" init_ok
 
 # ---- 8. alongside an agent with probes.proc on: both see the same tree ----
 cat > "$WORK/agent.yaml" <<YAML
