@@ -17,9 +17,18 @@ CC          ?= gcc
 CLANG       ?= clang
 BPFTOOL     ?= $(shell command -v bpftool 2>/dev/null || echo /usr/sbin/bpftool)
 ARCH        := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
-PKGS        := libbpf libelf zlib yaml-0.1 libzstd libarchive jansson libsystemd libmicrohttpd libxcrypt sqlite3 libcurl libcrypto
-PKG_CFLAGS   = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKGS        := libbpf libelf zlib yaml-0.1 libzstd libarchive jansson libsystemd libmicrohttpd libxcrypt sqlite3
+# Loaded with dlopen() by the uploader only (src/upload/s3_lib.c): headers at
+# build time, never linked, so an agent without upload: does not map them.
+DL_PKGS     := libcurl libcrypto
+PKG_CFLAGS   = $(shell pkg-config --cflags $(PKGS) $(DL_PKGS) 2>/dev/null)
 PKG_LIBS     = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+soname       = $(shell objdump -p "$$(pkg-config --variable=libdir $(1))/$(2).so" 2>/dev/null | awk '$$1 == "SONAME" {print $$2}')
+CURL_SONAME   := $(call soname,libcurl,libcurl)
+CRYPTO_SONAME := $(call soname,libcrypto,libcrypto)
+# the names the build machine's libraries carry (s3_lib.c has defaults)
+$(BUILD)/obj/upload/s3_lib.o: CFLAGS += $(if $(CURL_SONAME),-DAOD_LIBCURL_SONAME='"$(CURL_SONAME)"') \
+	$(if $(CRYPTO_SONAME),-DAOD_LIBCRYPTO_SONAME='"$(CRYPTO_SONAME)"')
 
 OPT         ?= -O2 -g
 SAN         ?=

@@ -122,14 +122,14 @@ static int parse_duration(const char *s, unsigned *out)
 static int run_record(const char *file, const char *config_path, unsigned duration)
 {
 	struct aod_probes_opts popts = { .record_all = true };
-	struct aod_config *cfg = malloc(sizeof(*cfg));
+	struct aod_config *cfg = aod_config_new_shared();
 	struct recorder r = { 0 };
 	struct aod_probes *probes = NULL;
 	sigset_t set;
 	int sfd = -1, rc = 1;
 
 	if (!cfg || load_cfg(cfg, config_path)) {
-		free(cfg);
+		aod_config_unref(cfg);
 		return cfg ? 2 : 1;
 	}
 	r.out = strcmp(file, "-") ? fopen(file, "we") : stdout;
@@ -171,7 +171,7 @@ out:
 	}
 	if (sfd >= 0)
 		close(sfd);
-	free(cfg);
+	aod_config_unref(cfg);
 	return rc;
 }
 

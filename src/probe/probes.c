@@ -86,7 +86,7 @@ struct aod_probes {
 	uint64_t sweep_ns;
 	uint64_t next_sweep;
 	uint32_t sweep_seq;
-	struct aod_config *cfg;
+	const struct aod_config *cfg;       /* a reference: the config is shared and read only */
 	const char *force[AOD_PROBE_COUNT]; /* from the environment, or NULL */
 	int test_fail_knob_writes;          /* AOD_TEST_FAIL_KNOB_WRITES: tests only */
 	int ring_fd;
@@ -178,8 +178,7 @@ struct aod_probes *aod_probes_new(const struct aod_config *cfg,
 		return NULL;
 	pthread_mutex_init(&p->lock, NULL);
 	p->ring_fd = -1;
-	p->cfg = malloc(sizeof(*p->cfg));
-	ok = p->cfg != NULL;
+	ok = true;
 	for (int id = 0; id < AOD_PROBE_COUNT; id++) {
 		struct probe_slot *s = &p->slot[id];
 
@@ -198,7 +197,7 @@ struct aod_probes *aod_probes_new(const struct aod_config *cfg,
 	p->fn_ctx = ctx;
 	if (opts)
 		p->opts = *opts;
-	memcpy(p->cfg, cfg, sizeof(*cfg));
+	p->cfg = aod_config_ref(cfg);
 	p->inflight_timeout_ns = sec_or(p->opts.inflight_timeout_ns,
 					cfg->agent.smb_inflight_timeout_sec, DEFAULT_INFLIGHT_TIMEOUT_NS);
 	p->sweep_ns = p->opts.sweep_ns ? p->opts.sweep_ns
@@ -642,7 +641,8 @@ int aod_probes_apply_config(struct aod_probes *p, const struct aod_config *cfg)
 	int ret = 0;
 
 	pthread_mutex_lock(&p->lock);
-	memcpy(p->cfg, cfg, sizeof(*cfg));
+	aod_config_unref(p->cfg);
+	p->cfg = aod_config_ref(cfg);
 	compute_knobs(p);
 	for (int id = 0; id < AOD_PROBE_COUNT && p->started; id++) {
 		struct probe_slot *s = &p->slot[id];
@@ -925,6 +925,6 @@ void aod_probes_free(struct aod_probes *p)
 	if (p->ring_fd >= 0)
 		close(p->ring_fd);
 	pthread_mutex_destroy(&p->lock);
-	free(p->cfg);
+	aod_config_unref(p->cfg);
 	free(p);
 }

@@ -83,7 +83,9 @@ struct aod_probes_opts {
 };
 
 /*
- * Nothing is loaded yet. cfg is copied. opts may be NULL. Environment,
+ * Nothing is loaded yet. cfg must be a shared config
+ * (aod_config_new_shared): the probes keep a reference to it, not a copy
+ * (a copy was half a MiB resident per agent). opts may be NULL. Environment,
  * for tests: AOD_SMB_ATTACH=raw_tp|tp_btf|fentry|kprobe,
  * AOD_BLK_ATTACH=tp_btf|raw_tp and AOD_TCP_ATTACH=tp_btf|raw_tp force one
  * attach mode (no fallback); AOD_TCP_CLAMP=tp|fentry|kprobe|none forces the
@@ -116,7 +118,8 @@ int aod_probes_start(struct aod_probes *p);
  */
 int aod_probes_poll(struct aod_probes *p, int timeout_ms);
 
-/* SIGHUP: rewrite the knob maps of attached probes from cfg (programs are
+/* SIGHUP: rewrite the knob maps of attached probes from cfg (shared; the
+ * probes now hold a reference to it instead of the old one; programs are
  * not reloaded). A probe the new config needs that is not loaded becomes
  * WAITING and is attached by the next tick. Returns 0 or -errno. */
 int aod_probes_apply_config(struct aod_probes *p, const struct aod_config *cfg);

@@ -4,15 +4,14 @@
  * HEAD of its object, signed with AWS Signature V4 (CURLOPT_AWS_SIGV4, the
  * payload's SHA-256 in x-amz-content-sha256 so the signature covers the
  * body, Content-MD5 so the server checks it arrived whole), path-style URLs
- * (endpoint/bucket/key). The digests come from OpenSSL's EVP.
+ * (endpoint/bucket/key). The digests come from OpenSSL's EVP. Both
+ * libraries are called through the table of s3_lib.c (dlopen).
  *
  * Credentials go to libcurl and nowhere else: no verbose output, and the
  * error text is libcurl's error buffer (host, port, cause) or the S3 error
  * code of the answer, never a header.
  */
-#include <curl/curl.h>
 #include <errno.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -22,14 +21,23 @@
 #define BODY_MAX 4096
 #define EMPTY_SHA256 "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
-int aod_s3_global_init(void)
+int aod_s3_global_init(struct aod_s3_lib *lib, char *why, size_t len)
 {
-	return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -EINVAL;
+	int err = aod_s3_lib_open(lib, why, len);
+
+	if (err)
+		return err;
+	if (lib->global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		snprintf(why, len, "curl_global_init failed");
+		return -EINVAL;
+	}
+	return 0;
 }
 
-void aod_s3_global_cleanup(void)
+void aod_s3_global_cleanup(const struct aod_s3_lib *lib)
 {
-	curl_global_cleanup();
+	if (lib->global_cleanup)
+		lib->global_cleanup();
 }
 
 static void hex(const unsigned char *in, size_t n, char *out)
@@ -43,9 +51,9 @@ static void hex(const unsigned char *in, size_t n, char *out)
 	out[2 * n] = '\0';
 }
 
-int aod_s3_digest_fd(int fd, struct aod_s3_digest *d)
+int aod_s3_digest_fd(const struct aod_s3_lib *lib, int fd, struct aod_s3_digest *d)
 {
-	EVP_MD_CTX *md5 = EVP_MD_CTX_new(), *sha = EVP_MD_CTX_new();
+	EVP_MD_CTX *md5 = lib->md_ctx_new(), *sha = lib->md_ctx_new();
 	unsigned char buf[65536], m[EVP_MAX_MD_SIZE], s[EVP_MAX_MD_SIZE];
 	unsigned int mlen = 0, slen = 0;
 	off_t off = 0;
@@ -53,29 +61,29 @@ int aod_s3_digest_fd(int fd, struct aod_s3_digest *d)
 	int err = 0;
 
 	memset(d, 0, sizeof(*d));
-	if (!md5 || !sha || !EVP_DigestInit_ex(md5, EVP_md5(), NULL) ||
-	    !EVP_DigestInit_ex(sha, EVP_sha256(), NULL)) {
+	if (!md5 || !sha || !lib->digest_init(md5, lib->md5(), NULL) ||
+	    !lib->digest_init(sha, lib->sha256(), NULL)) {
 		err = -ENOMEM;
 		goto out;
 	}
 	while ((n = pread(fd, buf, sizeof(buf), off)) > 0) {
-		EVP_DigestUpdate(md5, buf, (size_t)n);
-		EVP_DigestUpdate(sha, buf, (size_t)n);
+		lib->digest_update(md5, buf, (size_t)n);
+		lib->digest_update(sha, buf, (size_t)n);
 		off += n;
 	}
 	if (n < 0) {
 		err = -errno;
 		goto out;
 	}
-	EVP_DigestFinal_ex(md5, m, &mlen);
-	EVP_DigestFinal_ex(sha, s, &slen);
+	lib->digest_final(md5, m, &mlen);
+	lib->digest_final(sha, s, &slen);
 	hex(m, mlen, d->md5_hex);
 	hex(s, slen, d->sha256_hex);
-	EVP_EncodeBlock((unsigned char *)d->md5_b64, m, (int)mlen);
+	lib->encode_block((unsigned char *)d->md5_b64, m, (int)mlen);
 	d->size = (uint64_t)off;
 out:
-	EVP_MD_CTX_free(md5);
-	EVP_MD_CTX_free(sha);
+	lib->md_ctx_free(md5);
+	lib->md_ctx_free(sha);
 	return err;
 }
 
@@ -164,14 +172,14 @@ static void s3_error_code(const char *body, char *out, size_t len)
 	out[n] = '\0';
 }
 
-static struct curl_slist *add_header(struct curl_slist *l, const char *name, const char *value,
-				     bool *oom)
+static struct curl_slist *add_header(const struct aod_s3_lib *lib, struct curl_slist *l,
+				     const char *name, const char *value, bool *oom)
 {
 	char line[AOD_UPLOAD_TOKEN_LEN + 64];
 	struct curl_slist *n;
 
 	snprintf(line, sizeof(line), "%s: %s", name, value);
-	n = curl_slist_append(l, line);
+	n = lib->slist_append(l, line);
 	explicit_bzero(line, sizeof(line));
 	if (!n)
 		*oom = true;
@@ -180,29 +188,30 @@ static struct curl_slist *add_header(struct curl_slist *l, const char *name, con
 
 static CURL *easy_new(struct transfer *t, char *errbuf)
 {
+	const struct aod_s3_lib *lib = t->rq->lib;
 	const struct aod_config *cfg = t->rq->cfg;
 	char sigv4[AOD_UPLOAD_REGION_LEN + 32];
-	CURL *h = curl_easy_init();
+	CURL *h = lib->easy_init();
 
 	if (!h)
 		return NULL;
 	snprintf(sigv4, sizeof(sigv4), "aws:amz:%s:s3", cfg->upload.region);
-	curl_easy_setopt(h, CURLOPT_URL, t->rq->url);
-	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(h, CURLOPT_AWS_SIGV4, sigv4);
-	curl_easy_setopt(h, CURLOPT_USERNAME, t->rq->creds->access_key);
-	curl_easy_setopt(h, CURLOPT_PASSWORD, t->rq->creds->secret_key);
-	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, (long)cfg->upload.connect_timeout_sec);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT, (long)cfg->upload.timeout_sec);
-	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, write_cb);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, t);
-	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, header_cb);
-	curl_easy_setopt(h, CURLOPT_HEADERDATA, t);
-	curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
-	curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, progress_cb);
-	curl_easy_setopt(h, CURLOPT_XFERINFODATA, t);
+	lib->easy_setopt(h, CURLOPT_URL, t->rq->url);
+	lib->easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+	lib->easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	lib->easy_setopt(h, CURLOPT_AWS_SIGV4, sigv4);
+	lib->easy_setopt(h, CURLOPT_USERNAME, t->rq->creds->access_key);
+	lib->easy_setopt(h, CURLOPT_PASSWORD, t->rq->creds->secret_key);
+	lib->easy_setopt(h, CURLOPT_CONNECTTIMEOUT, (long)cfg->upload.connect_timeout_sec);
+	lib->easy_setopt(h, CURLOPT_TIMEOUT, (long)cfg->upload.timeout_sec);
+	lib->easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+	lib->easy_setopt(h, CURLOPT_WRITEFUNCTION, write_cb);
+	lib->easy_setopt(h, CURLOPT_WRITEDATA, t);
+	lib->easy_setopt(h, CURLOPT_HEADERFUNCTION, header_cb);
+	lib->easy_setopt(h, CURLOPT_HEADERDATA, t);
+	lib->easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+	lib->easy_setopt(h, CURLOPT_XFERINFOFUNCTION, progress_cb);
+	lib->easy_setopt(h, CURLOPT_XFERINFODATA, t);
 	return h;
 }
 
@@ -211,14 +220,14 @@ static int perform(CURL *h, struct transfer *t, const char *errbuf, const char *
 {
 	struct aod_s3_result *res = t->res;
 	char code[64];
-	CURLcode rc = curl_easy_perform(h);
+	CURLcode rc = t->rq->lib->easy_perform(h);
 
 	res->curl_code = (int)rc;
-	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &res->status);
+	t->rq->lib->easy_getinfo(h, CURLINFO_RESPONSE_CODE, &res->status);
 	if (rc != CURLE_OK) {
 		res->status = 0;
 		snprintf(res->error, sizeof(res->error), "%s: %s", what,
-			 errbuf[0] ? errbuf : curl_easy_strerror(rc));
+			 errbuf[0] ? errbuf : t->rq->lib->easy_strerror(rc));
 		return res->aborted ? -ECANCELED : -EIO;
 	}
 	if (res->status >= 200 && res->status < 300)
@@ -229,34 +238,11 @@ static int perform(CURL *h, struct transfer *t, const char *errbuf, const char *
 	return -EIO;
 }
 
-int aod_s3_head(const struct aod_s3_request *rq, struct aod_s3_result *res)
+/* HEAD (d NULL) or PUT of fd with its digests d. */
+static int request(const struct aod_s3_request *rq, int fd, const struct aod_s3_digest *d,
+		   struct aod_s3_result *res)
 {
-	struct transfer t = { .rq = rq, .res = res, .fd = -1 };
-	char errbuf[CURL_ERROR_SIZE] = "";
-	struct curl_slist *hdrs = NULL;
-	bool oom = false;
-	CURL *h;
-	int err;
-
-	memset(res, 0, sizeof(*res));
-	h = easy_new(&t, errbuf);
-	if (!h)
-		return -ENOMEM;
-	curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
-	/* the SHA-256 of the empty body: S3 wants the header on every request */
-	hdrs = add_header(hdrs, "x-amz-content-sha256", EMPTY_SHA256, &oom);
-	if (rq->creds->session_token[0])
-		hdrs = add_header(hdrs, "x-amz-security-token", rq->creds->session_token, &oom);
-	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
-	err = oom ? -ENOMEM : perform(h, &t, errbuf, "HEAD");
-	curl_easy_cleanup(h);
-	curl_slist_free_all(hdrs);
-	return err;
-}
-
-int aod_s3_put(const struct aod_s3_request *rq, int fd, const struct aod_s3_digest *d,
-	       struct aod_s3_result *res)
-{
+	const struct aod_s3_lib *lib = rq->lib;
 	struct transfer t = { .rq = rq, .res = res, .fd = fd };
 	char errbuf[CURL_ERROR_SIZE] = "";
 	struct curl_slist *hdrs = NULL;
@@ -268,22 +254,39 @@ int aod_s3_put(const struct aod_s3_request *rq, int fd, const struct aod_s3_dige
 	h = easy_new(&t, errbuf);
 	if (!h)
 		return -ENOMEM;
-	curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
-	curl_easy_setopt(h, CURLOPT_READFUNCTION, read_cb);
-	curl_easy_setopt(h, CURLOPT_READDATA, &t);
-	curl_easy_setopt(h, CURLOPT_SEEKFUNCTION, seek_cb);
-	curl_easy_setopt(h, CURLOPT_SEEKDATA, &t);
-	curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)d->size);
-	hdrs = add_header(hdrs, "Content-Type", "application/zstd", &oom);
-	hdrs = add_header(hdrs, "Content-MD5", d->md5_b64, &oom);
-	hdrs = add_header(hdrs, "x-amz-content-sha256", d->sha256_hex, &oom);
-	/* no "Expect:" to turn 100-continue off: libcurl would sign the empty
-	 * header it then leaves out, and the signature would not match */
+	if (d) {
+		lib->easy_setopt(h, CURLOPT_UPLOAD, 1L);
+		lib->easy_setopt(h, CURLOPT_READFUNCTION, read_cb);
+		lib->easy_setopt(h, CURLOPT_READDATA, &t);
+		lib->easy_setopt(h, CURLOPT_SEEKFUNCTION, seek_cb);
+		lib->easy_setopt(h, CURLOPT_SEEKDATA, &t);
+		lib->easy_setopt(h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)d->size);
+		hdrs = add_header(lib, hdrs, "Content-Type", "application/zstd", &oom);
+		hdrs = add_header(lib, hdrs, "Content-MD5", d->md5_b64, &oom);
+		hdrs = add_header(lib, hdrs, "x-amz-content-sha256", d->sha256_hex, &oom);
+		/* no "Expect:" to turn 100-continue off: libcurl would sign the
+		 * empty header it then leaves out, and the signature would not match */
+	} else {
+		lib->easy_setopt(h, CURLOPT_NOBODY, 1L);
+		/* the SHA-256 of the empty body: S3 wants the header on every request */
+		hdrs = add_header(lib, hdrs, "x-amz-content-sha256", EMPTY_SHA256, &oom);
+	}
 	if (rq->creds->session_token[0])
-		hdrs = add_header(hdrs, "x-amz-security-token", rq->creds->session_token, &oom);
-	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
-	err = oom ? -ENOMEM : perform(h, &t, errbuf, "PUT");
-	curl_easy_cleanup(h);
-	curl_slist_free_all(hdrs);
+		hdrs = add_header(lib, hdrs, "x-amz-security-token", rq->creds->session_token, &oom);
+	lib->easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+	err = oom ? -ENOMEM : perform(h, &t, errbuf, d ? "PUT" : "HEAD");
+	lib->easy_cleanup(h);
+	lib->slist_free_all(hdrs);
 	return err;
+}
+
+int aod_s3_head(const struct aod_s3_request *rq, struct aod_s3_result *res)
+{
+	return request(rq, -1, NULL, res);
+}
+
+int aod_s3_put(const struct aod_s3_request *rq, int fd, const struct aod_s3_digest *d,
+	       struct aod_s3_result *res)
+{
+	return request(rq, fd, d, res);
 }

@@ -7,6 +7,8 @@
 #ifndef AOD_UPLOAD_UPLOAD_INT_H
 #define AOD_UPLOAD_UPLOAD_INT_H
 
+#include <curl/curl.h>
+#include <openssl/evp.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -65,6 +67,36 @@ int aod_upload_creds_load(const char *file, struct aod_upload_creds *c, char *wh
 int aod_upload_creds_parse(const char *text, struct aod_upload_creds *c, char *why, size_t len);
 void aod_upload_creds_wipe(struct aod_upload_creds *c);
 
+/* ---- s3_lib.c ---- */
+
+/* libcurl and libcrypto, dlopen()ed (see s3_lib.c for why): the functions
+ * s3.c calls, with the headers' own prototypes. */
+struct aod_s3_lib {
+	void *curl, *crypto;   /* dlopen handles */
+	__typeof__(curl_global_init) *global_init;
+	__typeof__(curl_global_cleanup) *global_cleanup;
+	__typeof__(curl_easy_init) *easy_init;
+	__typeof__(curl_easy_setopt) *easy_setopt;
+	__typeof__(curl_easy_perform) *easy_perform;
+	__typeof__(curl_easy_getinfo) *easy_getinfo;
+	__typeof__(curl_easy_strerror) *easy_strerror;
+	__typeof__(curl_easy_cleanup) *easy_cleanup;
+	__typeof__(curl_slist_append) *slist_append;
+	__typeof__(curl_slist_free_all) *slist_free_all;
+	__typeof__(EVP_MD_CTX_new) *md_ctx_new;
+	__typeof__(EVP_MD_CTX_free) *md_ctx_free;
+	__typeof__(EVP_DigestInit_ex) *digest_init;
+	__typeof__(EVP_DigestUpdate) *digest_update;
+	__typeof__(EVP_DigestFinal_ex) *digest_final;
+	__typeof__(EVP_md5) *md5;
+	__typeof__(EVP_sha256) *sha256;
+	__typeof__(EVP_EncodeBlock) *encode_block;
+};
+
+/* Load both libraries and every function: 0, or -ENOENT with why saying
+ * which library or function is missing. Never unloaded. */
+int aod_s3_lib_open(struct aod_s3_lib *lib, char *why, size_t len);
+
 /* ---- s3.c ---- */
 
 struct aod_s3_digest {
@@ -75,9 +107,10 @@ struct aod_s3_digest {
 };
 
 /* MD5 and SHA-256 of the open file fd (read from offset 0). 0 or -errno. */
-int aod_s3_digest_fd(int fd, struct aod_s3_digest *d);
+int aod_s3_digest_fd(const struct aod_s3_lib *lib, int fd, struct aod_s3_digest *d);
 
 struct aod_s3_request {
+	const struct aod_s3_lib *lib;
 	const struct aod_config *cfg;       /* upload.* */
 	const struct aod_upload_creds *creds;
 	const char *url;                    /* endpoint/bucket/key */
@@ -100,8 +133,9 @@ int aod_s3_head(const struct aod_s3_request *rq, struct aod_s3_result *res);
 int aod_s3_put(const struct aod_s3_request *rq, int fd, const struct aod_s3_digest *d,
 	       struct aod_s3_result *res);
 
-/* curl_global_init / cleanup (once per process, before threads). */
-int aod_s3_global_init(void);
-void aod_s3_global_cleanup(void);
+/* Load the libraries and curl_global_init (once per process, before
+ * threads): 0, or -ENOENT / -EINVAL with why filled. */
+int aod_s3_global_init(struct aod_s3_lib *lib, char *why, size_t len);
+void aod_s3_global_cleanup(const struct aod_s3_lib *lib);
 
 #endif /* AOD_UPLOAD_UPLOAD_INT_H */

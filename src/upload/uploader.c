@@ -57,6 +57,7 @@ struct aod_uploader {
 	struct job *jobs;         /* ring of cap */
 	size_t cap, head, len;
 	struct aod_store *store;  /* NULL: state in memory only (logged) */
+	struct aod_s3_lib lib;    /* libcurl and libcrypto, loaded by _new */
 	bool started;
 	char host[256];
 	uint64_t rnd;
@@ -83,6 +84,8 @@ int aod_uploader_new(struct aod_agent *agent, struct aod_uploader **out)
 	const struct aod_config *cfg = agent->cfg;
 	struct aod_uploader *u;
 	struct utsname un;
+	char why[256];
+	int err;
 
 	*out = NULL;
 	if (!cfg->upload.enabled)
@@ -100,11 +103,13 @@ int aod_uploader_new(struct aod_agent *agent, struct aod_uploader **out)
 		free(u);
 		return -ENOMEM;
 	}
-	if (aod_s3_global_init()) {
+	err = aod_s3_global_init(&u->lib, why, sizeof(why));
+	if (err) {
+		log_err("upload: %s", why);
 		aod_bqueue_free(u->handoff);
 		free(u->jobs);
 		free(u);
-		return -EINVAL;
+		return err;
 	}
 	snprintf(u->host, sizeof(u->host), "%s", uname(&un) ? "unknown" : un.nodename);
 	u->rnd = aod_wall_ns() ^ ((uint64_t)getpid() << 32) ^ 0x9e3779b97f4a7c15ULL;
@@ -123,7 +128,7 @@ void aod_uploader_free(struct aod_uploader *u)
 	aod_bqueue_free(u->handoff);
 	free(u->jobs);
 	pthread_mutex_destroy(&u->lock);
-	aod_s3_global_cleanup();
+	aod_s3_global_cleanup(&u->lib);
 	free(u);
 }
 
@@ -505,7 +510,7 @@ static void attempt(struct aod_uploader *u, const struct aod_config *cfg, struct
 {
 	char key[KEY_LEN], url[URL_LEN], path[BUNDLE_PATH_LEN], why[256] = "";
 	struct aod_upload_creds *creds = calloc(1, sizeof(*creds));
-	struct aod_s3_request rq = { .cfg = cfg, .creds = creds, .url = url,
+	struct aod_s3_request rq = { .lib = &u->lib, .cfg = cfg, .creds = creds, .url = url,
 				     .abort_cb = stopping_cb, .abort_ctx = u->agent };
 	int fd, err;
 
@@ -524,7 +529,7 @@ static void attempt(struct aod_uploader *u, const struct aod_config *cfg, struct
 		goto out;
 	}
 	if (!j->have_digest) {
-		err = aod_s3_digest_fd(fd, &j->d);
+		err = aod_s3_digest_fd(&u->lib, fd, &j->d);
 		if (err) {
 			snprintf(j->last_error, sizeof(j->last_error), "reading %.180s: %s", path,
 				 strerror(-err));

@@ -258,7 +258,7 @@ static void do_io(unsigned count)
 
 static struct aod_config *make_cfg(const char *rules_yaml)
 {
-	struct aod_config *cfg = malloc(sizeof(*cfg));
+	struct aod_config *cfg = aod_config_new_shared();
 	struct aod_config_error err;
 	char yaml[4096];
 
@@ -573,7 +573,7 @@ static void test_block_events_hist_counters(void **state)
 	assert_int_equal(left.n, 0);
 	for (unsigned i = 0; i < ours.n; i++)
 		assert_false(link_exists(ours.id[i]));  /* nothing of ours left */
-	free(cfg);
+	aod_config_unref(cfg);
 	free(s);
 }
 
@@ -618,8 +618,8 @@ static void test_reload_changes_thresholds(void **state)
 	assert_int_equal(c.reads + c.writes, 0);
 
 	aod_probes_free(p);
-	free(cfg0);
-	free(cfg_high);
+	aod_config_unref(cfg0);
+	aod_config_unref(cfg_high);
 	free(s);
 }
 
@@ -700,8 +700,8 @@ static void test_emergency_wakes_at_once(void **state)
 	if (n_batched * sizeof(struct aod_raw_event) < 65536)
 		assert_true(batched > 200.0);
 	aod_probes_free(p);
-	free(cfg_em);
-	free(cfg_batched);
+	aod_config_unref(cfg_em);
+	aod_config_unref(cfg_batched);
 	free(s);
 }
 
@@ -777,7 +777,7 @@ static void forced_block_mode(const char *mode, __u32 prog_type)
 	assert_int_equal(after.n, 0);
 	for (unsigned i = 0; i < links.n; i++)
 		assert_false(link_exists(links.id[i]));
-	free(cfg);
+	aod_config_unref(cfg);
 	free(s);
 }
 
@@ -825,7 +825,7 @@ static void test_bad_mode_fails_visibly(void **state)
 		assert_int_equal(status_of(p, AOD_PROBE_BLOCK).state, AOD_PROBE_FAILED);
 		aod_probes_free(p);
 	}
-	free(cfg);
+	aod_config_unref(cfg);
 }
 
 static void test_enable_on_reload_and_record_all(void **state)
@@ -866,8 +866,8 @@ static void test_enable_on_reload_and_record_all(void **state)
 	c = count_disk_events(s);
 	assert_true(c.reads >= 4 && c.writes >= 4);
 	aod_probes_free(p);
-	free(smb_only);
-	free(with_block);
+	aod_config_unref(smb_only);
+	aod_config_unref(with_block);
 	free(s);
 }
 
@@ -945,7 +945,7 @@ static struct aod_smb_knob_set *smb_knobs_for(const char *rules_yaml)
 
 	assert_non_null(k);
 	aod_knobs_smb(cfg, false, k);
-	free(cfg);
+	aod_config_unref(cfg);
 	return k;
 }
 
@@ -1281,7 +1281,7 @@ static void test_smb_forced_mode(void **state)
 		}
 		aod_probes_free(p);
 	}
-	free(cfg);
+	aod_config_unref(cfg);
 }
 
 int main(void)

@@ -76,7 +76,7 @@ static int group_setup(void **state)
 
 static struct aod_config *config(const char *yaml)
 {
-	struct aod_config *cfg = malloc(sizeof(*cfg));
+	struct aod_config *cfg = aod_config_new_shared();
 	struct aod_config_error err;
 
 	assert_non_null(cfg);
@@ -97,7 +97,7 @@ static struct aod_probes *start(const char *yaml, struct seen *s)
 	struct aod_config *cfg = config(yaml);
 	struct aod_probes *p = aod_probes_new(cfg, NULL, on_event, s);
 
-	free(cfg);
+	aod_config_unref(cfg);
 	assert_non_null(p);
 	assert_int_equal(aod_probes_start(p), 0);
 	return p;

@@ -266,19 +266,22 @@ static void test_creds_load(void **state)
 
 static void test_digest(void **state)
 {
-	char path[] = "/tmp/aod-test-digest-XXXXXX";
+	char path[] = "/tmp/aod-test-digest-XXXXXX", why[256] = "";
 	struct aod_s3_digest d;
+	struct aod_s3_lib lib;
 	int fd = mkstemp(path);
 
 	assert_true(fd >= 0);
+	if (aod_s3_lib_open(&lib, why, sizeof(why)))
+		fail_msg("%s", why);
 	/* RFC 1321 and FIPS 180-2 vectors: "" and "abc" */
-	assert_int_equal(aod_s3_digest_fd(fd, &d), 0);
+	assert_int_equal(aod_s3_digest_fd(&lib, fd, &d), 0);
 	assert_string_equal(d.md5_hex, "d41d8cd98f00b204e9800998ecf8427e");
 	assert_string_equal(d.sha256_hex,
 			    "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
 	assert_int_equal(d.size, 0);
 	assert_int_equal(write(fd, "abc", 3), 3);
-	assert_int_equal(aod_s3_digest_fd(fd, &d), 0);
+	assert_int_equal(aod_s3_digest_fd(&lib, fd, &d), 0);
 	assert_string_equal(d.md5_hex, "900150983cd24fb0d6963f7d28e17f72");
 	assert_string_equal(d.md5_b64, "kAFQmDzST7DWlj99KOF/cg==");
 	assert_string_equal(d.sha256_hex,
