@@ -352,6 +352,8 @@ bool aod_rule_error_tracked(const struct aod_rule *rule, uint32_t status, int32_
 bool aod_rule_smb_threshold(const struct aod_rule *rule, unsigned cmd, uint64_t *threshold_ns);
 bool aod_rule_blk_threshold(const struct aod_rule *rule, const char *disk, uint64_t *threshold_ns);
 bool aod_rule_tcp_threshold(const struct aod_rule *rule, unsigned port, uint64_t *threshold_ns);
+/* Is the process probe wanted: probes.proc on, or auto with a procexit rule. */
+bool aod_config_proc_needed(const struct aod_config *cfg);
 /* procexit: does the exit of a process named comm (its comm, up to 16 bytes)
  * with this code and signal (0 = exited) count? An exit 0 never does. */
 bool aod_rule_proc_exit_counts(const struct aod_rule *rule, const char *comm, int32_t exit_code,

@@ -126,3 +126,13 @@ bool aod_rule_proc_exit_counts(const struct aod_rule *rule, const char *comm, in
 		named = !fnmatch(rule->commands[i], name, 0);
 	return named;
 }
+
+bool aod_config_proc_needed(const struct aod_config *cfg)
+{
+	bool needed = cfg->probes.proc.enable == AOD_PROBE_ON;
+
+	for (uint32_t i = 0; cfg->probes.proc.enable == AOD_PROBE_AUTO && i < cfg->nrules; i++)
+		needed |= cfg->rules[i].type == AOD_RULE_ERROR &&
+			  cfg->rules[i].tool == AOD_TOOL_PROCEXIT;
+	return needed;
+}

@@ -36,10 +36,7 @@ static void proc_compute_knobs(const struct aod_config *cfg, bool record_all, vo
 
 	(void)record_all; /* aod record does not decode process records */
 	memset(k, 0, sizeof(*k));
-	k->needed = pc->enable == AOD_PROBE_ON;
-	for (uint32_t i = 0; pc->enable == AOD_PROBE_AUTO && i < cfg->nrules; i++)
-		k->needed |= cfg->rules[i].tool == AOD_TOOL_PROCEXIT &&
-			     cfg->rules[i].type == AOD_RULE_ERROR; /* auto: a procexit rule needs it */
+	k->needed = aod_config_proc_needed(cfg); /* on, or auto with a procexit rule */
 	k->argv_cap = pc->argv_cap;
 	k->ncomm = pc->ncomm;
 	k->nexe = pc->nexe;

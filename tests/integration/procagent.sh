@@ -6,7 +6,13 @@
 #    component naming a service or scope) get those units; a process in a
 #    cgroup naming none (this test's own, or a plain "aod-pa-PID-plain")
 #    gets NULL;
-# The store is read with Python's sqlite3 (not aod's code).
+#  - a procexit rule (issue 8 §5; probes.proc left at auto, which the rule
+#    turns on): exits 0 of the rule's command and failing exits of another
+#    command never fire, N-1 failing exits in the window do not, N fast ones
+#    make exactly one anomaly, whose worst events are those N processes (the
+#    PIDs the shell started) with their exit code, and whose bundle names
+#    each of them with its command line and exit.
+# The store and the anomaly log are read with Python (not aod's code).
 set -u
 . "$(dirname "$0")/lib.sh"
 need_root_bpf procagent || exit 0
@@ -16,7 +22,7 @@ CGS=()
 cleanup() {
 	stop_agent 2>/dev/null
 	for ((i = ${#CGS[@]} - 1; i >= 0; i--)); do rmdir "${CGS[$i]}" 2>/dev/null; done
-	rm -rf "$WORK"
+	[ -n "${AOD_KEEP_WORK:-}" ] && echo "kept $WORK" || rm -rf "$WORK"
 }
 trap cleanup EXIT
 
@@ -83,4 +89,86 @@ YAML
 	fi
 else
 	skip procagent-unit "no writable cgroup2 hierarchy"
+fi
+
+# ---- 2. a procexit rule on the real probe ----
+W=4
+cp /bin/false "$WORK/pe_fail" && cp /bin/false "$WORK/pe_other" && cp /bin/true "$WORK/pe_fail_ok" &&
+	cp /bin/true "$WORK/pe_ok"
+cat > "$WORK/pe.yaml" <<YAML
+watch_interval_sec: $W
+aod_output_dir: $WORK/pe-out
+store: {batch_ms: 100}
+agent: {control_socket: $WORK/aod.sock}
+guardian:
+  anomalies:
+    failing:
+      type: Error
+      tool: procexit
+      acceptable_count: 3
+      holdoff_sec: 0
+      commands: ["pe_fail*"]
+      actions: [mounts]
+YAML
+anomalies() { # the anomaly log's records of rule "failing": "total tgid:comm:code,..."
+	python3 - "$WORK/pe-out/anomalies.jsonl" <<'PY'
+import json, sys
+try:
+    lines = open(sys.argv[1]).read().splitlines()
+except FileNotFoundError:
+    lines = []
+for l in lines:
+    a = json.loads(l)
+    if a.get("rule") != "failing":
+        continue
+    w = ",".join("%s:%s:%s:%s" % (e["tgid"], e["comm"], e["exit_code"], e["signal"]) for e in a["worst"])
+    print(a["total"], a["source"], w)
+PY
+}
+if start_agent "$WORK/pe.yaml"; then
+	# the rule turned the probe on although probes.proc is auto
+	st=$("$AOD_BIN" status --socket "$WORK/aod.sock" --json 2>/dev/null |
+		python3 -c 'import json,sys; p=json.load(sys.stdin)["probes"]; print([x for x in p if x.get("name")=="proc"][0]["state"] if isinstance(p,list) else p["proc"]["state"])' 2>/dev/null)
+	check procexit-probe-auto "probes.proc auto with a procexit rule: proc probe '$st', expected attached" \
+		[ "$st" = attached ]
+	# never counted: exits 0, also of a command the glob matches (pe_fail_ok), and another command's failures
+	for i in 1 2 3 4 5; do
+		"$WORK/pe_ok" "ok-$i"; "$WORK/pe_fail_ok" "ok-$i"; "$WORK/pe_other" "other-$i"
+	done
+	# N - 1 failing exits of the rule's command
+	"$WORK/pe_fail" "first-1"; "$WORK/pe_fail" "first-2"
+	sleep $((W + 2)) # more than the window: these two can no longer count
+	got=$(anomalies)
+	check procexit-no-anomaly "after 5 exits 0, 5 failing exits of pe_other and 2 of pe_fail: anomalies [$got], expected none" \
+		[ -z "$got" ]
+	pids=
+	for i in 1 2 3; do
+		"$WORK/pe_fail" "fail-$$-$i" &
+		p=$!
+		wait "$p"
+		pids="$pids$p:pe_fail:1:0,"
+	done
+	pids=${pids%,}
+	wait_for 10 sh -c "grep -q '\"failing\"' '$WORK/pe-out/anomalies.jsonl' 2>/dev/null"
+	sleep $((W + 1)) # a second anomaly would have had time to fire
+	got=$(anomalies)
+	check procexit-one-anomaly "anomalies [$got]; expected exactly one: '3 proc $pids'" \
+		[ "$got" = "3 proc $pids" ]
+	wait_for 20 sh -c "ls '$WORK'/pe-out/batches/*.tar.zst >/dev/null 2>&1"
+	sleep 1
+	stop_agent
+	for b in "$WORK"/pe-out/batches/*.tar.zst; do
+		[ -e "$b" ] && tar --zstd -xOf "$b" --wildcards '*summary.txt' 2>/dev/null
+	done > "$WORK/pe-summaries.txt"
+	named=0
+	for i in 1 2 3; do
+		p=$(echo "$pids" | tr ',' '\n' | sed -n "${i}p" | cut -d: -f1)
+		grep -qE "^  $p  $WORK/pe_fail fail-$$-$i  \(exit 1\)" "$WORK/pe-summaries.txt" && named=$((named + 1))
+	done
+	check procexit-bundle-names "the bundle summary names $named of the 3 failing processes with their command line and exit 1" \
+		[ "$named" = 3 ]
+	check procexit-bundle-keys "the summary lacks the per-key count 'pe_fail exit 1  3'" \
+		grep -qE "^  pe_fail exit 1 +3$" "$WORK/pe-summaries.txt"
+else
+	fail procexit "agent did not start: $(tail -n 3 "$AGENT_LOG")"
 fi
