@@ -55,8 +55,8 @@ enum aod_probe_enable {
 	AOD_PROBE_OFF = 2,  /* never; a rule that needs it is an error */
 };
 
-/* probes.proc: the process probe (docs/trace.md). No rule needs it, so
- * auto is off: it runs when turned on. */
+/* probes.proc: the process probe (docs/trace.md). Only a procexit rule
+ * needs it, so auto is off without one (aod_config_proc_needed). */
 #define AOD_PROC_CFG_COMM_MAX 64
 #define AOD_PROC_CFG_EXE_MAX 8
 #define AOD_PROC_CFG_EXE_LEN 128
