@@ -169,6 +169,9 @@ if start_agent "$WORK/pe.yaml"; then
 		[ "$named" = 3 ]
 	check procexit-bundle-keys "the summary lacks the per-key count 'pe_fail exit 1  3'" \
 		grep -qE "^  pe_fail exit 1 +3$" "$WORK/pe-summaries.txt"
+	got=$(sql "$WORK/pe-out/aod.db" "select count(*), max(source), max(type) from anomalies where rule = 'failing'" | tr '\t' ' ')
+	check procexit-store "the store's anomalies of rule 'failing': [$got], expected [1 proc error]" \
+		[ "$got" = "1 proc error" ]
 else
 	fail procexit "agent did not start: $(tail -n 3 "$AGENT_LOG")"
 fi
