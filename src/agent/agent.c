@@ -268,7 +268,7 @@ static int agent_init(struct aod_agent *agent, const struct aod_agent_opts *opts
 	aod_decoder_init(&agent->decoder);
 	agent->collector = aod_collector_new(agent);
 	agent->shares = aod_smb_shares_new(AOD_DEBUGDATA_PATH);
-	if (agent->cfg->probes.proc.enable == AOD_PROBE_ON &&
+	if (aod_config_proc_needed(agent->cfg) &&
 	    !(agent->procs = aod_proc_cache_new(AOD_AGENT_PROC_CACHE)))
 		return -ENOMEM;
 	agent->store = aod_store_writer_new(agent);

@@ -14,6 +14,7 @@
 #include "agent/flight_recorder.h"
 #include "agent/store_writer.h"
 #include "common/log.h"
+#include "common/timeutil.h"
 #include "probe/probes.h"
 #include "probe/proc_cache.h"
 #include "probe/smb_shares.h"
@@ -66,9 +67,40 @@ void aod_dispatcher_on_raw(void *ctx, const struct aod_raw_event *raw)
 	count_smb_series(agent, ev);
 }
 
+/* A process that exited non-zero or by a signal, as an event for the
+ * detector (procexit rules) and the flight recorder (bundles). Not for the
+ * store's events table: the processes row has the exit. A process the
+ * probe's filters hide makes none. */
+static void proc_exit_event(struct aod_agent *agent, const struct aod_proc_event *pe)
+{
+	const struct aod_proc_hdr *h = pe->h;
+	uint64_t now_wall = aod_wall_ns(), now_mono = aod_mono_ns();
+	struct aod_event ev;
+
+	if (h->kind != AOD_PROC_EXIT || (h->flags & AOD_PROCF_FILTERED) ||
+	    (pe->exit_code == 0 && pe->signal == 0))
+		return;
+	memset(&ev, 0, sizeof(ev));
+	ev.kind = AOD_EVENT_PROC_EXIT;
+	ev.wall_ns = pe->wall_ns;
+	/* the probe's clock is CLOCK_BOOTTIME: the same instant on CLOCK_MONOTONIC */
+	ev.mono_ns = now_wall > pe->wall_ns && now_mono > now_wall - pe->wall_ns
+			     ? now_mono - (now_wall - pe->wall_ns) : now_mono;
+	ev.pid = h->pid;
+	ev.tgid = h->tgid;
+	memcpy(ev.comm, h->comm, sizeof(ev.comm) < sizeof(h->comm) ? sizeof(ev.comm)
+								    : sizeof(h->comm));
+	ev.proc = (struct aod_proc_exit_fields){
+		.start_ns = h->start_ns, .duration_ns = pe->duration_ns,
+		.exit_code = pe->exit_code, .signal = pe->signal, .core_dumped = pe->core_dumped,
+	};
+	aod_flight_recorder_add(agent->recorder, &ev);
+	aod_event_queue_push(agent->events, &ev, 1);
+}
+
 /* Process probe records (same thread): straight to the store writer, which
  * counts what it cannot queue; a record that cannot even be copied counts
- * as undecodable. */
+ * as undecodable. Failed exits also go to the detector. */
 void aod_dispatcher_on_proc(void *ctx, const struct aod_proc_event *ev)
 {
 	struct aod_agent *agent = ctx;
@@ -82,6 +114,7 @@ void aod_dispatcher_on_proc(void *ctx, const struct aod_proc_event *ev)
 		atomic_fetch_add(&agent->counters.events_bad, 1);
 	else if (err == 0)
 		aod_store_writer_push(agent->store, &rec);
+	proc_exit_event(agent, ev);
 }
 
 int aod_dispatcher_main(struct aod_agent *agent)

@@ -31,9 +31,10 @@ static const char *const kind_names[] = {
 	[AOD_EVENT_TCP_CONNECT] = "tcp_connect",
 	[AOD_EVENT_TCP_RETRANS] = "tcp_retrans",
 	[AOD_EVENT_TCP_RESET] = "tcp_reset",
+	[AOD_EVENT_PROC_EXIT] = "proc_exit",
 };
 #define KIND_FIRST AOD_EVENT_SMB_SLOW
-#define KIND_LAST AOD_EVENT_TCP_RESET
+#define KIND_LAST AOD_EVENT_PROC_EXIT
 
 static const char *const op_names[AOD_BLK_NOPS] = {
 	[AOD_BLK_READ] = "read",
@@ -171,6 +172,18 @@ static void put_tcp(json_t *o, const struct aod_event *ev, bool *ok)
 		put(o, "direction", json_string(t->dir == AOD_TCP_DIR_SENT ? "sent" : "received"), ok);
 }
 
+static void put_proc(json_t *o, const struct aod_event *ev, bool *ok)
+{
+	const struct aod_proc_exit_fields *p = &ev->proc;
+
+	put(o, "start_ns", json_u64(p->start_ns), ok);
+	put(o, "duration_ns", json_u64(p->duration_ns), ok);
+	put(o, "exit_code", json_integer(p->exit_code), ok);
+	put(o, "signal", json_integer(p->signal), ok);
+	if (p->core_dumped)
+		put(o, "core_dumped", json_true(), ok);
+}
+
 static void put_blk(json_t *o, const struct aod_event *ev, bool *ok)
 {
 	const struct aod_blk_fields *b = &ev->blk;
@@ -220,6 +233,8 @@ json_t *aod_event_to_json(const struct aod_event *ev)
 		put_conn(o, ev, &ok);
 	else if (aod_event_is_tcp(ev))
 		put_tcp(o, ev, &ok);
+	else if (ev->kind == AOD_EVENT_PROC_EXIT)
+		put_proc(o, ev, &ok);
 	else
 		put_blk(o, ev, &ok);
 	if (!ok) {
@@ -543,7 +558,7 @@ static int get_kind(struct dec *d, enum aod_event_kind *kind)
 {
 	static const char what[] =
 		"one of smb_slow, smb_err, blk_slow, blk_err, smb_reconnect, smb_stuck, blk_stuck, "
-		"tcp_connect, tcp_retrans, tcp_reset";
+		"tcp_connect, tcp_retrans, tcp_reset, proc_exit";
 	const json_t *v = json_object_get(d->obj, "kind");
 
 	if (!v)
@@ -575,6 +590,9 @@ static const char *const tcp_retrans_keys[] = { "family", "laddr", "lport", "rad
 static const char *const tcp_reset_keys[] = { "family", "laddr", "lport", "raddr", "rport",
 					      "state", "direction", NULL };
 
+static const char *const proc_exit_keys[] = { "start_ns", "duration_ns", "exit_code", "signal",
+					      "core_dumped", NULL };
+
 static const char *const *tcp_keys(enum aod_event_kind kind)
 {
 	return kind == AOD_EVENT_TCP_CONNECT ? tcp_connect_keys
@@ -602,12 +620,13 @@ static int check_unknown(struct dec *d, enum aod_event_kind kind)
 
 	json_object_foreach((json_t *)d->obj, key, v) {
 		bool conn = kind == AOD_EVENT_SMB_RECONNECT, tcp = kind_is_tcp(kind);
+		bool proc = kind == AOD_EVENT_PROC_EXIT;
 		bool stuck = kind == AOD_EVENT_SMB_STUCK || kind == AOD_EVENT_BLK_STUCK;
 		const char *const *own = kind_is_smb(kind) ? smb_keys : conn ? conn_keys
-					 : tcp ? tcp_keys(kind) : blk_keys;
+					 : tcp ? tcp_keys(kind) : proc ? proc_exit_keys : blk_keys;
 
 		if (in_list(common_keys, key) || in_list(own, key) ||
-		    (!conn && !tcp && !strcmp(key, latency_key(kind))) ||
+		    (!conn && !tcp && !proc && !strcmp(key, latency_key(kind))) ||
 		    (stuck && !strcmp(key, "batch")) ||
 		    (kind == AOD_EVENT_SMB_ERR && in_list(smb_err_keys, key)) ||
 		    (kind == AOD_EVENT_BLK_ERR && in_list(blk_err_keys, key)))
@@ -751,6 +770,24 @@ static int get_conn(struct dec *d, struct aod_event *ev)
 	return get_str(d, "server", true, c->server, sizeof(c->server), NULL);
 }
 
+static int get_proc(struct dec *d, struct aod_event *ev)
+{
+	struct aod_proc_exit_fields *p = &ev->proc;
+	const json_t *core = json_object_get(d->obj, "core_dumped");
+	int rc;
+
+	if ((rc = get_u64(d, "start_ns", true, UINT64_MAX, &p->start_ns, NULL)) ||
+	    (rc = get_u64(d, "duration_ns", true, UINT64_MAX, &p->duration_ns, NULL)) ||
+	    (rc = get_i32(d, "exit_code", 0, 255, &p->exit_code)) ||
+	    (rc = get_i32(d, "signal", 0, 64, &p->signal)))
+		return rc;
+	if (core && !json_is_boolean(core))
+		return fail(d->err, d->errlen, "field 'core_dumped': expected true or false, got %s",
+			    type_desc(core));
+	p->core_dumped = core && json_is_true(core);
+	return 0;
+}
+
 static int get_blk(struct dec *d, struct aod_event *ev)
 {
 	struct aod_blk_fields *b = &ev->blk;
@@ -889,6 +926,8 @@ int aod_event_from_json(const json_t *obj, struct aod_event *out, char *err, siz
 		rc = get_conn(&d, &ev);
 	else if (kind_is_tcp(ev.kind))
 		rc = get_tcp(&d, &ev);
+	else if (ev.kind == AOD_EVENT_PROC_EXIT)
+		rc = get_proc(&d, &ev);
 	else
 		rc = get_blk(&d, &ev);
 	if (rc)

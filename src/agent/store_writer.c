@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "agent/agent.h"
+#include "common/cgroup_unit.h"
 #include "common/log.h"
 #include "common/timeutil.h"
 #include "probe/probes.h"
@@ -22,6 +23,7 @@
 #define BATCH_MAX 8192          /* records per transaction at most */
 #define REOPEN_NS (10 * AOD_NSEC_PER_SEC)
 #define TICK_NS AOD_NSEC_PER_SEC /* probe states, size check */
+#define CGROUP_RELOAD_NS AOD_NSEC_PER_SEC /* at most one hierarchy walk a second */
 
 struct aod_store_writer {
 	struct aod_agent *agent;
@@ -31,6 +33,7 @@ struct aod_store_writer {
 	atomic_bool finishing;
 	_Atomic uint64_t written, events_written, write_lost, write_errors, batches,
 		retention_deleted, bytes, max_bytes;
+	_Atomic uint64_t unit_reloads, unit_misses; /* cgroup id -> unit (write_one) */
 	pthread_mutex_t lock;           /* state, last_error, run_id */
 	char state[16];
 	char last_error[256];
@@ -51,6 +54,11 @@ struct writer_loop {
 	uint64_t next_open_ns, next_tick_ns, next_age_ns;
 	struct aod_probe_status probes[AOD_PROBE_COUNT];
 	bool probes_known;
+	/* cgroup id -> unit for process rows: walked at the first lookup, then
+	 * again on a miss, at most once per CGROUP_RELOAD_NS */
+	struct aod_cgroups cgroups;
+	uint64_t cgroups_loaded_ns;       /* 0 = never walked */
+	bool cgroups_failing;             /* the walk failed; logged once */
 	struct aod_store_rec buf[POP_MAX];
 };
 
@@ -211,6 +219,49 @@ static bool batch_broken(struct aod_store *st, int err)
 	       err == -EBUSY || err == -EINTR;
 }
 
+/* Walk the cgroup2 hierarchy again, unless it was walked less than
+ * CGROUP_RELOAD_NS ago (a storm of short-lived cgroups must not make every
+ * record walk it). true if the table changed. */
+static bool cgroups_reload(struct writer_loop *l, uint64_t now)
+{
+	struct aod_cgroups fresh = { 0 };
+	int err;
+
+	if (l->cgroups_loaded_ns && now - l->cgroups_loaded_ns < CGROUP_RELOAD_NS)
+		return false;
+	l->cgroups_loaded_ns = now;
+	atomic_fetch_add(&l->w->unit_reloads, 1);
+	err = aod_cgroups_load(&fresh);
+	if (err) {
+		if (!l->cgroups_failing)
+			log_warn("store: cannot map cgroups to units (%s); process rows keep "
+				 "unit NULL (logged once until it works)", strerror(-err));
+		l->cgroups_failing = true;
+		aod_cgroups_free(&fresh);
+		return false;
+	}
+	l->cgroups_failing = false;
+	aod_cgroups_free(&l->cgroups);
+	l->cgroups = fresh;
+	return true;
+}
+
+/* The unit of a process record's cgroup: NULL if it is in none, or if the
+ * cgroup is gone before the writer could see it (counted as a miss). */
+static const char *proc_unit(struct writer_loop *l, uint64_t cgroup_id)
+{
+	const struct aod_cgroup *g;
+
+	if (!cgroup_id)
+		return NULL;
+	g = aod_cgroups_find(&l->cgroups, cgroup_id);
+	if (!g && cgroups_reload(l, aod_mono_ns()))
+		g = aod_cgroups_find(&l->cgroups, cgroup_id);
+	if (!g)
+		atomic_fetch_add(&l->w->unit_misses, 1);
+	return g ? g->unit : NULL;
+}
+
 static void write_one(struct writer_loop *l, const struct aod_store_rec *rec)
 {
 	struct aod_agent *agent = l->w->agent;
@@ -228,7 +279,16 @@ static void write_one(struct writer_loop *l, const struct aod_store_rec *rec)
 	    rec->event.kind != AOD_EVENT_SMB_RECONNECT)
 		aod_smb_share_name(agent->shares, rec->event.smb.sesid, rec->event.smb.tid, share,
 				   sizeof(share));
-	err = aod_store_write_rec(l->st, l->w->run_id, rec, share);
+	if ((rec->kind == AOD_STORE_REC_PROC_START || rec->kind == AOD_STORE_REC_PROC_EXEC) &&
+	    !rec->proc.unit) {
+		/* a shallow copy: the unit string is the table's, rec keeps its own parts */
+		struct aod_store_rec with_unit = *rec;
+
+		with_unit.proc.unit = proc_unit(l, rec->proc.cgroup_id);
+		err = aod_store_write_rec(l->st, l->w->run_id, &with_unit, share);
+	} else {
+		err = aod_store_write_rec(l->st, l->w->run_id, rec, share);
+	}
 	if (err && batch_broken(l->st, err)) {
 		write_failed(l, err, l->pending + 1);
 		return;
@@ -427,6 +487,7 @@ int aod_store_writer_main(struct aod_agent *agent)
 	open_store(l);
 	writer_run(l);
 	writer_close(l);
+	aod_cgroups_free(&l->cgroups);
 	aod_config_unref(l->cfg);
 	free(l);
 	return 0;
@@ -439,7 +500,7 @@ json_t *aod_store_writer_status_json(struct aod_store_writer *w)
 
 	pthread_mutex_lock(&w->lock);
 	o = json_pack("{s:b, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I,"
-		      " s:s}",
+		      " s:I, s:I, s:s}",
 		      "enabled", w->enabled, "state", w->state, "path", w->path, "run_id",
 		      (json_int_t)w->run_id, "written", (json_int_t)atomic_load(&w->written),
 		      "events_written", (json_int_t)atomic_load(&w->events_written), "lost",
@@ -450,7 +511,9 @@ json_t *aod_store_writer_status_json(struct aod_store_writer *w)
 		      (json_int_t)(w->queue ? aod_store_queue_depth(w->queue) : 0), "bytes",
 		      (json_int_t)atomic_load(&w->bytes), "max_bytes",
 		      (json_int_t)atomic_load(&w->max_bytes), "retention_deleted",
-		      (json_int_t)atomic_load(&w->retention_deleted), "last_error", w->last_error);
+		      (json_int_t)atomic_load(&w->retention_deleted), "unit_reloads",
+		      (json_int_t)atomic_load(&w->unit_reloads), "unit_misses",
+		      (json_int_t)atomic_load(&w->unit_misses), "last_error", w->last_error);
 	pthread_mutex_unlock(&w->lock);
 	return o;
 }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "collect/summary.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +38,7 @@ static const char *source_ops(const struct aod_anomaly *a)
 	switch (a->source) {
 	case AOD_SOURCE_SMB: return "SMB commands";
 	case AOD_SOURCE_BLOCK: return "block I/Os";
+	case AOD_SOURCE_PROC: return "process exits";
 	case AOD_SOURCE_TCP:
 		if (a->type == AOD_RULE_LATENCY)
 			return "TCP connects";
@@ -53,6 +55,8 @@ static const char *counted_as(const struct aod_anomaly *a)
 		return "were over their latency threshold";
 	if (a->source == AOD_SOURCE_TCP)
 		return "were counted";
+	if (a->source == AOD_SOURCE_PROC)
+		return "had a counted exit code or signal";
 	return "failed with a tracked error";
 }
 
@@ -68,6 +72,8 @@ void aod_summary_event_key(const struct aod_event *ev, char *buf, size_t len)
 			snprintf(buf, len, "SMB2 command %u", ev->smb.cmd);
 	} else if (aod_event_is_tcp(ev)) {
 		aod_tcp_event_key(ev, buf, len);
+	} else if (ev->kind == AOD_EVENT_PROC_EXIT) {
+		snprintf(buf, len, "process %u", ev->tgid);
 	} else if (ev->blk.disk[0]) {
 		snprintf(buf, len, "%.*s", AOD_DISK_NAME_LEN, ev->blk.disk);
 	} else {
@@ -103,6 +109,19 @@ static void event_outcome(const struct aod_event *ev, char *buf, size_t len)
 
 	if (aod_event_is_tcp(ev) && aod_event_is_error(ev)) {
 		tcp_outcome(ev, buf, len);
+		return;
+	}
+	if (ev->kind == AOD_EVENT_PROC_EXIT) {
+		const char *sig = ev->proc.signal > 0 ? sigabbrev_np(ev->proc.signal) : NULL;
+
+		const char *core = ev->proc.core_dumped ? " (core dumped)" : "";
+
+		if (sig)
+			snprintf(buf, len, "killed by SIG%s%s", sig, core);
+		else if (ev->proc.signal)
+			snprintf(buf, len, "killed by signal %d%s", ev->proc.signal, core);
+		else
+			snprintf(buf, len, "exit %d", ev->proc.exit_code);
 		return;
 	}
 	if (!aod_event_is_error(ev)) {

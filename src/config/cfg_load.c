@@ -207,6 +207,7 @@ static int check_rules_have_probes(struct cfg_ctx *c, yaml_node_t *root)
 	const struct aod_config *cfg = c->cfg;
 	static const char *const names[AOD_SOURCE_COUNT] = {
 		[AOD_SOURCE_SMB] = "smb", [AOD_SOURCE_BLOCK] = "block", [AOD_SOURCE_TCP] = "tcp",
+		[AOD_SOURCE_PROC] = "proc",
 	};
 	char path[CFG_PATH_LEN];
 
@@ -214,9 +215,10 @@ static int check_rules_have_probes(struct cfg_ctx *c, yaml_node_t *root)
 		const struct aod_rule *r = &cfg->rules[i];
 		enum aod_probe_enable e = r->source == AOD_SOURCE_SMB     ? cfg->probes.smb
 					  : r->source == AOD_SOURCE_BLOCK ? cfg->probes.block
+					  : r->source == AOD_SOURCE_PROC  ? cfg->probes.proc.enable
 									  : cfg->probes.tcp;
 
-		if (e != AOD_PROBE_OFF)
+		if (r->type == AOD_RULE_HEALTH || e != AOD_PROBE_OFF)
 			continue;
 		cfg_path_key(path, "probes", names[r->source]);
 		return cfg_error(c, cfg_get(c, root, "probes", NULL), path,

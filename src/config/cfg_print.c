@@ -175,6 +175,41 @@ static void print_tcp_latency(FILE *out, const struct aod_rule *r)
 	fputs("]\n", out);
 }
 
+/* procexit: commands (absent = every command), exit_codes and signals
+ * (absent = every one; a list, possibly empty, = those). */
+static void print_procexit(FILE *out, const struct aod_rule *r)
+{
+	bool first = true;
+
+	if (r->ncommands) {
+		fputs("      commands: [", out);
+		for (uint32_t i = 0; i < r->ncommands; i++) {
+			fputs(i ? ", " : "", out);
+			put_str(out, r->commands[i]);
+		}
+		fputs("]\n", out);
+	}
+	if (!r->all_exit_codes) {
+		fputs("      exit_codes: [", out);
+		for (int code = 1; code < 256; code++)
+			if (r->exit_codes[code]) {
+				fprintf(out, "%s%d", first ? "" : ", ", code);
+				first = false;
+			}
+		fputs("]\n", out);
+	}
+	first = true;
+	if (!r->all_signals) {
+		fputs("      signals: [", out);
+		for (int sig = 1; sig <= 64; sig++)
+			if (r->signals[sig]) {
+				fprintf(out, "%s%d", first ? "" : ", ", sig);
+				first = false;
+			}
+		fputs("]\n", out);
+	}
+}
+
 static void print_rule(FILE *out, const struct aod_rule *r)
 {
 	fputs("    ", out);
@@ -186,7 +221,8 @@ static void print_rule(FILE *out, const struct aod_rule *r)
 	}
 	fprintf(out, "      type: %s\n", r->type == AOD_RULE_LATENCY ? "Latency" : "Error");
 	fprintf(out, "      tool: %s\n", aod_tool_name(r->tool));
-	if (r->tool != AOD_TOOL_TCPRETRANS && r->tool != AOD_TOOL_TCPRESET)
+	if (r->tool != AOD_TOOL_TCPRETRANS && r->tool != AOD_TOOL_TCPRESET &&
+	    r->tool != AOD_TOOL_PROCEXIT)
 		fprintf(out, "      mode: %s\n", aod_mode_name(r->mode));
 	fprintf(out, "      acceptable_count: %u\n", r->acceptable_count);
 	if (r->type == AOD_RULE_LATENCY) {
@@ -203,6 +239,8 @@ static void print_rule(FILE *out, const struct aod_rule *r)
 		print_blk_latency(out, r);
 	} else if (r->tool == AOD_TOOL_TCPCONNLAT) {
 		print_tcp_latency(out, r);
+	} else if (r->tool == AOD_TOOL_PROCEXIT) {
+		print_procexit(out, r);
 	} else if (r->tool != AOD_TOOL_TCPRETRANS && r->tool != AOD_TOOL_TCPRESET) {
 		/* (tcpretrans, tcpreset: no keys, every retransmit / reset counts) */
 		put_codes(out, "track_codes", r->track_codes, r->ntrack_codes);

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * probes.proc: the process probe. Either a scalar like the other probes
- * (auto, on, off; auto is off, since no rule needs it), or a mapping:
+ * (auto, on, off; auto is off unless a procexit rule needs it), or a mapping:
  *   proc: {enabled: on, argv_cap: 4096, ignore_comm: [ps], ignore_exe: ["*.sh"]}
  * The filters are applied in the kernel and rewritten on reload.
  */

@@ -6,7 +6,10 @@
  * its bugs fixed: untracked commands never count, error codes are real
  * values (not list positions), and the mode is validated.
  */
+#include <ctype.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -21,7 +24,8 @@ static const char *const rule_keys[] = {
 	"type", "tool", "mode", "acceptable_count", "default_threshold_ms",
 	"emergency_threshold_ms", "holdoff_sec", "track_commands",
 	"exclude_commands", "track_devices", "exclude_devices", "track_codes",
-	"exclude_codes", "track_ports", "exclude_ports", "actions", NULL,
+	"exclude_codes", "track_ports", "exclude_ports", "commands", "exit_codes", "signals",
+	"actions", NULL,
 };
 
 static const char *const smbslower_keys[] = {
@@ -50,6 +54,11 @@ static const char *const tcpconnlat_keys[] = {
 /* tcpretrans, tcpreset: every retransmit / reset counts */
 static const char *const tcp_error_keys[] = {
 	"type", "tool", "acceptable_count", "holdoff_sec", "actions", NULL,
+};
+
+static const char *const procexit_keys[] = {
+	"type", "tool", "acceptable_count", "holdoff_sec", "commands", "exit_codes", "signals",
+	"actions", NULL,
 };
 
 struct rule_ctx {
@@ -93,11 +102,11 @@ static const char *const type_names[] = { "Latency", "Error", NULL };
 /* index = enum aod_tool, then aliases: smbsloweraod is AODv2's binary name */
 static const char *const tool_names[] = {
 	"smbslower", "smbiosnoop", "biolatency", "bioerror", "tcpconnlat", "tcpretrans",
-	"tcpreset", "smbsloweraod", NULL,
+	"tcpreset", "procexit", "smbsloweraod", NULL,
 };
-#define TOOL_ALIAS_SMBSLOWERAOD 7
+#define TOOL_ALIAS_SMBSLOWERAOD 8
 #define LATENCY_TOOLS "smbslower, biolatency or tcpconnlat"
-#define ERROR_TOOLS "smbiosnoop, bioerror, tcpretrans or tcpreset"
+#define ERROR_TOOLS "smbiosnoop, bioerror, tcpretrans, tcpreset or procexit"
 
 static bool is_latency_tool(enum aod_tool t)
 {
@@ -111,6 +120,7 @@ static enum aod_source tool_source(enum aod_tool t)
 	case AOD_TOOL_SMBIOSNOOP: return AOD_SOURCE_SMB;
 	case AOD_TOOL_BIOLATENCY:
 	case AOD_TOOL_BIOERROR: return AOD_SOURCE_BLOCK;
+	case AOD_TOOL_PROCEXIT: return AOD_SOURCE_PROC;
 	default: return AOD_SOURCE_TCP;
 	}
 }
@@ -160,6 +170,7 @@ static int check_tool_keys(struct rule_ctx *rc)
 				     t == AOD_TOOL_BIOLATENCY ? biolatency_keys :
 				     t == AOD_TOOL_TCPCONNLAT ? tcpconnlat_keys :
 				     t == AOD_TOOL_TCPRETRANS || t == AOD_TOOL_TCPRESET ? tcp_error_keys :
+				     t == AOD_TOOL_PROCEXIT ? procexit_keys :
 				     error_keys;
 	char kpath[CFG_PATH_LEN], list[400];
 
@@ -658,6 +669,152 @@ static int parse_error_rule(struct rule_ctx *rc)
 	return 0;
 }
 
+/* ---- failed process exits (procexit) ---- */
+
+/* A comm glob: 1..63 bytes, printable; without glob characters at most 15
+ * bytes (a longer name could never equal a comm). */
+static int parse_command(struct rule_ctx *rc, yaml_node_t *n, const char *path, char *out)
+{
+	const char *v = cfg_is_null(n) ? NULL : cfg_scalar(n);
+	char desc[96];
+	size_t len;
+
+	if (!v || !*v)
+		return cfg_error(rc->c, n, path,
+				 "expected a command name or glob (\"make\", \"cc*\"), got %s",
+				 cfg_node_desc(n, desc, sizeof(desc)));
+	len = strlen(v);
+	for (size_t i = 0; i < len; i++)
+		if (iscntrl((unsigned char)v[i]))
+			return cfg_error(rc->c, n, path,
+					 "expected a command name or glob without control "
+					 "characters (byte %zu is 0x%02x)", i, (unsigned char)v[i]);
+	if (len >= AOD_PROC_COMMAND_LEN)
+		return cfg_error(rc->c, n, path, "expected a glob of at most %d bytes, got %zu",
+				 AOD_PROC_COMMAND_LEN - 1, len);
+	if (!strpbrk(v, "*?[") && len >= AOD_EV_COMM_LEN)
+		return cfg_error(rc->c, n, path,
+				 "'%s' is %zu bytes; expected at most %d (the kernel's comm, "
+				 "cut at %d: use '%.*s' or a glob)", v, len, AOD_EV_COMM_LEN - 1,
+				 AOD_EV_COMM_LEN - 1, AOD_EV_COMM_LEN - 1, v);
+	memcpy(out, v, len + 1);
+	return 0;
+}
+
+static int parse_commands(struct rule_ctx *rc)
+{
+	struct aod_rule *r = rc->r;
+	char lpath[CFG_PATH_LEN], ipath[CFG_PATH_LEN];
+	yaml_node_t *n = rule_get(rc, "commands", lpath, NULL);
+	int err = cfg_check_sequence(rc->c, n, lpath, AOD_MAX_PROC_COMMANDS, "command names or globs");
+
+	if (err || !n || cfg_is_null(n))
+		return err;
+	for (yaml_node_item_t *it = n->data.sequence.items.start;
+	     it < n->data.sequence.items.top; it++) {
+		cfg_path_index(ipath, lpath, (size_t)(it - n->data.sequence.items.start));
+		err = parse_command(rc, cfg_node(rc->c, *it), ipath, r->commands[r->ncommands]);
+		if (err)
+			return err;
+		r->ncommands++;
+	}
+	return 0;
+}
+
+/* A signal: a number 1..64 or a name, with or without SIG ("KILL", "SIGSEGV"). */
+static int parse_signal(struct rule_ctx *rc, yaml_node_t *n, const char *path, int *out)
+{
+	const char *v = cfg_is_null(n) ? NULL : cfg_scalar(n);
+	const char *names[NSIG];
+	size_t nnames = 0;
+	char desc[96];
+	uint32_t num;
+
+	if (v && isdigit((unsigned char)v[0])) {
+		int err = cfg_u32(rc->c, n, path, 1, 64, &num);
+
+		*out = (int)num;
+		return err;
+	}
+	if (v && !strncasecmp(v, "SIG", 3))
+		v += 3;
+	for (int sig = 1; v && sig < NSIG && sig <= 64; sig++) {
+		const char *abbrev = sigabbrev_np(sig);
+
+		if (!abbrev)
+			continue;
+		if (!strcasecmp(v, abbrev)) {
+			*out = sig;
+			return 0;
+		}
+		names[nnames++] = abbrev;
+	}
+	v = v ? cfg_suggest(v, names, nnames) : NULL;
+	return cfg_error(rc->c, n, path,
+			 "expected a signal name (SIGKILL, SEGV, ...) or number 1..64, got %s%s%s%s",
+			 cfg_node_desc(n, desc, sizeof(desc)), v ? "; did you mean 'SIG" : "",
+			 v ? v : "", v ? "'?" : "");
+}
+
+/* exit_codes, signals: absent = every one; a list (possibly empty) = those. */
+static int parse_exit_list(struct rule_ctx *rc, const char *key, bool *all, bool *set,
+			   size_t nset)
+{
+	char lpath[CFG_PATH_LEN], ipath[CFG_PATH_LEN];
+	yaml_node_t *n = rule_get(rc, key, lpath, NULL);
+	bool codes = nset == 256;
+	int err;
+
+	*all = !n;
+	if (!n)
+		return 0;
+	err = cfg_check_sequence(rc->c, n, lpath, nset - 1,
+				 codes ? "exit codes (1..255)" : "signals");
+	if (err || cfg_is_null(n))
+		return err;
+	for (yaml_node_item_t *it = n->data.sequence.items.start;
+	     it < n->data.sequence.items.top; it++) {
+		yaml_node_t *item = cfg_node(rc->c, *it);
+		uint32_t code = 0;
+		int sig = 0;
+
+		cfg_path_index(ipath, lpath, (size_t)(it - n->data.sequence.items.start));
+		if (codes) {
+			err = cfg_u32(rc->c, item, ipath, 1, 255, &code);
+			sig = (int)code;
+		} else {
+			err = parse_signal(rc, item, ipath, &sig);
+		}
+		if (err)
+			return err;
+		set[sig] = true;
+	}
+	return 0;
+}
+
+static int parse_procexit(struct rule_ctx *rc)
+{
+	struct aod_rule *r = rc->r;
+	bool any = false;
+	int err = parse_commands(rc);
+
+	if (!err)
+		err = parse_exit_list(rc, "exit_codes", &r->all_exit_codes, r->exit_codes,
+				      sizeof(r->exit_codes) / sizeof(r->exit_codes[0]));
+	if (!err)
+		err = parse_exit_list(rc, "signals", &r->all_signals, r->signals,
+				      sizeof(r->signals) / sizeof(r->signals[0]));
+	if (err)
+		return err;
+	for (size_t i = 0; i < sizeof(r->exit_codes) / sizeof(r->exit_codes[0]); i++)
+		any |= r->exit_codes[i];
+	for (size_t i = 0; i < sizeof(r->signals) / sizeof(r->signals[0]); i++)
+		any |= r->signals[i];
+	if (!any && !r->all_exit_codes && !r->all_signals)
+		return nothing_to_track(rc, "exit_codes and signals are both empty");
+	return 0;
+}
+
 static int parse_rule(struct cfg_ctx *c, yaml_node_t *key, yaml_node_t *map,
 		      const char *path, struct aod_rule *r)
 {
@@ -688,6 +845,7 @@ static int parse_rule(struct cfg_ctx *c, yaml_node_t *key, yaml_node_t *map,
 	case AOD_TOOL_TCPCONNLAT: return parse_tcp_latency(&rc);
 	case AOD_TOOL_TCPRETRANS:
 	case AOD_TOOL_TCPRESET: return 0; /* every retransmit / reset counts */
+	case AOD_TOOL_PROCEXIT: return parse_procexit(&rc);
 	default: return parse_error_rule(&rc);
 	}
 }

@@ -45,6 +45,7 @@ enum aod_tool {
 	AOD_TOOL_TCPCONNLAT = 4, /* TCP connect latency */
 	AOD_TOOL_TCPRETRANS = 5, /* TCP retransmits */
 	AOD_TOOL_TCPRESET = 6,   /* TCP resets, sent and received */
+	AOD_TOOL_PROCEXIT = 7,   /* failed process exits (non-zero code or a signal) */
 };
 
 /* probes.<name>: whether a probe runs (see docs/config.md). */
@@ -54,8 +55,8 @@ enum aod_probe_enable {
 	AOD_PROBE_OFF = 2,  /* never; a rule that needs it is an error */
 };
 
-/* probes.proc: the process probe (docs/trace.md). No rule needs it, so
- * auto is off: it runs when turned on. */
+/* probes.proc: the process probe (docs/trace.md). Only a procexit rule
+ * needs it, so auto is off without one (aod_config_proc_needed). */
 #define AOD_PROC_CFG_COMM_MAX 64
 #define AOD_PROC_CFG_EXE_MAX 8
 #define AOD_PROC_CFG_EXE_LEN 128
@@ -90,6 +91,8 @@ struct aod_device {
 };
 
 #define AOD_MAX_PORTS 32
+#define AOD_MAX_PROC_COMMANDS 16
+#define AOD_PROC_COMMAND_LEN 64  /* a glob on comm (at most 15 bytes) */
 
 struct aod_port {
 	uint16_t port;         /* remote port of an active open */
@@ -132,6 +135,15 @@ struct aod_rule {
 	struct aod_code track_codes[AOD_MAX_CODES];
 	uint32_t nexclude_codes;
 	struct aod_code exclude_codes[AOD_MAX_CODES];
+
+	/* procexit: which exits count. commands: fnmatch globs on comm (none =
+	 * every command); exit_codes / signals: all_* true = every non-zero
+	 * code / every signal, else only the listed ones (possibly none). */
+	uint32_t ncommands;
+	char commands[AOD_MAX_PROC_COMMANDS][AOD_PROC_COMMAND_LEN];
+	bool all_exit_codes, all_signals;
+	bool exit_codes[256];            /* index: the exit code (0 never counts) */
+	bool signals[65];                /* index: the signal number 1..64 */
 
 	uint32_t nactions;
 	char actions[AOD_MAX_ACTIONS][AOD_ACTION_NAME_LEN];
@@ -340,6 +352,12 @@ bool aod_rule_error_tracked(const struct aod_rule *rule, uint32_t status, int32_
 bool aod_rule_smb_threshold(const struct aod_rule *rule, unsigned cmd, uint64_t *threshold_ns);
 bool aod_rule_blk_threshold(const struct aod_rule *rule, const char *disk, uint64_t *threshold_ns);
 bool aod_rule_tcp_threshold(const struct aod_rule *rule, unsigned port, uint64_t *threshold_ns);
+/* Is the process probe wanted: probes.proc on, or auto with a procexit rule. */
+bool aod_config_proc_needed(const struct aod_config *cfg);
+/* procexit: does the exit of a process named comm (its comm, up to 16 bytes)
+ * with this code and signal (0 = exited) count? An exit 0 never does. */
+bool aod_rule_proc_exit_counts(const struct aod_rule *rule, const char *comm, int32_t exit_code,
+			       int32_t signal);
 const char *aod_probe_enable_name(enum aod_probe_enable e); /* "auto", "on", "off" */
 
 #endif /* AOD_CONFIG_H */

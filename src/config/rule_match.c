@@ -4,6 +4,8 @@
  * and by the code that fills the BPF filter maps, so the kernel pre-filter
  * and the user-space rule cannot disagree.
  */
+#include <fnmatch.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "config/config.h"
@@ -99,4 +101,38 @@ bool aod_rule_tcp_threshold(const struct aod_rule *rule, unsigned port, uint64_t
 		return false;
 	*threshold_ns = rule->default_threshold_ns;
 	return true;
+}
+
+bool aod_rule_proc_exit_counts(const struct aod_rule *rule, const char *comm, int32_t exit_code,
+			       int32_t signal)
+{
+	char name[AOD_EV_COMM_LEN + 1];
+	bool named;
+
+	if (!rule || rule->tool != AOD_TOOL_PROCEXIT)
+		return false;
+	if (signal) {
+		if (signal < 0 || signal > 64 || !(rule->all_signals || rule->signals[signal]))
+			return false;
+	} else if (exit_code <= 0 || exit_code > 255 ||
+		   !(rule->all_exit_codes || rule->exit_codes[exit_code])) {
+		return false;
+	}
+	if (!rule->ncommands)
+		return true;
+	snprintf(name, sizeof(name), "%.*s", AOD_EV_COMM_LEN, comm ? comm : "");
+	named = false;
+	for (uint32_t i = 0; i < rule->ncommands && !named; i++)
+		named = !fnmatch(rule->commands[i], name, 0);
+	return named;
+}
+
+bool aod_config_proc_needed(const struct aod_config *cfg)
+{
+	bool needed = cfg->probes.proc.enable == AOD_PROBE_ON;
+
+	for (uint32_t i = 0; cfg->probes.proc.enable == AOD_PROBE_AUTO && i < cfg->nrules; i++)
+		needed |= cfg->rules[i].type == AOD_RULE_ERROR &&
+			  cfg->rules[i].tool == AOD_TOOL_PROCEXIT;
+	return needed;
 }

@@ -356,6 +356,7 @@ const char *aod_tool_name(enum aod_tool tool)
 	case AOD_TOOL_TCPCONNLAT: return "tcpconnlat";
 	case AOD_TOOL_TCPRETRANS: return "tcpretrans";
 	case AOD_TOOL_TCPRESET: return "tcpreset";
+	case AOD_TOOL_PROCEXIT: return "procexit";
 	default: return "unknown";
 	}
 }

@@ -9,6 +9,7 @@ const char *aod_source_name(enum aod_source src)
 	case AOD_SOURCE_MANUAL: return "manual";
 	case AOD_SOURCE_TCP: return "tcp";
 	case AOD_SOURCE_HEALTH: return "health";
+	case AOD_SOURCE_PROC: return "proc";
 	default: return "unknown";
 	}
 }

@@ -99,6 +99,9 @@ static bool event_counts(const struct aod_rule *rule, const struct aod_event *ev
 			return aod_rule_error_tracked(rule, ev->smb.status, ev->smb.rc);
 		if (ev->kind == AOD_EVENT_BLK_ERR)
 			return aod_rule_error_tracked(rule, 0, ev->blk.error);
+		if (ev->kind == AOD_EVENT_PROC_EXIT)
+			return aod_rule_proc_exit_counts(rule, ev->comm, ev->proc.exit_code,
+							 ev->proc.signal);
 		/* tcpretrans / tcpreset: every one counts */
 		return (ev->kind == AOD_EVENT_TCP_RETRANS && rule->tool == AOD_TOOL_TCPRETRANS) ||
 		       (ev->kind == AOD_EVENT_TCP_RESET && rule->tool == AOD_TOOL_TCPRESET);

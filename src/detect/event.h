@@ -25,6 +25,7 @@ enum aod_event_kind {
 	AOD_EVENT_TCP_CONNECT = 8,   /* an active open at/over its port's threshold */
 	AOD_EVENT_TCP_RETRANS = 9,   /* a retransmitted segment */
 	AOD_EVENT_TCP_RESET = 10,    /* a reset sent or received */
+	AOD_EVENT_PROC_EXIT = 11,    /* a process exited non-zero or by a signal (process probe) */
 };
 
 /* aod_event.flags */
@@ -37,7 +38,8 @@ enum aod_source {
 	AOD_SOURCE_MANUAL = 2, /* snapshot requested by a person */
 	AOD_SOURCE_TCP = 3,
 	AOD_SOURCE_HEALTH = 4, /* a health report (src/agent/health_loop.c) */
-	AOD_SOURCE_COUNT = 5,
+	AOD_SOURCE_PROC = 5,   /* the process probe: failed exits */
+	AOD_SOURCE_COUNT = 6,
 };
 
 struct aod_smb_fields {
@@ -77,6 +79,16 @@ struct aod_tcp_fields {
 	uint64_t latency_ns; /* connects: SYN_SENT -> ESTABLISHED */
 };
 
+/* A failed process exit: the process (tgid, comm of its last exec) is the
+ * event's; mono_ns/wall_ns are the exit of its last thread. */
+struct aod_proc_exit_fields {
+	uint64_t start_ns;   /* the process's identity with tgid (kernel start time) */
+	uint64_t duration_ns;
+	int32_t exit_code;   /* 0..255; meaningful when signal == 0 */
+	int32_t signal;      /* the killing signal, 0 = exited */
+	uint8_t core_dumped;
+};
+
 struct aod_smb_conn_fields {
 	uint64_t conn_id;
 	uint64_t currmid;
@@ -103,6 +115,7 @@ struct aod_event {
 		struct aod_blk_fields blk;
 		struct aod_smb_conn_fields conn; /* AOD_EVENT_SMB_RECONNECT */
 		struct aod_tcp_fields tcp;       /* AOD_EVENT_TCP_* */
+		struct aod_proc_exit_fields proc; /* AOD_EVENT_PROC_EXIT */
 	};
 };
 
@@ -116,6 +129,8 @@ static inline enum aod_source aod_event_source(const struct aod_event *ev)
 {
 	if (aod_event_is_tcp(ev))
 		return AOD_SOURCE_TCP;
+	if (ev->kind == AOD_EVENT_PROC_EXIT)
+		return AOD_SOURCE_PROC;
 	return ev->kind == AOD_EVENT_BLK_SLOW || ev->kind == AOD_EVENT_BLK_ERR ||
 			       ev->kind == AOD_EVENT_BLK_STUCK
 		       ? AOD_SOURCE_BLOCK
@@ -127,16 +142,18 @@ static inline bool aod_event_is_stuck(const struct aod_event *ev)
 	return ev->kind == AOD_EVENT_SMB_STUCK || ev->kind == AOD_EVENT_BLK_STUCK;
 }
 
-/* An event an Error rule counts (TCP retransmits and resets included). */
+/* An event an Error rule counts (TCP retransmits and resets, failed process
+ * exits included). */
 static inline bool aod_event_is_error(const struct aod_event *ev)
 {
 	return ev->kind == AOD_EVENT_SMB_ERR || ev->kind == AOD_EVENT_BLK_ERR ||
-	       ev->kind == AOD_EVENT_TCP_RETRANS || ev->kind == AOD_EVENT_TCP_RESET;
+	       ev->kind == AOD_EVENT_TCP_RETRANS || ev->kind == AOD_EVENT_TCP_RESET ||
+	       ev->kind == AOD_EVENT_PROC_EXIT;
 }
 
 static inline uint64_t aod_event_latency_ns(const struct aod_event *ev)
 {
-	if (ev->kind == AOD_EVENT_SMB_RECONNECT)
+	if (ev->kind == AOD_EVENT_SMB_RECONNECT || ev->kind == AOD_EVENT_PROC_EXIT)
 		return 0;
 	if (aod_event_is_tcp(ev))
 		return ev->tcp.latency_ns;

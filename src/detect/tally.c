@@ -3,10 +3,14 @@
 #include "detect/tally.h"
 #include "detect/tcp_event.h"
 
+#include <signal.h>
+
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "common/text.h"
 
 #define OTHER_KEY_NAME "(other)"
 
@@ -43,6 +47,28 @@ static uint64_t error_key(uint32_t status, int32_t rc, char *name, size_t len)
 	}
 	snprintf(name, len, "rc=%d", rc);
 	return KEY_RAW_BIT | (uint32_t)rc;
+}
+
+/* A failed exit: "make exit 2", "cc1 SIGSEGV" (the comm escaped), keyed by
+ * comm and outcome. */
+static uint64_t proc_exit_key(const struct aod_event *ev, char *name, size_t len)
+{
+	char comm[AOD_EV_COMM_LEN * 4 + 1];
+	const char *sig = ev->proc.signal > 0 ? sigabbrev_np(ev->proc.signal) : NULL;
+	uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+
+	for (size_t i = 0; i < AOD_EV_COMM_LEN && ev->comm[i]; i++)
+		h = (h ^ (unsigned char)ev->comm[i]) * 1099511628211ULL;
+	h = (h ^ (uint32_t)ev->proc.exit_code) * 1099511628211ULL;
+	h = (h ^ ((uint64_t)(uint32_t)ev->proc.signal << 16)) * 1099511628211ULL;
+	aod_text_escape(ev->comm, strnlen(ev->comm, AOD_EV_COMM_LEN), comm, sizeof(comm), false);
+	if (ev->proc.signal && sig)
+		snprintf(name, len, "%.30s SIG%s", comm, sig);
+	else if (ev->proc.signal)
+		snprintf(name, len, "%.30s signal %d", comm, ev->proc.signal);
+	else
+		snprintf(name, len, "%.30s exit %d", comm, ev->proc.exit_code);
+	return h;
 }
 
 static uint64_t event_key(const struct aod_rule *rule, const struct aod_event *ev,
@@ -82,6 +108,8 @@ static uint64_t event_key(const struct aod_rule *rule, const struct aod_event *e
 	case AOD_EVENT_TCP_RETRANS:
 	case AOD_EVENT_TCP_RESET:
 		return aod_tcp_event_key(ev, name, len);
+	case AOD_EVENT_PROC_EXIT:
+		return proc_exit_key(ev, name, len);
 	case AOD_EVENT_SMB_RECONNECT: /* never counted (event_counts), so never keyed */
 		break;
 	}

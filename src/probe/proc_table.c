@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * The process probe as an entry of the probe table (probes.c): loaded when
- * probes.proc is on, its ring added to the table's consumer, so that its
+ * probes.proc is on (or auto with a procexit rule), its ring added to the table's consumer, so that its
  * records reach the agent from the same poll thread as every probe's
  * (through aod_probes_opts.proc_fn: a separate callback, since an exec
  * record has a variable size). The running processes are seeded right
@@ -36,7 +36,7 @@ static void proc_compute_knobs(const struct aod_config *cfg, bool record_all, vo
 
 	(void)record_all; /* aod record does not decode process records */
 	memset(k, 0, sizeof(*k));
-	k->needed = pc->enable == AOD_PROBE_ON;
+	k->needed = aod_config_proc_needed(cfg); /* on, or auto with a procexit rule */
 	k->argv_cap = pc->argv_cap;
 	k->ncomm = pc->ncomm;
 	k->nexe = pc->nexe;

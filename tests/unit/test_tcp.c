@@ -119,7 +119,7 @@ static void test_config_tcp_errors(void **st)
 	load_fails(HEAD "guardian:\n  anomalies:\n    x: {type: Latency, tool: tcpretrans, acceptable_count: 1}\n",
 		   "expected a Latency tool (smbslower, biolatency or tcpconnlat)");
 	load_fails(HEAD "guardian:\n  anomalies:\n    x: {type: Error, tool: tcpconnlat, acceptable_count: 1}\n",
-		   "expected an Error tool (smbiosnoop, bioerror, tcpretrans or tcpreset)");
+		   "expected an Error tool (smbiosnoop, bioerror, tcpretrans, tcpreset or procexit)");
 	load_fails(HEAD "guardian:\n  anomalies:\n    x: {type: Latency, tool: tcpconnlat, acceptable_count: 1,"
 		   " track_ports: [70000]}\n",
 		   "t.yaml:5:77: guardian.anomalies.x.track_ports[0]: expected an integer >= 1 and <= 65535, got '70000'");
