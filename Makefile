@@ -53,7 +53,7 @@ UNIT_BINS   := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 HELPER_SRCS := $(wildcard tests/helpers/*.c)
 HELPER_BINS := $(patsubst tests/helpers/%.c,$(BUILD)/tests/%,$(HELPER_SRCS))
 BENCH_SRCS  := $(wildcard bench/*.c)
-BENCH_BINS  := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS))
+BENCH_BINS  := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRCS)) $(BUILD)/bench/exit0
 
 .SECONDARY:
 .PHONY: all deps run check check-unit check-asan bench clean format vm-setup install tests-build asan-build
@@ -128,6 +128,11 @@ $(BUILD)/tests/stallfs: tests/helpers/stallfs.c
 $(BUILD)/bench/%: bench/%.c $(BUILD)/libaod.a
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libaod.a $(LDLIBS)
+
+# bench/proc.sh's cheapest exec: static, no libc (see the file)
+$(BUILD)/bench/exit0: bench/exit0.S
+	@mkdir -p $(@D)
+	$(CC) -static -nostdlib -o $@ $<
 
 tests-build: $(BUILD)/aod $(UNIT_BINS) $(HELPER_BINS) $(BENCH_BINS)
 

@@ -388,6 +388,31 @@ static int parse_buffer(struct cfg_ctx *c, const char *buf, size_t len)
 	return err;
 }
 
+static bool all_zero(const unsigned char *p, size_t n)
+{
+	return n == 0 || (p[0] == 0 && !memcmp(p, p + 1, n - 1));
+}
+
+/*
+ * memcpy(dst, src, n), except that a page that is zero in both is not
+ * written. A config is half a MiB of fixed arrays, mostly unused; the
+ * agent's comes zeroed from calloc (pages never touched), and a plain copy
+ * would make every page of it resident for the agent's lifetime.
+ */
+static void copy_sparse(void *dst, const void *src, size_t n)
+{
+	const size_t page = 4096;
+	unsigned char *d = dst;
+	const unsigned char *s = src;
+
+	for (size_t off = 0; off < n; off += page) {
+		size_t len = n - off < page ? n - off : page;
+
+		if (!all_zero(s + off, len) || !all_zero(d + off, len))
+			memcpy(d + off, s + off, len);
+	}
+}
+
 int aod_config_load_buffer(struct aod_config *cfg, const char *name,
 			   const char *buf, size_t len,
 			   struct aod_config_error *err)
@@ -408,7 +433,7 @@ int aod_config_load_buffer(struct aod_config *cfg, const char *name,
 	if (ret == 0)
 		ret = parse_buffer(&c, buf, len);
 	if (ret == 0)
-		memcpy(cfg, tmp, sizeof(*cfg));
+		copy_sparse(cfg, tmp, sizeof(*cfg));
 	free(tmp);
 	return ret;
 }

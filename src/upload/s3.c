@@ -226,7 +226,7 @@ static int perform(CURL *h, struct transfer *t, const char *errbuf, const char *
 	t->rq->lib->easy_getinfo(h, CURLINFO_RESPONSE_CODE, &res->status);
 	if (rc != CURLE_OK) {
 		res->status = 0;
-		snprintf(res->error, sizeof(res->error), "%s: %s", what,
+		snprintf(res->error, sizeof(res->error), "%s: %.240s", what,
 			 errbuf[0] ? errbuf : t->rq->lib->easy_strerror(rc));
 		return res->aborted ? -ECANCELED : -EIO;
 	}

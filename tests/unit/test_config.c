@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "cli/commands.h"
@@ -1379,6 +1380,72 @@ static void test_shared_config_refs(void **state)
 	aod_config_unref(NULL);
 }
 
+/* Anonymous: of the /proc/self/smaps mapping holding p, in KiB; -1 if none. */
+static long anon_kb_at(const void *p)
+{
+	FILE *f = fopen("/proc/self/smaps", "r");
+	char line[512];
+	bool in = false;
+	long kb = -1;
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long lo, hi;
+
+		if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2 && strchr(line, '-') < strchr(line, ' '))
+			in = (uintptr_t)p >= lo && (uintptr_t)p < hi;
+		else if (in && sscanf(line, "Anonymous: %ld kB", &kb) == 1)
+			break;
+	}
+	fclose(f);
+	return kb;
+}
+
+/* A load over a config that held another one gives exactly the bytes of a
+ * load into a fresh one (the copy skips only pages zero on both sides), and
+ * a shared config's untouched pages stay untouched (not resident). */
+static void test_load_over_used_config(void **state)
+{
+	static const char big[] =
+		"watch_interval_sec: 2\naod_output_dir: /tmp/big\nguardian:\n  anomalies:\n"
+		"    a: {type: Latency, tool: biolatency, acceptable_count: 3, default_threshold_ms: 5}\n"
+		"    b: {type: Latency, tool: smbslower, acceptable_count: 4, default_threshold_ms: 6}\n"
+		"    c: {type: Error, tool: bioerror, acceptable_count: 5}\n"
+		"watcher:\n  custom_actions:\n    - {name: x, argv: [/bin/echo, one, two]}\n";
+	static const char small[] = "watch_interval_sec: 3\naod_output_dir: /tmp/small\n"
+				    "guardian: {anomalies: {}}\n";
+	/* fresh: zero pages never touched, in a mapping of its own (guard pages
+	 * of another protection keep it from merging with its neighbours) */
+	size_t len = (sizeof(struct aod_config) + 4095) & ~(size_t)4095;
+	char *map = mmap(NULL, len + 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	struct aod_config *used = aod_config_new_shared(), *fresh = (void *)(map + 4096);
+	struct aod_config_error err;
+	long kb;
+
+	(void)state;
+	assert_non_null(used);
+	assert_true(map != MAP_FAILED);
+	assert_int_equal(mprotect(map, 4096, PROT_NONE), 0);
+	assert_int_equal(mprotect(map + 4096 + len, 4096, PROT_NONE), 0);
+	if (aod_config_load_buffer(used, "big.yaml", big, strlen(big), &err))
+		fail_msg("%s", err.msg);
+	assert_int_equal(used->nrules, 3);
+	assert_int_equal(aod_config_load_buffer(used, "small.yaml", small, strlen(small), &err), 0);
+	assert_int_equal(aod_config_load_buffer(fresh, "small.yaml", small, strlen(small), &err), 0);
+	assert_int_equal(used->nrules, 0);
+	assert_memory_equal(used, fresh, sizeof(*used));
+	/* its anonymous pages are those written; pages only read map the
+	 * shared zero page and do not count */
+	kb = anon_kb_at(fresh);
+	print_message("fresh shared config: %ld KiB of its %zu KiB anonymous\n", kb,
+		      sizeof(*fresh) / 1024);
+	assert_true(kb >= 0);
+	assert_true((size_t)kb < sizeof(*fresh) / 1024 / 2);
+	aod_config_unref(used);
+	munmap(map, len + 8192);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1412,6 +1479,7 @@ int main(void)
 		cmocka_unit_test(test_cmd_check_config),
 		cmocka_unit_test_setup_teardown(test_http_section, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_http_listen_override, setup, teardown),
+		cmocka_unit_test(test_load_over_used_config),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
