@@ -4,7 +4,9 @@
 #     tracer, with the agent's process probe (probes.proc: on), with
 #     libbpf-tools' execsnoop; interleaved rounds, medians, slowdown of each
 #  2. getppid() cost with each (an unrelated syscall: aod hooks no syscall
-#     tracepoint, execsnoop hooks sys_enter/exit_execve)
+#     tracepoint, execsnoop hooks sys_enter/exit_execve), and with the agent's
+#     probe with probes.proc.failed_execs (it hooks raw_syscalls:sys_exit:
+#     the figure says what turning it on costs every syscall)
 #  3. lossless rate: aod trace over a storm: exec records seen vs execs made,
 #     ring drops, at the rate the machine reached
 set -u
@@ -39,8 +41,9 @@ aod_output_dir: $WORK/out
 probes: {proc: on}
 agent: {control_socket: $WORK/aod.sock}
 YAML
-start_agent() {
-	"$AOD" agent --config "$WORK/aod.yaml" > "$WORK/agent.log" 2>&1 &
+sed 's/^probes: {proc: on}$/probes: {proc: {enabled: on, failed_execs: true}}/' "$WORK/aod.yaml" > "$WORK/aod-fe.yaml"
+start_agent() { # [config]
+	"$AOD" agent --config "${1:-$WORK/aod.yaml}" > "$WORK/agent.log" 2>&1 &
 	AGENT_PID=$!
 	for _ in $(seq 1 200); do grep -q 'running: config' "$WORK/agent.log" && return 0; sleep 0.05; done
 	echo "bench proc: agent did not start: $(tail -n 3 "$WORK/agent.log")"; return 1
@@ -58,11 +61,14 @@ storm() { "$BP" storm "$N" 2 | awk '{print $2}'; }
 ppid() { "$BP" getppid 2000000 | awk '{print $2}'; }
 
 echo "== process probe ($N execs per run, $ROUNDS rounds) =="
-declare -a b_s a_s s_s b_p a_p s_p
+declare -a b_s a_s s_s f_s b_p a_p s_p f_p
 for ((i = 0; i < ROUNDS; i++)); do
 	b_s+=("$(storm)"); b_p+=("$(ppid)")
 	start_agent || exit 1
 	a_s+=("$(storm)"); a_p+=("$(ppid)")
+	stop_agent
+	start_agent "$WORK/aod-fe.yaml" || exit 1
+	f_s+=("$(storm)"); f_p+=("$(ppid)")
 	stop_agent
 	if [ -n "$SNOOP" ] && start_snoop; then
 		s_s+=("$(storm)"); s_p+=("$(ppid)")
@@ -75,6 +81,9 @@ printf 'exec storm: median %.0f execs/s without, %.0f with aod (probes.proc) -> 
 	"$mb" "$ma" "$(echo "(1 - $ma / $mb) * 100" | bc -l)"
 printf 'getppid(): median %.1f ns without, %.1f ns with aod -> %+.1f %%\n' \
 	"$pb" "$pa" "$(echo "($pa / $pb - 1) * 100" | bc -l)"
+mf=$(printf '%s\n' "${f_s[@]}" | median); pf=$(printf '%s\n' "${f_p[@]}" | median)
+printf 'with probes.proc.failed_execs: exec storm %.0f execs/s -> slowdown %.1f %%; getppid() %.1f ns -> %+.1f %% (the sys_exit hook)\n' \
+	"$mf" "$(echo "(1 - $mf / $mb) * 100" | bc -l)" "$pf" "$(echo "($pf / $pb - 1) * 100" | bc -l)"
 if [ -n "$SNOOP" ] && [ "${#s_s[@]}" -gt 0 ]; then
 	ms=$(printf '%s\n' "${s_s[@]}" | median); ps=$(printf '%s\n' "${s_p[@]}" | median)
 	printf 'exec storm: median %.0f execs/s with libbpf-tools execsnoop -> slowdown %.1f %% (aod/execsnoop slowdown ratio %.2f)\n' \

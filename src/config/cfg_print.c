@@ -378,7 +378,7 @@ int aod_config_print(const struct aod_config *cfg, FILE *out)
 	fprintf(out, "]\n    ignore_exe: [");
 	for (uint32_t i = 0; i < cfg->probes.proc.nexe; i++)
 		fprintf(out, "%s\"%s\"", i ? ", " : "", cfg->probes.proc.ignore_exe[i]);
-	fprintf(out, "]\n");
+	fprintf(out, "]\n    failed_execs: %s\n", cfg->probes.proc.failed_execs ? "true" : "false");
 	fputs("agent:\n  control_socket: ", out);
 	put_str(out, cfg->agent.control_socket);
 	fprintf(out, "\n  ringbuf_mb: %u\n  smb_inflight_timeout_sec: %u\n  stuck_sweep_ms: %u\n",

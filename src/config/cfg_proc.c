@@ -2,8 +2,11 @@
 /*
  * probes.proc: the process probe. Either a scalar like the other probes
  * (auto, on, off; auto is off unless a procexit rule needs it), or a mapping:
- *   proc: {enabled: on, argv_cap: 4096, ignore_comm: [ps], ignore_exe: ["*.sh"]}
- * The filters are applied in the kernel and rewritten on reload.
+ *   proc: {enabled: on, argv_cap: 4096, ignore_comm: [ps], ignore_exe: ["*.sh"],
+ *          failed_execs: false}
+ * The filters are applied in the kernel and rewritten on reload; failed_execs
+ * (hooking raw_syscalls:sys_exit, which every syscall of the host then pays
+ * for) is chosen when the probe is loaded: a restart key (cfg_restart.c).
  */
 #include <linux/types.h>
 #include <stdio.h>
@@ -12,7 +15,8 @@
 #include "bpf/proc.h"
 #include "config/cfg_internal.h"
 
-static const char *const proc_keys[] = { "enabled", "argv_cap", "ignore_comm", "ignore_exe", NULL };
+static const char *const proc_keys[] = { "enabled",    "argv_cap",     "ignore_comm",
+					 "ignore_exe", "failed_execs", NULL };
 static const char *const enable_names[] = { "auto", "on", "off", NULL };
 
 static int parse_enabled(struct cfg_ctx *c, yaml_node_t *v, const char *path,
@@ -106,5 +110,7 @@ int cfg_parse_proc(struct cfg_ctx *c, yaml_node_t *n)
 		err = parse_list(c, v, "probes.proc.ignore_comm", false);
 	if (!err && (v = cfg_get(c, n, "ignore_exe", NULL)))
 		err = parse_list(c, v, "probes.proc.ignore_exe", true);
+	if (!err && (v = cfg_get(c, n, "failed_execs", NULL)))
+		err = cfg_bool(c, v, "probes.proc.failed_execs", &pc->failed_execs);
 	return err;
 }

@@ -2,7 +2,7 @@
 /*
  * Keys a running agent cannot change: what was sized or bound at start (the
  * control socket, the BPF ring, the action pool, the flight recorder, the
- * in-flight sweep). A reload that changes them keeps their running values
+ * in-flight sweep, the process probe's sys_exit hook). A reload that changes them keeps their running values
  * and says which keys need a restart.
  */
 #include <stdio.h>
@@ -35,6 +35,7 @@ SCALAR_KEY(fr_sec, watcher.flight_recorder_sec)
 SCALAR_KEY(store_on, store.enabled)
 SCALAR_KEY(store_queue, store.queue_size)
 SCALAR_KEY(upload_queue, upload.queue_size)
+SCALAR_KEY(failed_execs, probes.proc.failed_execs) /* which programs the probe loads */
 
 static bool differ_store_path(const struct aod_config *a, const struct aod_config *b)
 {
@@ -81,6 +82,7 @@ static const struct restart_key restart_keys[] = {
 	{ "store.queue_size", differ_store_queue, keep_store_queue },
 	{ "upload", differ_upload_on, keep_upload_on },
 	{ "upload.queue_size", differ_upload_queue, keep_upload_queue },
+	{ "probes.proc.failed_execs", differ_failed_execs, keep_failed_execs },
 };
 
 size_t aod_config_keep_restart_keys(struct aod_config *fresh, const struct aod_config *running,

@@ -66,6 +66,7 @@ struct aod_proc_config {
 	uint32_t ncomm, nexe;
 	char ignore_comm[AOD_PROC_CFG_COMM_MAX][16];
 	char ignore_exe[AOD_PROC_CFG_EXE_MAX][AOD_PROC_CFG_EXE_LEN]; /* PREFIX*SUFFIX */
+	bool failed_execs;                 /* also hook sys_exit for failed execs (restart key) */
 };
 
 enum aod_mode {

@@ -7,6 +7,8 @@
  * record has a variable size). The running processes are seeded right
  * after attach. Its counters follow enum aod_counter (proc.h), so status
  * and loss metrics read them like any probe's. No in-flight sweep.
+ * probes.proc.failed_execs picks the programs loaded (the sys_exit hook):
+ * a reload keeps its running value (a restart key, cfg_restart.c).
  */
 #include <errno.h>
 #include <stddef.h>
@@ -23,6 +25,7 @@
 
 struct proc_knob_set {
 	bool needed;
+	bool failed_execs; /* at load only (aod_proc_probe_open) */
 	uint32_t argv_cap;
 	uint32_t ncomm, nexe;
 	char comm[AOD_PROC_CFG_COMM_MAX][16];
@@ -37,6 +40,7 @@ static void proc_compute_knobs(const struct aod_config *cfg, bool record_all, vo
 	(void)record_all; /* aod record does not decode process records */
 	memset(k, 0, sizeof(*k));
 	k->needed = aod_config_proc_needed(cfg); /* on, or auto with a procexit rule */
+	k->failed_execs = pc->failed_execs;
 	k->argv_cap = pc->argv_cap;
 	k->ncomm = pc->ncomm;
 	k->nexe = pc->nexe;
@@ -57,7 +61,7 @@ static void opts_of(const struct proc_knob_set *k, struct aod_proc_probe_opts *o
 	exe[k->nexe] = NULL;
 	*o = (struct aod_proc_probe_opts){
 		.argv_cap = k->argv_cap, .ignore_comm = comm, .ignore_exe = exe,
-		.ring_mb = AGENT_RING_MB,
+		.ring_mb = AGENT_RING_MB, .failed_execs = k->failed_execs,
 	};
 }
 

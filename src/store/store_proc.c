@@ -7,11 +7,14 @@
  *  - exec replaces the image (comm, filename, argv, exec time) and counts it;
  *  - oom sets oom_killed, which no later call clears;
  *  - exit sets the exit fields.
+ * A failed exec (probes.proc.failed_execs) is an event of kind exec_failed,
+ * as aod trace writes it (src/trace/store_out.c).
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/timeutil.h"
 #include "probe/proc_probe.h"
 #include "store/store_int.h"
 #include "store/store_queue.h"
@@ -124,6 +127,35 @@ int aod_store_proc_oom(struct aod_store *st, int64_t run_id, struct aod_proc_id 
 
 /* ---- the process probe's records, for the store queue ---- */
 
+/* A failed exec: the process that tried (its image unchanged: the exec did
+ * not happen), the thread, the path and the errno. mono_ns: the probe's
+ * clock is CLOCK_BOOTTIME; the same instant on CLOCK_MONOTONIC, as the
+ * dispatcher dates process exits. */
+static int rec_exec_failed(struct aod_store_rec *rec, const struct aod_proc_event *ev)
+{
+	const struct aod_proc_hdr *h = ev->h;
+	uint64_t now_wall = aod_wall_ns(), now_mono = aod_mono_ns();
+
+	memset(rec, 0, sizeof(*rec));
+	rec->kind = AOD_STORE_REC_EXEC_FAILED;
+	rec->exec_failed = (struct aod_store_exec_failed){
+		.wall_ns = ev->wall_ns,
+		.mono_ns = now_wall > ev->wall_ns && now_mono > now_wall - ev->wall_ns
+				   ? now_mono - (now_wall - ev->wall_ns) : now_mono,
+		.id = { .start_ns = h->start_ns, .tgid = h->tgid },
+		.pid = h->pid,
+		.error = ev->exec_error,
+	};
+	memcpy(rec->exec_failed.comm, h->comm,
+	       sizeof(rec->exec_failed.comm) < sizeof(h->comm) ? sizeof(rec->exec_failed.comm)
+							       : sizeof(h->comm));
+	if (ev->filename && !(rec->exec_failed.filename = strdup(ev->filename))) {
+		rec->kind = 0;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
 int aod_store_rec_from_proc(struct aod_store_rec *rec, const struct aod_proc_event *ev)
 {
 	const struct aod_proc_hdr *h = ev->h;
@@ -170,6 +202,8 @@ int aod_store_rec_from_proc(struct aod_store_rec *rec, const struct aod_proc_eve
 			.oom_killed = ev->oom_killed,
 		};
 		return 0;
+	case AOD_PROC_EXEC_FAILED:
+		return rec_exec_failed(rec, ev);
 	}
 	return -EINVAL;
 }

@@ -53,7 +53,8 @@ int aod_store_rec_bundle(struct aod_store_rec *rec, const struct aod_store_bundl
 int aod_store_rec_proc(struct aod_store_rec *rec, enum aod_store_rec_kind kind,
 		       const struct aod_store_proc *p);
 /* A process probe record (struct aod_proc_event, probe/proc_probe.h) as a
- * store record (store_proc.c): fork or seed -> PROC_START, exec, exit.
+ * store record (store_proc.c): fork or seed -> PROC_START, exec, exit, a
+ * failed exec -> EXEC_FAILED.
  * 0; 1 for nothing to store (the exit of a filtered process: its fork row,
  * if written, stays without an exit); -ENOMEM or -EINVAL (an unknown kind). */
 struct aod_proc_event;

@@ -11,7 +11,15 @@
 #    command never fire, N-1 failing exits in the window do not, N fast ones
 #    make exactly one anomaly, whose worst events are those N processes (the
 #    PIDs the shell started) with their exit code, and whose bundle names
-#    each of them with its command line and exit.
+#    each of them with its command line and exit;
+#  - probes.proc.failed_execs (issue 8 §1): with it on, a child whose pid
+#    the test knows execs a path that does not exist (ENOENT) and a file
+#    without an execute bit (EACCES): the store has exactly those two
+#    exec_failed events for that pid, with path and errno, and the agent
+#    holds the sys_exit program; with it off (the default) the same execs
+#    leave no exec_failed row (the child's own process row shows the store
+#    was recording), no sys_exit program is loaded, and a reload turning it
+#    on says "restart needed" and changes neither.
 # The store and the anomaly log are read with Python (not aod's code).
 set -u
 . "$(dirname "$0")/lib.sh"
@@ -174,4 +182,111 @@ if start_agent "$WORK/pe.yaml"; then
 		[ "$got" = "1 proc error" ]
 else
 	fail procexit "agent did not start: $(tail -n 3 "$AGENT_LOG")"
+fi
+
+# ---- 3. failed execs (probes.proc.failed_execs) ----
+# fail_execs OUT: a python3 child tries two execs that fail, then exits 0;
+# OUT gets its pid (python's os.execv is one execve each; no PATH lookup)
+printf 'not a program\n' > "$WORK/noexec" && chmod 644 "$WORK/noexec"
+fail_execs() {
+	python3 - "$1" "/nonexistent-aod-$$/x" "$WORK/noexec" <<'PY'
+import os, sys
+pid = os.fork()
+if pid == 0:
+    for p in sys.argv[2:]:
+        try:
+            os.execv(p, [p])
+        except OSError:
+            pass
+    os._exit(0)
+os.waitpid(pid, 0)
+open(sys.argv[1], "w").write("%d\n" % pid)
+PY
+}
+sysexit_progs() { # the agent's own programs named aod_proc_sysexit*
+	local n=0 id
+	for id in $(agent_prog_ids "$AGENT_PID"); do
+		bpftool -j prog show id "$id" 2>/dev/null | grep -q '"name":"aod_proc_sysex' && n=$((n + 1))
+	done
+	echo "$n"
+}
+fe_config() { # file failed_execs-line
+	cat > "$1" <<YAML
+watch_interval_sec: 1
+aod_output_dir: $WORK/fe-out
+probes:
+  proc:
+    enabled: on
+$2
+store: {batch_ms: 100}
+agent: {control_socket: $WORK/aod.sock}
+YAML
+}
+fe_rows() { # db pid: "path:error" of its exec_failed events, in order, space-separated
+	sql "$1" "select path || ':' || error from events where kind = 'exec_failed' and tgid = $2
+		order by id" | tr '\n' ' '
+}
+proc_rows() { sql "$1" "select count(*) from processes where tgid = $2"; }
+
+fe_config "$WORK/fe.yaml" "    failed_execs: true"
+if start_agent "$WORK/fe.yaml"; then
+	fail_execs "$WORK/fe.pid"
+	pid=$(cat "$WORK/fe.pid")
+	command -v bpftool >/dev/null && progs=$(sysexit_progs) || progs=
+	sleep 1
+	stop_agent
+	got=$(fe_rows "$WORK/fe-out/aod.db" "$pid")
+	want="/nonexistent-aod-$$/x:-2 $WORK/noexec:-13 "
+	check procagent-failed-execs "exec_failed events of pid $pid: [$got], expected [$want]" \
+		[ "$got" = "$want" ]
+	got=$(sql "$WORK/fe-out/aod.db" "select count(*), min(comm), min(source), min(proc_start_ns > 0)
+		from events where kind = 'exec_failed' and tgid = $pid" | tr '\t' ' ')
+	check procagent-failed-execs-identity "comm, source, start of pid $pid's failures: [$got], expected [2 python3 process 1]" \
+		[ "$got" = "2 python3 process 1" ]
+	if [ -n "$progs" ]; then
+		check procagent-failed-execs-hooked "the agent holds $progs aod_proc_sysexit program(s), expected 1" \
+			[ "$progs" = 1 ]
+	else
+		skip procagent-failed-execs-hooked "bpftool missing"
+	fi
+else
+	fail procagent-failed-execs "agent did not start: $(tail -n 3 "$AGENT_LOG")"
+fi
+
+rm -rf "$WORK/fe-out"
+fe_config "$WORK/fe.yaml" ""
+if start_agent "$WORK/fe.yaml"; then
+	command -v bpftool >/dev/null && progs=$(sysexit_progs) || progs=
+	fail_execs "$WORK/fe.pid"
+	pid_off=$(cat "$WORK/fe.pid")
+	# a reload asking for it: kept off until a restart, and said so
+	fe_config "$WORK/fe.yaml" "    failed_execs: true"
+	kill -HUP "$AGENT_PID"
+	wait_for 10 sh -c "grep -q 'config reloaded' '$AGENT_LOG'"
+	rn=$("$AOD_BIN" status --socket "$WORK/aod.sock" --json 2>/dev/null |
+		python3 -c 'import json,sys; print(json.load(sys.stdin)["config"]["restart_needed"])' 2>/dev/null)
+	fail_execs "$WORK/fe.pid"
+	pid_hup=$(cat "$WORK/fe.pid")
+	command -v bpftool >/dev/null && progs_hup=$(sysexit_progs) || progs_hup=
+	sleep 1
+	stop_agent
+	db=$WORK/fe-out/aod.db
+	got=$(fe_rows "$db" "$pid_off")
+	n=$(proc_rows "$db" "$pid_off")
+	check procagent-failed-execs-off "failed_execs off: exec_failed events of pid $pid_off [$got], expected none; its process rows $n, expected 1" \
+		[ -z "$got" -a "$n" = 1 ]
+	check procagent-failed-execs-restart "reload to failed_execs: true: restart_needed '$rn', expected 'probes.proc.failed_execs'" \
+		[ "$rn" = probes.proc.failed_execs ]
+	got=$(fe_rows "$db" "$pid_hup")
+	n=$(proc_rows "$db" "$pid_hup")
+	check procagent-failed-execs-kept-off "after that reload: exec_failed events of pid $pid_hup [$got], expected none; its process rows $n, expected 1" \
+		[ -z "$got" -a "$n" = 1 ]
+	if [ -n "$progs" ]; then
+		check procagent-failed-execs-unhooked "the agent holds $progs / $progs_hup (after the reload) aod_proc_sysexit programs, expected 0 / 0" \
+			[ "$progs:$progs_hup" = 0:0 ]
+	else
+		skip procagent-failed-execs-unhooked "bpftool missing"
+	fi
+else
+	fail procagent-failed-execs-off "agent did not start: $(tail -n 3 "$AGENT_LOG")"
 fi

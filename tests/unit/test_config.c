@@ -1334,6 +1334,37 @@ static void test_http_section(void **st)
 	assert_non_null(strstr(s->err.msg, "http.token_file"));
 }
 
+/* probes.proc.failed_execs: off unless asked, a boolean, printed (and read
+ * back by round_trip), and a key a reload cannot change. */
+static void test_proc_failed_execs(void **st)
+{
+	struct state *s = *st;
+	char *text = NULL, keys[128];
+	size_t len = 0;
+	FILE *f;
+
+	load_ok(s, &s->a, HEAD "probes: {proc: on}\n");
+	assert_false(s->a.probes.proc.failed_execs);
+	load_ok(s, &s->a, HEAD "probes:\n  proc: {enabled: on, failed_execs: true}\n");
+	assert_true(s->a.probes.proc.failed_execs);
+	f = open_memstream(&text, &len);
+	assert_non_null(f);
+	assert_int_equal(aod_config_print(&s->a, f), 0);
+	fclose(f);
+	assert_non_null(strstr(text, "    ignore_exe: []\n    failed_execs: true\n"));
+	free(text);
+	round_trip(s);
+	load_fails(s, HEAD "probes:\n  proc: {failed_execs: sometimes}\n",
+		   "probes.proc.failed_execs");
+	/* a reload turning it off keeps it on, and names the key */
+	load_ok(s, &s->b, HEAD "probes:\n  proc: {enabled: on, failed_execs: false}\n");
+	assert_int_equal(aod_config_keep_restart_keys(&s->b, &s->a, keys, sizeof(keys)), 1);
+	assert_string_equal(keys, "probes.proc.failed_execs");
+	assert_true(s->b.probes.proc.failed_execs);
+	load_ok(s, &s->b, HEAD "probes:\n  proc: {enabled: on, failed_execs: true}\n");
+	assert_int_equal(aod_config_keep_restart_keys(&s->b, &s->a, keys, sizeof(keys)), 0);
+}
+
 static void test_http_listen_override(void **st)
 {
 	struct state *s = *st;
@@ -1479,6 +1510,7 @@ int main(void)
 		cmocka_unit_test(test_cmd_check_config),
 		cmocka_unit_test_setup_teardown(test_http_section, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_http_listen_override, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_proc_failed_execs, setup, teardown),
 		cmocka_unit_test(test_load_over_used_config),
 	};
 

@@ -2,7 +2,8 @@
 /*
  * The event store's writing side: schema versions and migrations, values
  * stored verbatim through bound parameters, process records in any order,
- * the seeds' metrics_stream view, retention, the record queue. Every
+ * the seeds' metrics_stream view, retention, the record queue, the process
+ * probe's records (a failed exec) as store records. Every
  * expected value is computed here from the synthetic input, and read back
  * through a separate plain SQLite connection.
  */
@@ -20,6 +21,7 @@
 #include <sqlite3.h>
 
 #include "config/config.h"
+#include "probe/proc_probe.h"
 #include "store/store.h"
 #include "store/store_int.h"
 #include "store/store_queue.h"
@@ -431,6 +433,41 @@ static void test_records_through_the_queue(void **state)
 	free(v);
 }
 
+/* The agent's path for a failed exec (probes.proc.failed_execs): the probe's
+ * record -> aod_store_rec_from_proc -> the queue -> an exec_failed event with
+ * the process's identity, the thread, comm, path and errno. */
+static void test_failed_exec_from_probe_record(void **state)
+{
+	struct fx *f = *state;
+	char path[] = "/no/such/dir/prog";
+	struct aod_proc_hdr h = { .kind = AOD_PROC_EXEC_FAILED, .tgid = 4321, .pid = 4325,
+				  .start_ns = 777 * NS, .ppid = 1, .comm = "worker" };
+	struct aod_proc_event ev = { .h = &h, .wall_ns = T0 + 5, .filename = path,
+				     .exec_error = -ENOENT };
+	struct aod_store_queue *q = aod_store_queue_new(4);
+	struct aod_store_rec rec, out[4];
+	char *v;
+
+	assert_int_equal(aod_store_rec_from_proc(&rec, &ev), 0);
+	assert_int_equal(rec.kind, AOD_STORE_REC_EXEC_FAILED);
+	path[1] = 'X'; /* the record has its own copy of the path */
+	assert_int_equal(aod_store_queue_push(q, &rec), 0);
+	h.kind = 99; /* a kind the store does not know */
+	assert_int_equal(aod_store_rec_from_proc(&rec, &ev), -EINVAL);
+	assert_int_equal(aod_store_queue_pop(q, out, 4, 0), 1);
+	assert_int_equal(aod_store_begin(f->st), 0);
+	assert_int_equal(aod_store_write_rec(f->st, f->run, &out[0], NULL), 0);
+	aod_store_rec_release(&out[0]);
+	assert_int_equal(aod_store_commit(f->st), 0);
+	aod_store_queue_free(q);
+	v = q_text(f, "SELECT kind || '|' || source || '|' || tgid || '|' || pid || '|' || comm"
+		   " || '|' || proc_start_ns || '|' || path || '|' || error || '|' || wall_ns"
+		   " || '|' || (mono_ns > 0) FROM events", NULL);
+	assert_string_equal(v, "exec_failed|process|4321|4325|worker|777000000000|"
+			       "/no/such/dir/prog|-2|1795459679000000005|1");
+	free(v);
+}
+
 static void test_store_config(void **state)
 {
 	static const char yaml[] = "watch_interval_sec: 1\naod_output_dir: /var/x\n"
@@ -480,6 +517,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_process_lifecycle_any_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_metrics_stream_view, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_records_through_the_queue, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_failed_exec_from_probe_record, setup, teardown),
 		cmocka_unit_test(test_store_config),
 	};
 
