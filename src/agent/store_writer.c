@@ -20,6 +20,7 @@
 #include "store/store.h"
 
 #define POP_MAX 512
+#define COVER_SLOTS 1024        /* > 2 * POP_MAX: an open-addressing set of a batch's processes */
 #define BATCH_MAX 8192          /* records per transaction at most */
 #define REOPEN_NS (10 * AOD_NSEC_PER_SEC)
 #define TICK_NS AOD_NSEC_PER_SEC /* probe states, size check */
@@ -302,11 +303,71 @@ static void write_one(struct writer_loop *l, const struct aod_store_rec *rec)
 	l->pending_events += rec->kind == AOD_STORE_REC_EVENT;
 }
 
+/*
+ * Does exec's upsert leave the row exactly as start's followed by exec's
+ * would? Exec overwrites with every value it has and start only fills what
+ * is unknown, so yes, unless start knows something exec does not, or marks
+ * what exec never writes (seeded).
+ */
+static bool exec_covers(const struct aod_store_proc *start, const struct aod_store_proc *exec)
+{
+	return !start->seeded && start->in_tree == exec->in_tree &&
+	       (exec->parent.tgid || !start->parent.tgid) && (exec->uid >= 0 || start->uid < 0) &&
+	       (exec->cgroup_id || !start->cgroup_id) && (exec->comm[0] || !start->comm[0]) &&
+	       (exec->start_wall_ns || !start->start_wall_ns) && (exec->cwd || !start->cwd) &&
+	       (exec->filename || !start->filename) && (exec->argv || !start->argv) &&
+	       (exec->unit || !start->unit);
+}
+
+static size_t id_slot(const struct aod_proc_id *id)
+{
+	uint64_t h = (id->start_ns ^ ((uint64_t)id->tgid << 32)) * 0x9e3779b97f4a7c15ULL;
+
+	return (size_t)(h >> 54) & (COVER_SLOTS - 1);
+}
+
+/*
+ * Mark the process starts of this batch that an exec of the same process,
+ * later in the batch, covers (exec_covers): a short-lived process then
+ * costs two statements instead of three. In an exec storm the writer's
+ * SQLite work is most of the agent's CPU (perf: 88 %), and every process
+ * is a fork, an exec and an exit, most of them in one batch.
+ */
+static void mark_covered_starts(struct writer_loop *l, size_t n, bool *skip)
+{
+	int32_t slot[COVER_SLOTS]; /* index into buf of the last exec seen, -1 */
+
+	memset(slot, -1, sizeof(slot));
+	for (size_t i = n; i-- > 0;) {
+		const struct aod_store_rec *r = &l->buf[i];
+		size_t h;
+
+		skip[i] = false;
+		if (r->kind != AOD_STORE_REC_PROC_EXEC && r->kind != AOD_STORE_REC_PROC_START)
+			continue;
+		for (h = id_slot(&r->proc.id); slot[h] >= 0; h = (h + 1) & (COVER_SLOTS - 1)) {
+			const struct aod_proc_id *o = &l->buf[slot[h]].proc.id;
+
+			if (o->start_ns == r->proc.id.start_ns && o->tgid == r->proc.id.tgid)
+				break;
+		}
+		if (r->kind == AOD_STORE_REC_PROC_EXEC)
+			slot[h] = (int32_t)i; /* the earliest exec after any start before it */
+		else if (slot[h] >= 0 && exec_covers(&r->proc, &l->buf[slot[h]].proc))
+			skip[i] = true;
+	}
+}
+
 /* Write (or, with no store open, count as lost) and release each record. */
 static void write_records(struct writer_loop *l, size_t n)
 {
+	bool skip[POP_MAX];
+
+	mark_covered_starts(l, n, skip);
 	for (size_t i = 0; i < n; i++) {
-		if (l->st)
+		if (l->st && skip[i])
+			l->pending++; /* written with the exec's row, counted with its batch */
+		else if (l->st)
 			write_one(l, &l->buf[i]);
 		else
 			atomic_fetch_add(&l->w->write_lost, 1);
