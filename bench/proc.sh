@@ -60,21 +60,35 @@ start_snoop() {
 	echo "bench proc: execsnoop failed: $(tail -n 1 "$WORK/snoop.err")"; SNOOP_PID=; return 1
 }
 stop_snoop() { kill -INT "$SNOOP_PID"; wait "$SNOOP_PID" 2>/dev/null; SNOOP_PID=; }
-storm() { "$BP" storm "$N" 2 | awk '{print $2}'; }
+# CPU ns of every thread of PID so far (schedstat), 0 without a tracer
+tracer_ns() { [ -n "${1:-}" ] && cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{s += $1} END {print s + 0}' || echo 0; }
+# one storm; execs/s into the array named $1, and the CPU per exec (us: the
+# storm's own, its kernel probes included, plus the tracer's while it ran,
+# measured until the tracer is done with the storm's records) into $2
+storm() { # rate-array cpu-array [tracer-pid]
+	local -n r=$1 c=$2
+	local t0 t1 out
+	t0=$(tracer_ns "${3:-}")
+	out=$("$BP" storm "$N" 2)
+	sleep 1 # the tracer's work on the storm's records
+	t1=$(tracer_ns "${3:-}")
+	r+=("$(echo "$out" | awk '{print $2}')")
+	c+=("$(echo "$out" | awk -v t="$((t1 - t0))" -v n="$N" '{printf "%.1f", ($4 + t / 1000) / n}')")
+}
 ppid() { "$BP" getppid 2000000 | awk '{print $2}'; }
 
 echo "== process probe ($N execs per run, $ROUNDS rounds) =="
-declare -a b_s a_s s_s f_s b_p a_p s_p f_p
+declare -a b_s a_s s_s f_s b_p a_p s_p f_p b_c a_c s_c f_c
 for ((i = 0; i < ROUNDS; i++)); do
-	b_s+=("$(storm)"); b_p+=("$(ppid)")
+	storm b_s b_c; b_p+=("$(ppid)")
 	start_agent || exit 1
-	a_s+=("$(storm)"); a_p+=("$(ppid)")
+	storm a_s a_c "$AGENT_PID"; a_p+=("$(ppid)")
 	stop_agent
 	start_agent "$WORK/aod-fe.yaml" || exit 1
-	f_s+=("$(storm)"); f_p+=("$(ppid)")
+	storm f_s f_c "$AGENT_PID"; f_p+=("$(ppid)")
 	stop_agent
 	if [ -n "$SNOOP" ] && start_snoop; then
-		s_s+=("$(storm)"); s_p+=("$(ppid)")
+		storm s_s s_c "$SNOOP_PID"; s_p+=("$(ppid)")
 		stop_snoop
 	fi
 done
@@ -104,6 +118,17 @@ if [ -n "$SNOOP" ] && [ "${#s_s[@]}" -eq "${#b_s[@]}" ]; then
 else
 	echo "exec storm: no execsnoop figure (libbpf-tools missing, or execsnoop failed in a round; scripts/deps.sh test installs it)"
 fi
+# CPU per exec: steadier than execs/s on a shared machine (the storm's own
+# CPU and the tracer's, whoever runs when)
+cb=$(printf '%s\n' "${b_c[@]}" | median); ca=$(printf '%s\n' "${a_c[@]}" | median)
+cf=$(printf '%s\n' "${f_c[@]}" | median)
+line=$(printf 'exec storm CPU per exec (storm + tracer): %.1f us without, %.1f with aod (%+.1f %%), %.1f with failed_execs (%+.1f %%)' \
+	"$cb" "$ca" "$(echo "($ca / $cb - 1) * 100" | bc -l)" "$cf" "$(echo "($cf / $cb - 1) * 100" | bc -l)")
+if [ -n "$SNOOP" ] && [ "${#s_c[@]}" -eq "${#b_c[@]}" ]; then
+	cs=$(printf '%s\n' "${s_c[@]}" | median)
+	line="$line$(printf ', %.1f with execsnoop (%+.1f %%)' "$cs" "$(echo "($cs / $cb - 1) * 100" | bc -l)")"
+fi
+echo "$line"
 
 # 3. lossless: every exec of a storm under aod trace, counted from the
 # trace's own file against the storm's own count. First /bin/true (fork +
