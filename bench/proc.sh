@@ -79,18 +79,19 @@ ppid() { "$BP" getppid 2000000 | awk '{print $2}'; }
 
 echo "== process probe ($N execs per run, $ROUNDS rounds) =="
 declare -a b_s a_s s_s f_s b_p a_p s_p f_p b_c a_c s_c f_c
+# one configuration's storm and getppid() run
+run_none() { storm b_s b_c; b_p+=("$(ppid)"); }
+run_aod() { start_agent || exit 1; storm a_s a_c "$AGENT_PID"; a_p+=("$(ppid)"); stop_agent; }
+run_fe() { start_agent "$WORK/aod-fe.yaml" || exit 1; storm f_s f_c "$AGENT_PID"; f_p+=("$(ppid)"); stop_agent; }
+run_snoop() {
+	[ -n "$SNOOP" ] || return 0
+	if start_snoop; then storm s_s s_c "$SNOOP_PID"; s_p+=("$(ppid)"); stop_snoop; fi
+}
+# the order rotates from round to round: whichever ran first was slower
+# here (every tracer came out "faster" than none when none always led)
+order=(run_none run_aod run_fe run_snoop)
 for ((i = 0; i < ROUNDS; i++)); do
-	storm b_s b_c; b_p+=("$(ppid)")
-	start_agent || exit 1
-	storm a_s a_c "$AGENT_PID"; a_p+=("$(ppid)")
-	stop_agent
-	start_agent "$WORK/aod-fe.yaml" || exit 1
-	storm f_s f_c "$AGENT_PID"; f_p+=("$(ppid)")
-	stop_agent
-	if [ -n "$SNOOP" ] && start_snoop; then
-		storm s_s s_c "$SNOOP_PID"; s_p+=("$(ppid)")
-		stop_snoop
-	fi
+	for ((k = 0; k < 4; k++)); do "${order[(i + k) % 4]}"; done
 done
 # slowdown in % from the paired ratios: 1 - median(with_i / without_i)
 paired() { # name of the with-array
